@@ -1,0 +1,165 @@
+/**
+ * The only place that writes files. Every output is written to a temporary sibling and renamed into place,
+ * so `--out` never holds a half-written artifact: on any error (disk full, interrupt, bad stream) the temporary
+ * file is removed and the error is rethrown as an {@link OutputError}. Files that hold a secret are created 0600.
+ *
+ * Reading inputs also lives here so that "missing / unreadable / a directory" becomes one {@link InputFileError}.
+ */
+import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { InputFileError, OutputError } from '../errors.js';
+
+let counter = 0;
+
+/** A unique temporary name in the same folder as `target` (same filesystem, so rename is atomic). */
+export function tempSibling(target: string): string {
+  counter += 1;
+  return path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${counter}`);
+}
+
+export interface WriteOptions {
+  /** File mode; default 0o644. Use 0o600 for anything holding a secret. */
+  mode?: number;
+}
+
+function explain(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (is the folder writable?)';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOTDIR':
+      return 'a parent of this path is not a folder';
+    case 'EISDIR':
+      return 'a folder stands where the file should go';
+    default:
+      return err?.message ?? String(e);
+  }
+}
+
+/** Create `dir` (and parents); a clear OutputError if it cannot be. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new OutputError(dir, `cannot create the output folder: ${explain(e)}`, { cause: e });
+  }
+}
+
+/** Write `data` to `target` atomically (temp sibling + fsync + rename). */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  await writeStreamAtomic(
+    target,
+    async (out) => {
+      out.write(data);
+    },
+    opts,
+  );
+}
+
+/**
+ * Write a large output atomically: `produce` writes into the given stream (respecting backpressure as it wishes);
+ * when it resolves the stream is closed, synced and renamed onto `target`. If `produce` throws, nothing is left.
+ */
+export async function writeStreamAtomic(
+  target: string,
+  produce: (out: WriteStream) => Promise<void>,
+  opts: WriteOptions = {},
+): Promise<void> {
+  const mode = opts.mode ?? 0o644;
+  await ensureDir(path.dirname(target));
+  const tmp = tempSibling(target);
+  let out: WriteStream | undefined;
+  try {
+    out = createWriteStream(tmp, { mode, flags: 'wx' });
+    const failed = new Promise<never>((_, reject) => out!.once('error', reject));
+    failed.catch(() => undefined);
+    await Promise.race([produce(out), failed]);
+    out.end();
+    await Promise.race([finished(out), failed]);
+    const fh = await fsp.open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.chmod(tmp, mode);
+    await fsp.rename(tmp, target);
+  } catch (e) {
+    out?.destroy();
+    await rm(tmp, { force: true });
+    if (e instanceof OutputError) throw e;
+    if ((e as NodeJS.ErrnoException)?.code) throw new OutputError(target, `cannot write: ${explain(e)}`, { cause: e });
+    throw e;
+  }
+}
+
+/** Move a finished file (e.g. built in a temp dir) onto `target` atomically; copies across filesystems. */
+export async function moveIntoPlace(source: string, target: string, opts: WriteOptions = {}): Promise<void> {
+  await ensureDir(path.dirname(target));
+  const tmp = tempSibling(target);
+  try {
+    try {
+      await fsp.rename(source, tmp);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      await fsp.copyFile(source, tmp);
+      await fsp.rm(source, { force: true });
+    }
+    if (opts.mode !== undefined) await fsp.chmod(tmp, opts.mode);
+    await fsp.rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new OutputError(target, `cannot write: ${explain(e)}`, { cause: e });
+  }
+}
+
+/** A private temporary work folder, removed after `fn` whatever happens. */
+export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), `aiwatch-deploy-${prefix}-`));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Stat an input path and insist it is a readable regular file. `what` names the input ("--binary"). */
+export async function checkInputFile(file: string, what: string): Promise<void> {
+  let st;
+  try {
+    st = await fsp.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputFileError(file, `${what}: ${code === 'ENOENT' ? 'no such file' : explain(e)}`, { cause: e });
+  }
+  if (st.isDirectory()) throw new InputFileError(file, `${what}: is a folder, expected a file`);
+  if (!st.isFile()) throw new InputFileError(file, `${what}: is not a regular file`);
+  try {
+    await fsp.access(file, fsp.constants.R_OK);
+  } catch (e) {
+    throw new InputFileError(file, `${what}: not readable (${explain(e)})`, { cause: e });
+  }
+}
+
+/** Read a whole input file, mapping every failure to an InputFileError naming `what`. */
+export async function readInputFile(file: string, what: string): Promise<Buffer> {
+  await checkInputFile(file, what);
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    throw new InputFileError(file, `${what}: cannot read (${explain(e)})`, { cause: e });
+  }
+}
+
+/** Read a UTF-8 text input file. */
+export async function readInputText(file: string, what: string): Promise<string> {
+  return (await readInputFile(file, what)).toString('utf8');
+}
