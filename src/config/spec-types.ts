@@ -102,3 +102,17 @@ export interface DeploymentSpec {
   legacy: LegacySpec;
   windows: WindowsSpec;
 }
+
+/** The tenant values an admin supplies (validated against `spec.tenantKeys`). Secrets stay wrapped. */
+export interface TenantInput {
+  /** `https://…` origin of the tenant, e.g. `https://acme.runlayer.com`. */
+  host: string;
+  orgApiKey?: import('../secret.js').Secret;
+  enrollmentKey?: import('../secret.js').Secret;
+  username?: string;
+  deviceName?: string;
+  /** Default true. */
+  enforcement: boolean;
+  /** Default true. */
+  sessions: boolean;
+}
