@@ -1,0 +1,111 @@
+/**
+ * Tenant values → a validated {@link TenantInput}, against the key definitions in `profiles/tenant-keys.json`.
+ * Every problem is reported at once; each names the key, the value (secrets masked) and what was expected.
+ * Used by `tenant`, `tenants` (per CSV row) and `intune`.
+ */
+import { UsageError } from '../errors.js';
+import { Secret } from '../secret.js';
+import type { DeploymentSpec, TenantInput, TenantKeyDef } from './spec-types.js';
+
+/** Raw values as they come from flags, env or a CSV row (strings; booleans may still be text). */
+export interface RawTenantValues {
+  Host?: string;
+  OrgApiKey?: Secret;
+  EnrollmentKey?: Secret;
+  Username?: string;
+  DeviceName?: string;
+  Enforcement?: boolean | string;
+  Sessions?: boolean | string;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+function shown(def: TenantKeyDef, value: string): string {
+  if (def.secret) return new Secret(value, def.name).masked();
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+}
+
+/** Host must be an https origin: no credentials, no path/query/fragment, a plausible host name. */
+export function hostProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected an https:// URL such as https://acme.runlayer.com';
+  }
+  if (url.protocol !== 'https:') return `expected https:// (got ${url.protocol}//): the agent sends keys to this host`;
+  if (url.username || url.password) return 'must not carry credentials (user:password@)';
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return 'expected the tenant origin only, without a path, query or fragment';
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(url.hostname)) return 'expected a DNS host name';
+  return undefined;
+}
+
+function stringProblem(def: TenantKeyDef, value: string): string | undefined {
+  if (def.maxLength !== undefined && value.length > def.maxLength) return `is ${value.length} characters long; at most ${def.maxLength} allowed`;
+  if (CONTROL.test(value)) return 'must not contain control characters or line breaks';
+  if (def.name === 'Host') return hostProblem(value);
+  if (def.pattern && !new RegExp(def.pattern, 'u').test(value)) {
+    if (def.secret) return `expected a key of the form ${def.pattern.replace(/^\^|\[.*$/g, '')}… without spaces`;
+    return `does not match ${def.pattern}`;
+  }
+  return undefined;
+}
+
+/** Parse a boolean given as text ("true"/"false"/"1"/"0"/"yes"/"no"). */
+export function parseBool(value: boolean | string): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  return undefined;
+}
+
+/**
+ * Validate raw values. `subject` prefixes each message (e.g. `--host`, `tenants.csv row 4`). `requireKeys`
+ * lists keys required beyond the definitions' own `required` (e.g. EnrollmentKey for provisioning).
+ */
+export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, subject = 'tenant'): TenantInput {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const def of spec.tenantKeys) {
+    const v = raw[def.name as keyof RawTenantValues];
+    if (v === undefined || v === '') {
+      if (def.required) problems.push(`${subject}: ${def.name} is required (${def.description})`);
+      else if (def.default !== undefined) out[def.name] = def.default;
+      continue;
+    }
+    if (def.type === 'boolean') {
+      const b = parseBool(v as boolean | string);
+      if (b === undefined) problems.push(`${subject}: ${def.name} must be true or false, got ${JSON.stringify(v)}`);
+      else out[def.name] = b;
+      continue;
+    }
+    const text = v instanceof Secret ? v.reveal() : String(v);
+    const p = stringProblem(def, text);
+    if (p) problems.push(`${subject}: ${def.name} ${shown(def, text)} ${p}`);
+    else out[def.name] = v instanceof Secret ? v : def.secret ? new Secret(text, def.name) : text;
+  }
+  if (problems.length > 0) throw new UsageError(problems);
+  const host = String(out.Host).replace(/\/$/, '');
+  return {
+    host,
+    orgApiKey: out.OrgApiKey as Secret | undefined,
+    enrollmentKey: out.EnrollmentKey as Secret | undefined,
+    username: out.Username as string | undefined,
+    deviceName: out.DeviceName as string | undefined,
+    enforcement: out.Enforcement as boolean,
+    sessions: out.Sessions as boolean,
+  };
+}
+
+/** The tenant values as the preference dictionary of the domain (secrets revealed: for serialisers only). */
+export function tenantPreferences(t: TenantInput): Record<string, string | boolean> {
+  const prefs: Record<string, string | boolean> = { Host: t.host };
+  if (t.orgApiKey) prefs.OrgApiKey = t.orgApiKey.reveal();
+  if (t.enrollmentKey) prefs.EnrollmentKey = t.enrollmentKey.reveal();
+  if (t.username !== undefined) prefs.Username = t.username;
+  if (t.deviceName !== undefined) prefs.DeviceName = t.deviceName;
+  prefs.Enforcement = t.enforcement;
+  prefs.Sessions = t.sessions;
+  return prefs;
+}

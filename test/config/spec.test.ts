@@ -1,0 +1,89 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildSpec, loadDefaultSpec, loadSpec } from '../../src/config/spec.js';
+import { parseTenantInput } from '../../src/config/tenant.js';
+import { InputFileError, UsageError } from '../../src/errors.js';
+import { Secret } from '../../src/secret.js';
+
+describe('deployment spec', () => {
+  it('loads the aiwatch defaults from the declarative data', () => {
+    const s = loadDefaultSpec();
+    expect(s.identifier).toBe('com.runlayer.aiwatch');
+    expect(s.teamId).toBe('AF2M8HC7A2');
+    expect(s.installPath).toBe('/usr/local/lib/runlayer/aiwatch/aiwatch');
+    expect(s.units.map((u) => [u.label, u.kind, u.plistPath])).toEqual([
+      ['com.runlayer.aiwatch', 'agent', '/Library/LaunchAgents/com.runlayer.aiwatch.plist'],
+      ['com.runlayer.aiwatch.bootstrap', 'daemon', '/Library/LaunchDaemons/com.runlayer.aiwatch.bootstrap.plist'],
+      ['com.runlayer.aiwatch.enroll', 'agent', '/Library/LaunchAgents/com.runlayer.aiwatch.enroll.plist'],
+    ]);
+    const boot = s.units.find((u) => u.kind === 'daemon')!;
+    expect(boot.plist).toMatchObject({ RunAtLoad: true, StartInterval: 3600, ThrottleInterval: 60, KeepAlive: { SuccessfulExit: false } });
+    expect((boot.plist.ProgramArguments as string[]).slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(s.loginItems).toEqual([expect.objectContaining({ ruleType: 'LabelPrefix', ruleValue: 'com.runlayer.aiwatch' })]);
+  });
+
+  it('--spec overrides values and re-derives labels', () => {
+    const s = buildSpec({ data: { identifier: 'com.example.staging', teamId: 'ABCDE12345', labelPrefix: 'com.example.staging', domain: 'com.example.staging' }, subject: 'staging.json' });
+    expect(s.teamId).toBe('ABCDE12345');
+    expect(s.units.map((u) => u.label)).toContain('com.example.staging.enroll');
+    expect(s.loginItems[0]!.ruleValue).toBe('com.example.staging');
+  });
+
+  it('reports every bad value at once, naming the file, key and value', () => {
+    let err: unknown;
+    try {
+      buildSpec({ data: { teamId: 'af2', installPath: 'relative/path', colour: 'red' }, subject: 'bad.json' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    const msg = (err as UsageError).message;
+    expect(msg).toContain('bad.json: /teamId');
+    expect(msg).toContain('"af2"');
+    expect(msg).toContain('/installPath');
+    expect(msg).toContain('unknown key "colour"');
+  });
+
+  it('refuses a unit label outside the login-items prefix', () => {
+    const units = [{ label: 'com.other.agent', kind: 'agent', arguments: ['scan'], enrollmentGate: false, runAtLoad: true }];
+    expect(() => buildSpec({ data: { units }, subject: 's.json' })).toThrow(/outside labelPrefix/);
+  });
+
+  it('a missing --spec file is an input-file error; invalid JSON a usage error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'spec-'));
+    await expect(loadSpec(path.join(dir, 'nope.json'))).rejects.toBeInstanceOf(InputFileError);
+    writeFileSync(path.join(dir, 'bad.json'), '{nope');
+    await expect(loadSpec(path.join(dir, 'bad.json'))).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('tenant input', () => {
+  const spec = loadDefaultSpec();
+  const org = new Secret('rl_org_abc123', 'OrgApiKey');
+  it('accepts a good tenant and applies defaults', () => {
+    const t = parseTenantInput(spec, { Host: 'https://acme.runlayer.com/', OrgApiKey: org });
+    expect(t).toMatchObject({ host: 'https://acme.runlayer.com', enforcement: true, sessions: true });
+  });
+  it.each([
+    ['http://acme.runlayer.com', /https/],
+    ['https://user:pw@acme.runlayer.com', /credentials/],
+    ['https://acme.runlayer.com/path', /path/],
+    ['not a url', /https:\/\/ URL/],
+  ])('refuses Host %s', (host, why) => {
+    expect(() => parseTenantInput(spec, { Host: host, OrgApiKey: org })).toThrow(why);
+  });
+  it('masks secrets in messages and reports all problems', () => {
+    let err: UsageError | undefined;
+    try {
+      parseTenantInput(spec, { Host: 'http://x', OrgApiKey: new Secret('rl_org_has space', 'OrgApiKey'), EnrollmentKey: new Secret('nope-secret', 'EnrollmentKey'), Enforcement: 'maybe' });
+    } catch (e) {
+      err = e as UsageError;
+    }
+    expect(err?.problems.length).toBe(4);
+    expect(err?.message).not.toContain('has space');
+    expect(err?.message).not.toContain('nope-secret');
+    expect(err?.message).toContain('rl_org_********');
+  });
+});
