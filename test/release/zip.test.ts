@@ -1,0 +1,70 @@
+import { mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { dosDateFor, readZip, writeZip, type ZipEntryInput } from '../../src/pkg/zip.js';
+import { describeWithTools, run } from '../helpers/tools.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'zip-test-'));
+const EPOCH = 1700000000; // 2023-11-14T22:13:20Z
+
+async function make(name: string, entries: ZipEntryInput[], epoch = EPOCH): Promise<string> {
+  const file = path.join(dir, name);
+  const out = createWriteStream(file);
+  await writeZip(entries, epoch, out);
+  out.end();
+  await finished(out);
+  return file;
+}
+
+const big = path.join(dir, 'big.bin');
+writeFileSync(big, Buffer.alloc(300_000, 7));
+const entries: ZipEntryInput[] = [
+  { name: 'aiwatch-1.0.0-macos-arm64.pkg', mode: 0o644, source: { file: big } },
+  { name: 'cleanup-runlayer-scan.sh', mode: 0o755, source: { bytes: Buffer.from('#!/bin/sh\nexit 0\n') } },
+  { name: 'README.txt', mode: 0o644, source: { bytes: Buffer.from('hello\n') } },
+];
+
+describe('release zip', () => {
+  it('stores the UTC calendar time of the epoch whatever the local time zone', async () => {
+    const saved = process.env.TZ;
+    try {
+      process.env.TZ = 'UTC';
+      const a = readFileSync(await make('a.zip', entries));
+      process.env.TZ = 'Pacific/Auckland';
+      const b = readFileSync(await make('b.zip', entries));
+      process.env.TZ = 'America/Los_Angeles';
+      const c = readFileSync(await make('c.zip', entries));
+      expect(b.equals(a)).toBe(true);
+      expect(c.equals(a)).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+    const listed = await readZip(path.join(dir, 'a.zip'));
+    expect(listed.map((e) => [e.name, e.mode, e.mtime])).toEqual([
+      ['aiwatch-1.0.0-macos-arm64.pkg', 0o644, '2023-11-14T22:13:20.000Z'],
+      ['cleanup-runlayer-scan.sh', 0o755, '2023-11-14T22:13:20.000Z'],
+      ['README.txt', 0o644, '2023-11-14T22:13:20.000Z'],
+    ]);
+  });
+
+  it('clamps epochs before 1980 to the DOS minimum', () => {
+    const d = dosDateFor(0);
+    expect([d.getFullYear(), d.getMonth(), d.getDate(), d.getHours()]).toEqual([1980, 0, 1, 0]);
+  });
+});
+
+describeWithTools(['unzip', 'bsdtar'], 'release zip read by independent readers', () => {
+  it('unzip -t passes and bsdtar extracts identical bytes with modes', async () => {
+    const file = await make('r.zip', entries);
+    expect(run('unzip', ['-t', file])).toMatch(/No errors detected/);
+    const listing = run('unzip', ['-Z', '-l', file]);
+    expect(listing).toMatch(/-rwxr-xr-x.*cleanup-runlayer-scan\.sh/);
+    const x = mkdtempSync(path.join(dir, 'x-'));
+    run('bsdtar', ['-xf', file, '-C', x]);
+    expect(readFileSync(path.join(x, 'aiwatch-1.0.0-macos-arm64.pkg')).equals(readFileSync(big))).toBe(true);
+    expect(readFileSync(path.join(x, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+});
