@@ -163,3 +163,16 @@ export async function readInputFile(file: string, what: string): Promise<Buffer>
 export async function readInputText(file: string, what: string): Promise<string> {
   return (await readInputFile(file, what)).toString('utf8');
 }
+
+/** SHA-256 (hex) and size of a file, streamed. */
+export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const { createHash } = await import('node:crypto');
+  const { createReadStream } = await import('node:fs');
+  const h = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest('hex'), size };
+}
