@@ -1,0 +1,68 @@
+/** `aiwatch-deploy notarize PKG`: adapter over src/notary/notarize.ts (see docs/notarization.md). */
+import path from 'node:path';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_NOTARY_URL } from '../../notary/client.js';
+import { loadApiKey } from '../../notary/jwt.js';
+import { NotarizationRejected, notarize, type NotarizeResult } from '../../notary/notarize.js';
+import { parseDuration } from '../../notary/poll.js';
+import type { AiwatchCommand, CliContext } from '../command.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+async function credentials(args: Record<string, unknown>, ctx: CliContext) {
+  const file = str(args['api-key']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_FILE);
+  const keyId = str(args['api-key-id']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_ID);
+  const issuerId = str(args['api-issuer']) ?? str(ctx.env.AIWATCH_NOTARY_ISSUER);
+  const missing = [
+    file ? '' : '--api-key: the App Store Connect API key file (.p8) is required (or AIWATCH_NOTARY_KEY_FILE)',
+    keyId ? '' : '--api-key-id: the API key ID is required (or AIWATCH_NOTARY_KEY_ID)',
+    issuerId ? '' : '--api-issuer: the issuer ID is required (or AIWATCH_NOTARY_ISSUER)',
+  ].filter(Boolean);
+  if (missing.length > 0) throw new UsageError(missing);
+  return loadApiKey({ file: path.resolve(ctx.cwd, file!), keyId: keyId!, issuerId: issuerId! });
+}
+
+function json(r: NotarizeResult, ok: boolean): Record<string, unknown> {
+  return { ok, submissionId: r.submissionId, status: r.status, notarized: r.notarized, sha256: r.sha256, submissionName: r.submissionName, issues: r.issues };
+}
+
+export const notarizeCommand: AiwatchCommand = {
+  command: 'notarize <pkg>',
+  describe: "Submit a signed .pkg to Apple's notary service and wait for the verdict (exit 0 only when Accepted)",
+  examples: [
+    ['$0 notarize out/aiwatch.pkg --api-key AuthKey_2X9R4HXF34.p8 --api-key-id 2X9R4HXF34 --api-issuer <issuer-uuid>', 'submit, upload and wait up to 30 minutes'],
+    ['$0 notarize out/aiwatch.pkg --submission-id <id>', 'resume waiting for an earlier submission'],
+  ],
+  builder: (y) =>
+    y
+      .positional('pkg', { type: 'string', describe: 'Signed .pkg to notarize' })
+      .option('api-key', { type: 'string', describe: 'App Store Connect Team API key file, AuthKey_<ID>.p8 (env AIWATCH_NOTARY_KEY_FILE)' })
+      .option('api-key-id', { type: 'string', describe: 'Its key ID (env AIWATCH_NOTARY_KEY_ID)' })
+      .option('api-issuer', { type: 'string', describe: 'Issuer ID, a UUID (env AIWATCH_NOTARY_ISSUER)' })
+      .option('notary-url', { type: 'string', describe: 'Notary API base URL', default: DEFAULT_NOTARY_URL })
+      .option('s3-url', { type: 'string', describe: "S3-compatible endpoint replacing Apple's upload host (testing)" })
+      .option('timeout', { type: 'string', describe: 'Give up waiting after this long (90s, 30m, 1h)', default: '30m' })
+      .option('submission-id', { type: 'string', describe: 'Resume waiting for this submission instead of submitting' })
+      .option('wait', { type: 'boolean', default: true, describe: 'Wait for the verdict (--no-wait: exit after the upload)' }),
+  run: async (args, ctx) => {
+    const timeoutMs = parseDuration(String(args.timeout ?? '30m'));
+    if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
+    const pkg = path.resolve(ctx.cwd, String(args.pkg));
+    const apiKey = await credentials(args, ctx);
+    const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
+    try {
+      const r = await notarize({
+        pkg, apiKey, progress, signal: ctx.signal, timeoutMs, wait: args.wait !== false,
+        notaryUrl: str(args['notary-url']), s3Endpoint: str(args['s3-url']), submissionId: str(args['submission-id']),
+      });
+      const text = r.notarized
+        ? `notarized: ${args.pkg} (submission ${r.submissionId}: Accepted)\nnext: aiwatch-deploy staple ${args.pkg}`
+        : `submitted, NOT yet notarized: submission ${r.submissionId} is ${r.status}\nwait for it: aiwatch-deploy notarize ${args.pkg} --submission-id ${r.submissionId}`;
+      return { text, json: json(r, true) };
+    } catch (e) {
+      if (!(e instanceof NotarizationRejected) || !ctx.json) throw e;
+      ctx.stderr(`aiwatch-deploy: ${e.message}\n`);
+      return { text: '', json: { ...json(e.result, false), error: { kind: e.kind, exitCode: e.exitCode, message: e.message } }, exitCode: e.exitCode };
+    }
+  },
+};

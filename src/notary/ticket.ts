@@ -1,0 +1,48 @@
+/**
+ * Notarization ticket lookup: Apple publishes tickets in a public CloudKit database (no authentication).
+ * `POST …/com.apple.gk.ticket-delivery/production/public/records/lookup` with `{records: [{recordName}]}`;
+ * a found record is `{recordName, recordType: "DeveloperIDTicket", fields: {signedTicket: {type: "BYTES",
+ * value: <base64>}}, …}`, a missing one `{recordName, reason, serverErrorCode}` (e.g. NOT_FOUND), both with HTTP 200.
+ *
+ * "Not found" is a RemoteRejection (exit 6), not a NetworkError: the service answered, and retrying at once will
+ * not change its answer (the package was not notarized, was rejected, or the ticket is minutes from published).
+ * Transport failures follow the shared retry policy (http.ts) and end as NetworkError (exit 5).
+ */
+import { NetworkError, RemoteRejection } from '../errors.js';
+import { printableUrl, requestJson, type HttpOptions } from './http.js';
+import { TICKET_MAGIC } from './trailer.js';
+
+export const DEFAULT_TICKET_URL = 'https://api.apple-cloudkit.com/database/1/com.apple.gk.ticket-delivery/production/public/records/lookup';
+
+type Json = Record<string, unknown>;
+
+function recordFor(res: unknown, recordName: string): Json | undefined {
+  const records = (res as Json | null)?.records;
+  if (!Array.isArray(records)) return undefined;
+  return records.find((r): r is Json => Boolean(r) && typeof r === 'object' && (r as Json).recordName === recordName);
+}
+
+/** Fetch the signed ticket for `recordName` (`2/<digest type>/<hex>`). */
+export async function lookupTicket(recordName: string, opts: { url?: string; http?: HttpOptions } = {}): Promise<Buffer> {
+  const url = opts.url ?? DEFAULT_TICKET_URL;
+  const what = 'ticket lookup';
+  const res = await requestJson({ what, url, method: 'POST', body: { records: [{ recordName }] } }, opts.http);
+  const record = recordFor(res, recordName);
+  if (!record) throw new NetworkError(`${what} (${printableUrl(url)}): unexpected answer, no record named ${recordName}`);
+  if (typeof record.serverErrorCode === 'string') {
+    const why = `${record.serverErrorCode}${typeof record.reason === 'string' ? `: ${record.reason}` : ''}`;
+    throw new RemoteRejection(
+      `${what}: Apple has no notarization ticket for this package (record ${recordName}, ${why}). ` +
+        'Notarize it first (aiwatch-deploy notarize); right after "Accepted" the ticket can take a few minutes to appear.',
+    );
+  }
+  const field = (record.fields as Json | undefined)?.signedTicket as Json | undefined;
+  if (field?.type !== 'BYTES' || typeof field.value !== 'string') {
+    throw new NetworkError(`${what} (${printableUrl(url)}): record ${recordName} has no signedTicket BYTES field`);
+  }
+  const ticket = Buffer.from(field.value, 'base64');
+  if (!ticket.subarray(0, 4).equals(TICKET_MAGIC)) {
+    throw new NetworkError(`${what} (${printableUrl(url)}): record ${recordName} holds ${ticket.length} bytes that are not a notarization ticket (no "s8ch" magic)`);
+  }
+  return ticket;
+}

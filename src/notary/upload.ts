@@ -1,0 +1,89 @@
+/**
+ * Upload the submitted file to the S3 bucket the notary service named, with its temporary credentials
+ * (SigV4 + session token, region us-west-2 — the region rcodesign found empirically; Apple documents none).
+ * A single streamed PutObject (the file is read from disk as it is sent, never buffered whole); S3 takes up to
+ * 5 GiB that way, far above any pkg this tool builds, and larger files are refused rather than half-supported.
+ *
+ * Retries are ours, not the SDK's: a consumed stream cannot be resent, so each attempt opens the file afresh.
+ * `endpoint` replaces Apple's S3 in tests (path-style addressing, e.g. http://127.0.0.1:port); without it the
+ * SDK's standard AWS endpoint is used and AWS_ENDPOINT_URL* settings are ignored on purpose.
+ */
+import { createReadStream } from 'node:fs';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InputFileError, InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
+import { redact } from '../secret.js';
+import type { UploadTarget } from './client.js';
+
+export const NOTARY_S3_REGION = 'us-west-2';
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
+export interface UploadOptions {
+  /** S3-compatible endpoint for tests (path-style). */
+  endpoint?: string;
+  retries?: number;
+  backoffMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  signal?: AbortSignal;
+  onRetry?: (message: string) => void;
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function makeClient(target: UploadTarget, endpoint: string | undefined): S3Client {
+  return new S3Client({
+    region: NOTARY_S3_REGION,
+    credentials: {
+      accessKeyId: target.accessKeyId,
+      secretAccessKey: target.secretAccessKey.reveal(),
+      sessionToken: target.sessionToken.reveal(),
+    },
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ignoreConfiguredEndpointUrls: true,
+    maxAttempts: 1,
+  });
+}
+
+async function putOnce(client: S3Client, file: string, size: number, target: UploadTarget, signal?: AbortSignal): Promise<void> {
+  const body = createReadStream(file);
+  try {
+    await client.send(new PutObjectCommand({ Bucket: target.bucket, Key: target.object, Body: body, ContentLength: size }), {
+      abortSignal: signal,
+    });
+  } finally {
+    body.destroy();
+  }
+}
+
+/** Upload `file` (`size` bytes) to `target`; NetworkError after retries, RemoteRejection if S3 refuses. */
+export async function uploadToS3(file: string, size: number, target: UploadTarget, opts: UploadOptions = {}): Promise<void> {
+  if (size > MAX_SINGLE_PUT) throw new InputFileError(file, `package: ${size} bytes is over the 5 GiB single-upload limit (multipart upload is not implemented)`);
+  const client = makeClient(target, opts.endpoint);
+  const secrets = [target.secretAccessKey, target.sessionToken];
+  const where = `notary: upload to s3://${target.bucket}`;
+  let delay = opts.backoffMs ?? 1000;
+  try {
+    for (let n = 0; ; n += 1) {
+      try {
+        return await putOnce(client, file, size, target, opts.signal);
+      } catch (e) {
+        if (opts.signal?.aborted) throw new InterruptedError();
+        const err = e as SdkError;
+        const status = err.$metadata?.httpStatusCode;
+        const what = redact(status ? `HTTP ${status} ${err.name ?? ''}`.trim() : `connection failed (${err.message ?? String(e)})`, secrets);
+        if (status !== undefined && status < 500 && status !== 429) throw new RemoteRejection(`${where}: S3 refused the upload: ${what}`);
+        if (n >= (opts.retries ?? 4)) throw new NetworkError(`${where}: ${what}; gave up after ${n + 1} attempts`);
+        opts.onRetry?.(`${where}: ${what}; retrying in ${Math.round(delay / 1000)} s`);
+        await (opts.sleep ?? realSleep)(delay);
+        delay *= 2;
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
