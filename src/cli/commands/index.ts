@@ -1,4 +1,6 @@
 /** Every CLI command, in the order `--help` lists them. Add a command by importing its module here. */
 import type { AiwatchCommand } from '../command.js';
+import { notarizeCommand } from './notarize.js';
+import { stapleCommand } from './staple.js';
 
-export const commands: AiwatchCommand[] = [];
+export const commands: AiwatchCommand[] = [notarizeCommand, stapleCommand];
