@@ -35,6 +35,8 @@ interface SdkError {
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
 function makeClient(target: UploadTarget, endpoint: string | undefined): S3Client {
   return new S3Client({
     region: NOTARY_S3_REGION,
@@ -46,6 +48,8 @@ function makeClient(target: UploadTarget, endpoint: string | undefined): S3Clien
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ignoreConfiguredEndpointUrls: true,
     maxAttempts: 1,
+    // The SDK prints some warnings to the console unless given a logger; we report failures ourselves.
+    logger: quietLogger,
   });
 }
 

@@ -40,6 +40,8 @@ export interface NotaryServerOptions {
   issues?: ServerIssue[];
   /** Clock for JWT checks (ms); default real time. Share the test's fake clock. */
   now?: () => number;
+  /** Hand out these upload credentials instead of the S3 server's (to provoke an S3 refusal). */
+  handOut?: Partial<S3Server['credentials']>;
 }
 
 interface Submission {
@@ -143,7 +145,7 @@ export async function startNotaryServer(opts: NotaryServerOptions): Promise<Nota
       const id = randomUUID();
       const sub = { id, name: json.submissionName, sha256: json.sha256, object: `prod/${id}/${json.submissionName}`, polls: 0, createdDate: new Date((opts.now ?? Date.now)()).toISOString() };
       submissions.set(id, sub);
-      const c = opts.s3.credentials;
+      const c = { ...opts.s3.credentials, ...opts.handOut };
       return reply(200, { data: { id, type: 'newSubmissions', attributes: { awsAccessKeyId: c.accessKeyId, awsSecretAccessKey: c.secretAccessKey, awsSessionToken: c.sessionToken, bucket: BUCKET, object: sub.object } }, meta: {} });
     }
     const sub = submissions.get(m![1]!);
