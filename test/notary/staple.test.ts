@@ -216,7 +216,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const cli = async (args: string[]) => {
       let stdout = '';
       let stderr = '';
-      const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, env: {} });
+      const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, env: {}, signal: new AbortController().signal });
       return { code, stdout, stderr };
     };
     const a = await cli(['staple', 'aiwatch.pkg', '--out', 'out/aiwatch.pkg', '--ticket-url', ts.lookupUrl, '--json']);
