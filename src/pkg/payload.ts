@@ -77,7 +77,7 @@ const DIR_ST_SIZE_PER_LINK = 32;
  * Sort key: the NFD path's UTF-8 bytes with `/` mapped to 0x00, so comparison is byte-wise per component and a
  * directory sorts right before its contents (`./a`, `./a/b`, `./a-b`), which is the depth-first order of §4.1.
  */
-function sortKey(path: string): Buffer {
+export function payloadSortKey(path: string): Buffer {
   const key = Buffer.from(path, 'utf8');
   for (let i = 0; i < key.length; i++) if (key[i] === 0x2f) key[i] = 0;
   return key;
@@ -85,7 +85,7 @@ function sortKey(path: string): Buffer {
 
 /** Byte-wise, component-wise order of two NFD payload paths (the order of the payload and of Bom ids). */
 export function comparePayloadPaths(a: string, b: string): number {
-  return Buffer.compare(sortKey(a), sortKey(b));
+  return Buffer.compare(payloadSortKey(a), payloadSortKey(b));
 }
 
 /** Normalise an install path to `./a/b` (NFD), or return why it is not acceptable. */
@@ -183,7 +183,7 @@ export function layoutPayload(files: readonly SizedInstallFile[], opts: PayloadO
   const byPath = collectListed(files, opts, problems);
   synthesiseParents(byPath, opts.mtime, problems);
   if (problems.length > 0) throw new UsageError(problems.map((p) => `${what}: ${p}`));
-  const keyed = [...byPath.values()].map((e) => ({ e, key: sortKey(e.path) }));
+  const keyed = [...byPath.values()].map((e) => ({ e, key: payloadSortKey(e.path) }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   const entries = keyed.map((k) => k.e);
   for (const e of entries) if (e.path !== '.') byPath.get(parentOf(e.path))!.nlink += 1;

@@ -1,0 +1,272 @@
+/**
+ * Bom ("BOMStore") reader, for `verify` (Bom ↔ Payload comparison), `inspect` (an `lsbom`-style dump) and tests
+ * (reference §3).
+ *
+ * Covers: the header, block table, free list and vars; BomInfo; a walk of the whole Paths B+tree (branches and
+ * leaves) returning every path with type, mode, uid/gid, mtime, size, cksum and link target; structural checks
+ * reported as `problems` (node larger than its tree's block size, broken leaf forward/backward links, keys out of
+ * (parent id, name) order, pathCount / numberOfPaths disagreeing with the entries, missing or unknown vars).
+ * Anything that makes the file unreadable (bad magic, block or offset outside the file, a cycle) throws an
+ * InputFileError naming the file.
+ * Does not cover: HLIndex/VIndex/Size64 contents (only their presence), per-arch PathInfo2 extensions.
+ * Hand-written: Apple's lsbom is macOS-only and bomutils' lsbom is unreliable (§3.5).
+ */
+import { InputFileError } from '../errors.js';
+import { BOM_MAGIC, BOM_VAR_NAMES } from './bom.js';
+import { payloadSortKey } from './payload.js';
+
+export interface BomPointer {
+  address: number;
+  length: number;
+}
+
+export interface BomStructure {
+  version: number;
+  numberOfBlocks: number;
+  indexOffset: number;
+  indexLength: number;
+  varsOffset: number;
+  varsLength: number;
+  /** The block table, entry 0 being the null block. */
+  blocks: BomPointer[];
+  freeList: BomPointer[];
+  vars: { name: string; block: number }[];
+}
+
+export interface BomEntry {
+  /** `.` or `./a/b`, as the names are stored. */
+  path: string;
+  kind: 'file' | 'dir' | 'symlink' | 'device' | 'unknown';
+  /** Full st_mode, type bits included. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  size: number;
+  /** POSIX cksum (files, symlinks) or device type. */
+  cksum: number;
+  linkTarget?: string;
+  id: number;
+  parentId: number;
+  architecture: number;
+}
+
+export interface BomInfoBlock {
+  version: number;
+  numberOfPaths: number;
+  arch: { cpuType: number; bytes: number }[];
+}
+
+export interface BomContents {
+  structure: BomStructure;
+  info: BomInfoBlock;
+  /** Entries in payload order (depth-first, byte-wise per component). */
+  entries: BomEntry[];
+  /** Structural problems that do not stop reading; empty for a well-formed Bom. */
+  problems: string[];
+}
+
+const KINDS = ['unknown', 'file', 'dir', 'symlink', 'device'] as const;
+
+class BomView {
+  readonly s: BomStructure;
+  readonly buf: Buffer;
+  readonly fail: (m: string) => never;
+  constructor(buf: Buffer, fail: (m: string) => never) {
+    this.buf = buf;
+    this.fail = fail;
+    this.s = parseStructure(buf, fail);
+  }
+  block(id: number, what: string): Buffer {
+    const p = this.s.blocks[id];
+    if (!p || id === 0) this.fail(`${what} points to block ${id}, which is not in the block table (${this.s.blocks.length} entries)`);
+    if (p.address + p.length > this.buf.length) this.fail(`block ${id} (${what}) lies outside the file`);
+    return this.buf.subarray(p.address, p.address + p.length);
+  }
+}
+
+function need(buf: Buffer, at: number, n: number, what: string, fail: (m: string) => never): void {
+  if (at < 0 || at + n > buf.length) fail(`${what} at byte ${at} (+${n}) lies outside the file (${buf.length} bytes)`);
+}
+
+function parseStructure(buf: Buffer, fail: (m: string) => never): BomStructure {
+  need(buf, 0, 32, 'header', fail);
+  if (buf.toString('latin1', 0, 8) !== BOM_MAGIC) fail(`not a Bom: magic ${JSON.stringify(buf.toString('latin1', 0, 8))}, expected "BOMStore"`);
+  const [version, numberOfBlocks, indexOffset, indexLength, varsOffset, varsLength] = [8, 12, 16, 20, 24, 28].map((o) => buf.readUInt32BE(o)) as [
+    number, number, number, number, number, number,
+  ];
+  need(buf, indexOffset, indexLength, 'block table', fail);
+  need(buf, varsOffset, varsLength, 'vars', fail);
+  const count = buf.readUInt32BE(indexOffset);
+  need(buf, indexOffset + 4, count * 8 + 4, 'block table entries and free list', fail);
+  const pointers = (at: number, n: number) => Array.from({ length: n }, (_, i) => ({ address: buf.readUInt32BE(at + 8 * i), length: buf.readUInt32BE(at + 8 * i + 4) }));
+  const blocks = pointers(indexOffset + 4, count);
+  const freeAt = indexOffset + 4 + count * 8;
+  const freeCount = buf.readUInt32BE(freeAt);
+  need(buf, freeAt + 4, freeCount * 8, 'free list', fail);
+  const freeList = pointers(freeAt + 4, freeCount);
+  const vars: BomStructure['vars'] = [];
+  let at = varsOffset + 4;
+  for (let i = 0, n = buf.readUInt32BE(varsOffset); i < n; i++) {
+    need(buf, at, 5, 'var', fail);
+    const len = buf.readUInt8(at + 4);
+    need(buf, at + 5, len, 'var name', fail);
+    vars.push({ block: buf.readUInt32BE(at), name: buf.toString('latin1', at + 5, at + 5 + len) });
+    at += 5 + len;
+  }
+  return { version, numberOfBlocks, indexOffset, indexLength, varsOffset, varsLength, blocks, freeList, vars };
+}
+
+/** Parse only the container: header, block table, free list, vars. */
+export function readBomStructure(buf: Buffer, what = 'Bom'): BomStructure {
+  return parseStructure(buf, (m) => {
+    throw new InputFileError(what, m);
+  });
+}
+
+function readInfo(v: BomView, id: number): BomInfoBlock {
+  const b = v.block(id, 'BomInfo');
+  if (b.length < 12) v.fail(`BomInfo block is ${b.length} bytes, expected at least 12`);
+  const n = b.readUInt32BE(8);
+  if (b.length < 12 + 16 * n) v.fail(`BomInfo declares ${n} entries but holds ${b.length} bytes`);
+  const arch = Array.from({ length: n }, (_, i) => ({ cpuType: b.readUInt32BE(12 + 16 * i), bytes: b.readUInt32BE(20 + 16 * i) }));
+  return { version: b.readUInt32BE(0), numberOfPaths: b.readUInt32BE(4), arch };
+}
+
+interface Leaf {
+  block: number;
+  forward: number;
+  backward: number;
+  pairs: [number, number][];
+}
+
+/** Every leaf of the tree under `root`, left to right; node-size problems are collected. */
+function collectLeaves(v: BomView, root: number, blockSize: number, problems: string[]): Leaf[] {
+  const leaves: Leaf[] = [];
+  const seen = new Set<number>();
+  const visit = (id: number, depth: number): void => {
+    if (seen.has(id) || depth > 32) v.fail(`Paths tree revisits block ${id} (a cycle)`);
+    seen.add(id);
+    const b = v.block(id, 'Paths node');
+    if (b.length < 12) v.fail(`Paths node ${id} is ${b.length} bytes, shorter than a node header`);
+    const count = b.readUInt16BE(2);
+    if (12 + 8 * count > b.length) v.fail(`Paths node ${id} declares ${count} entries but holds ${b.length} bytes`);
+    if (b.length > blockSize) problems.push(`Paths node ${id} is ${b.length} bytes, larger than the tree's block size ${blockSize}`);
+    const pairs = Array.from({ length: count }, (_, i) => [b.readUInt32BE(12 + 8 * i), b.readUInt32BE(16 + 8 * i)] as [number, number]);
+    if (b.readUInt16BE(0) === 1) leaves.push({ block: id, forward: b.readUInt32BE(4), backward: b.readUInt32BE(8), pairs });
+    else for (const [child] of pairs) visit(child, depth + 1);
+  };
+  visit(root, 0);
+  leaves.forEach((leaf, i) => {
+    const fwd = leaves[i + 1]?.block ?? 0;
+    const back = leaves[i - 1]?.block ?? 0;
+    if (leaf.forward !== fwd) problems.push(`Paths leaf ${leaf.block}: forward link ${leaf.forward}, expected ${fwd}`);
+    if (leaf.backward !== back) problems.push(`Paths leaf ${leaf.block}: backward link ${leaf.backward}, expected ${back}`);
+  });
+  return leaves;
+}
+
+type RawRecord = Omit<BomEntry, 'path'> & { name: Buffer };
+
+function readRecord(v: BomView, value: number, key: number): RawRecord {
+  const k = v.block(key, 'Paths key (File)');
+  const nul = k.indexOf(0, 4);
+  if (k.length < 5 || nul < 0) v.fail(`File block ${key} has no NUL-terminated name`);
+  const p1 = v.block(value, 'PathInfo1');
+  if (p1.length < 8) v.fail(`PathInfo1 block ${value} is ${p1.length} bytes, expected 8`);
+  const i2 = v.block(p1.readUInt32BE(4), 'PathInfo2');
+  if (i2.length < 31) v.fail(`PathInfo2 block ${p1.readUInt32BE(4)} is ${i2.length} bytes, expected at least 31`);
+  const kind = KINDS[i2.readUInt8(0)] ?? 'unknown';
+  // Offset 27 is the link name length for symlinks; for a fat Mach-O file (architecture 0x200F) it counts the
+  // {cpu type, subtype, size, cksum} records that follow (observed in Apple's sample Bom), so only symlinks have a name.
+  const linkLength = kind === 'symlink' ? i2.readUInt32BE(27) : 0;
+  if (31 + linkLength > i2.length) v.fail(`PathInfo2 block ${p1.readUInt32BE(4)} link name runs past the block`);
+  const r = {
+    name: k.subarray(4, nul),
+    parentId: k.readUInt32BE(0),
+    id: p1.readUInt32BE(0),
+    kind,
+    architecture: i2.readUInt16BE(2),
+    mode: i2.readUInt16BE(4),
+    uid: i2.readUInt32BE(6),
+    gid: i2.readUInt32BE(10),
+    mtime: i2.readUInt32BE(14),
+    size: i2.readUInt32BE(18),
+    cksum: i2.readUInt32BE(23),
+  };
+  return linkLength > 0 ? { ...r, linkTarget: i2.toString('utf8', 31, 31 + linkLength - 1) } : r;
+}
+
+function checkKeyOrder(records: readonly { parentId: number; name: Buffer }[], problems: string[]): void {
+  for (let i = 1; i < records.length; i++) {
+    const a = records[i - 1]!;
+    const b = records[i]!;
+    if (a.parentId > b.parentId || (a.parentId === b.parentId && Buffer.compare(a.name, b.name) >= 0)) {
+      problems.push(`Paths keys out of (parent id, name) order at entry ${i}: (${a.parentId}, ${JSON.stringify(a.name.toString())}) then (${b.parentId}, ${JSON.stringify(b.name.toString())})`);
+    }
+  }
+}
+
+/** `./a/b` from the names up the parent chain; a dangling parent id or a loop makes the file unreadable. */
+function pathOf(r: RawRecord, byId: ReadonlyMap<number, RawRecord>, fail: (m: string) => never): string {
+  const parts: string[] = [];
+  let cur = r;
+  for (let n = 0; ; n++) {
+    if (n > byId.size) fail(`path of entry id ${r.id} loops through its parents`);
+    parts.unshift(cur.name.toString('utf8'));
+    if (cur.parentId === 0) return parts.join('/');
+    const parent = byId.get(cur.parentId);
+    if (!parent) fail(`entry ${JSON.stringify(parts.join('/'))} names parent id ${cur.parentId}, which is not in the Bom`);
+    cur = parent!;
+  }
+}
+
+function withPaths(records: readonly RawRecord[], fail: (m: string) => never): BomEntry[] {
+  const byId = new Map(records.map((r) => [r.id, r]));
+  return records.map((r) => {
+    const { name: _name, ...rest } = r;
+    return { path: pathOf(r, byId, fail), ...rest };
+  });
+}
+
+/** Read a Bom: structure, BomInfo, every Paths entry, and structural problems. Unreadable → InputFileError. */
+export function readBom(buf: Buffer, what = 'Bom'): BomContents {
+  const fail = (m: string): never => {
+    throw new InputFileError(what, m);
+  };
+  const v = new BomView(buf, fail);
+  const problems: string[] = [];
+  const varIds = new Map(v.s.vars.map((x) => [x.name, x.block]));
+  const missing = BOM_VAR_NAMES.filter((n) => !varIds.has(n));
+  if (missing.length > 0) problems.push(`missing vars: ${missing.join(', ')}`);
+  const pathsId = varIds.get('Paths') ?? fail('no Paths var');
+  const info = readInfo(v, varIds.get('BomInfo') ?? fail('no BomInfo var'));
+  const tree = v.block(pathsId, 'Paths tree');
+  if (tree.length < 20 || tree.toString('latin1', 0, 4) !== 'tree') fail('Paths var does not point to a "tree" block');
+  const leaves = collectLeaves(v, tree.readUInt32BE(8), tree.readUInt32BE(12), problems);
+  const records = leaves.flatMap((l) => l.pairs.map(([value, key]) => readRecord(v, value, key)));
+  checkKeyOrder(records, problems);
+  if (tree.readUInt32BE(16) !== records.length) problems.push(`Paths tree pathCount ${tree.readUInt32BE(16)}, but its leaves hold ${records.length} entries`);
+  if (info.numberOfPaths !== records.length + 1) problems.push(`BomInfo numberOfPaths ${info.numberOfPaths}, expected entries + 1 = ${records.length + 1}`);
+  const entries = withPaths(records, fail)
+    .map((e) => ({ e, key: payloadSortKey(e.path.normalize('NFD')) }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((k) => k.e);
+  return { structure: v.s, info, entries, problems };
+}
+
+/**
+ * `lsbom`-style text: `path\tmode(octal)\tuid/gid` for directories, plus `\tsize\tcksum` for files, plus
+ * `\ttarget` for symlinks; one line per entry, in payload order.
+ */
+export function formatLsbom(entries: readonly BomEntry[]): string {
+  return entries
+    .map((e) => {
+      const base = `${e.path}\t${e.mode.toString(8)}\t${e.uid}/${e.gid}`;
+      if (e.kind === 'file') return `${base}\t${e.size}\t${e.cksum}`;
+      if (e.kind === 'symlink') return `${base}\t${e.size}\t${e.cksum}\t${e.linkTarget ?? ''}`;
+      return base;
+    })
+    .map((line) => `${line}\n`)
+    .join('');
+}
