@@ -1,10 +1,13 @@
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
 import { cksum } from '../../src/pkg/cksum.js';
 import { formatCpioListing, readCpioEntries, writeCpio } from '../../src/pkg/cpio.js';
+import { gzipParallel } from '../../src/pkg/gzip.js';
 import { planPayload, planScripts, type InstallFile, type PayloadEntry } from '../../src/pkg/payload.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 
@@ -209,5 +212,17 @@ describeWithTools(['bsdtar'], 'cpio odc: libarchive reads ours', () => {
       if (e.kind === 'file') expect(readFileSync(path.join(dest, e.path)).equals(expectedData(e)!), e.path).toBe(true);
       if (e.kind === 'symlink') expect(readlinkSync(path.join(dest, e.path))).toBe(e.linkTarget);
     }
+  });
+});
+
+describeWithTools(['bsdtar'], 'Payload = cpio odc | parallel gzip', () => {
+  it('bsdtar reads the gzip-compressed archive; our reader reads it back through gunzip', async () => {
+    const file = path.join(work, 'Payload');
+    writeFileSync(file, await collect(gzipParallel(writeCpio(entries), { workers: 2, segmentSize: 64 * 1024 })));
+    const listing = run('bsdtar', ['-tvf', file]);
+    expect(listing.trim().split('\n')).toHaveLength(entries.length);
+    const back = await readCpioEntries(Readable.from([readFileSync(file)]).pipe(createGunzip()));
+    expect(back.map((e) => e.path)).toEqual(entries.map((e) => e.path));
+    expect(back.find((e) => e.path.endsWith('/aiwatch/aiwatch'))!.cksum).toBe(cksum(bigData));
   });
 });
