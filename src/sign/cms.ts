@@ -28,7 +28,7 @@ export interface CmsSignInput {
 
 const EC_CURVES: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 
-function webCryptoKey(key: KeyObject, hash: HashName): Promise<CryptoKey> {
+function webCryptoKey(key: KeyObject, hash: HashName): CryptoKey {
   if (key.asymmetricKeyType === 'rsa') return key.toCryptoKey({ name: 'RSASSA-PKCS1-v1_5', hash }, false, ['sign']);
   const curve = EC_CURVES[key.asymmetricKeyDetails?.namedCurve ?? ''];
   if (key.asymmetricKeyType === 'ec' && curve) return key.toCryptoKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign']);
@@ -80,7 +80,7 @@ export async function createSignedData(input: CmsSignInput): Promise<pkijs.Signe
     certificates: certs,
     signerInfos: [signerInfo(leaf, input.content, input, hash)],
   });
-  await sd.sign(await webCryptoKey(input.privateKey, hash), 0, hash);
+  await sd.sign(webCryptoKey(input.privateKey, hash), 0, hash);
   return sd;
 }
 

@@ -67,7 +67,7 @@ async function token(req: pkijs.TimeStampReq, tst: Uint8Array, certDer: Uint8Arr
       }),
     ],
   });
-  const cryptoKey = await key.toCryptoKey({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+  const cryptoKey = key.toCryptoKey({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
   await sd.sign(cryptoKey, 0, 'SHA-256');
   return new pkijs.ContentInfo({ contentType: '1.2.840.113549.1.7.2', content: sd.toSchema() });
 }
