@@ -25,6 +25,8 @@ export interface UploadOptions {
   sleep?: (ms: number) => Promise<void>;
   signal?: AbortSignal;
   onRetry?: (message: string) => void;
+  /** A connection silent this long counts as failed (and is retried); default 120 s. */
+  idleTimeoutMs?: number;
 }
 
 interface SdkError {
@@ -37,7 +39,7 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-function makeClient(target: UploadTarget, endpoint: string | undefined): S3Client {
+function makeClient(target: UploadTarget, endpoint: string | undefined, idleTimeoutMs: number): S3Client {
   return new S3Client({
     region: NOTARY_S3_REGION,
     credentials: {
@@ -48,6 +50,7 @@ function makeClient(target: UploadTarget, endpoint: string | undefined): S3Clien
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ignoreConfiguredEndpointUrls: true,
     maxAttempts: 1,
+    requestHandler: { connectionTimeout: 30_000, socketTimeout: idleTimeoutMs },
     // The SDK prints some warnings to the console unless given a logger; we report failures ourselves.
     logger: quietLogger,
   });
@@ -67,7 +70,7 @@ async function putOnce(client: S3Client, file: string, size: number, target: Upl
 /** Upload `file` (`size` bytes) to `target`; NetworkError after retries, RemoteRejection if S3 refuses. */
 export async function uploadToS3(file: string, size: number, target: UploadTarget, opts: UploadOptions = {}): Promise<void> {
   if (size > MAX_SINGLE_PUT) throw new InputFileError(file, `package: ${size} bytes is over the 5 GiB single-upload limit (multipart upload is not implemented)`);
-  const client = makeClient(target, opts.endpoint);
+  const client = makeClient(target, opts.endpoint, opts.idleTimeoutMs ?? 120_000);
   const secrets = [target.secretAccessKey, target.sessionToken];
   const where = `notary: upload to s3://${target.bucket}`;
   let delay = opts.backoffMs ?? 1000;

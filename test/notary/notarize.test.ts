@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { InputFileError, NetworkError, RemoteRejection, UsageError } from '../../src/errors.js';
 import { loadApiKey } from '../../src/notary/jwt.js';
 import { NotarizationRejected, notarize, submissionNameFor, type NotarizeOptions } from '../../src/notary/notarize.js';
+import { Secret } from '../../src/secret.js';
+import { uploadToS3 } from '../../src/notary/upload.js';
 import { makeApiKey, type TestApiKey } from '../helpers/servers/keys.js';
 import { startNotaryServer, type NotaryServer, type NotaryServerOptions } from '../helpers/servers/notary.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
@@ -181,6 +183,17 @@ describe('notarize (library, local servers)', () => {
     expect(e.message).toMatch(/notary: upload to s3:\/\/notary-submissions-prod: HTTP 500 InternalError; gave up after 5 attempts/);
     expect(w.notary.log.map((l) => l.method)).toEqual(['POST']);
     expectNoSecrets(w, `${e.message}\n${w.lines.join('\n')}`);
+  });
+
+  it('a stalled S3 connection times out (idle limit), is retried, then NetworkError', async () => {
+    const s3 = await startS3Server({ stall: true });
+    const sleeps: number[] = [];
+    const target = { bucket: 'b', object: 'o/x.pkg', accessKeyId: s3.credentials.accessKeyId, secretAccessKey: new Secret(s3.credentials.secretAccessKey, 's'), sessionToken: new Secret(s3.credentials.sessionToken, 't') };
+    const e = await failure(uploadToS3(pkg, pkgBytes.length, target, { endpoint: s3.url, idleTimeoutMs: 300, retries: 1, sleep: async (ms) => void sleeps.push(ms) }));
+    expect(e).toBeInstanceOf(NetworkError);
+    expect(e.message).toMatch(/^notary: upload to s3:\/\/b: connection failed \(.*\); gave up after 2 attempts$/);
+    expect(s3.log.map((l) => l.status)).toEqual([0, 0]);
+    expect(sleeps).toEqual([1000]);
   });
 
   it('S3 refusing the credentials → RemoteRejection, secrets masked', async () => {

@@ -108,7 +108,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const expected = createHash('sha1').update(bytes.subarray(28, 28 + tocLen)).digest('hex');
     expect(ticketRecordName(await readXarTocDigest(pkg))).toBe(`2/1/${expected}`);
     // Flip one byte of the stored checksum: libarchive and we both refuse the file.
-    bytes[28 + tocLen] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(28 + tocLen) ^ 0xff, 28 + tocLen);
     writeFileSync(pkg, bytes);
     expect(tryRun('bsdtar', ['-tf', pkg]).status).not.toBe(0);
     await expect(readXarTocDigest(pkg)).rejects.toThrow(/TOC checksum at heap offset 0 does not match/);
@@ -176,7 +176,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const pkg = makeXar(dir);
     const before = sha(readFileSync(pkg));
     const ts = await startTicketServer();
-    const e = await staplePkg({ pkg, ticketUrl: ts.lookupUrl }).catch((x: unknown) => x as Error);
+    const e = (await staplePkg({ pkg, ticketUrl: ts.lookupUrl }).catch((x: unknown) => x)) as Error;
     expect(e).toBeInstanceOf(RemoteRejection);
     expect((e as RemoteRejection).exitCode).toBe(6);
     expect(e.message).toMatch(/^ticket lookup: Apple has no notarization ticket for this package \(record 2\/1\/[0-9a-f]{40}, NOT_FOUND: Record not found\)\. Notarize it first/);

@@ -35,6 +35,8 @@ export interface S3ServerOptions {
   credentials?: Partial<S3Credentials>;
   /** Answer the first N PUTs with 500 (S3 "InternalError"). */
   failFirst?: number;
+  /** Read the upload, then never answer (a stalled connection). */
+  stall?: boolean;
 }
 
 /**
@@ -106,6 +108,10 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     if (failures > 0) {
       failures -= 1;
       return answer(500, s3Error('InternalError', 'injected failure'));
+    }
+    if (opts.stall) {
+      log.push({ method: 'PUT', path, status: 0 });
+      return;
     }
     const chunked = (req.headers['content-encoding'] ?? '').includes('aws-chunked');
     const { data: bytes, trailers } = chunked ? decodeAwsChunked(body) : { data: body, trailers: new Map<string, string>() };
