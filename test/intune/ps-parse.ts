@@ -1,0 +1,108 @@
+/**
+ * PowerShell syntax checks for tests, without pwsh: tree-sitter-powershell's wasm grammar through web-tree-sitter.
+ * A file passes when the tree has no ERROR or MISSING node, and no `try` lacks its `catch`/`finally` (the one
+ * error the grammar accepts; reference launchd-intune-ops.md §4.3).
+ *
+ * `shape()` prints a tree with the content of string literals left out, so two renderings that differ only
+ * inside string literals have the same shape. Since the grammar knows only the ASCII quote, `asciiQuotes()` first
+ * turns the typographic single quotes U+2018-U+201B into `'`, which is what PowerShell itself treats them as.
+ */
+import { createRequire } from 'node:module';
+import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+
+const require = createRequire(import.meta.url);
+const WASM = require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
+
+let parser: Parser | undefined;
+
+export async function psParser(): Promise<Parser> {
+  if (!parser) {
+    await Parser.init();
+    const lang = await Language.load(WASM);
+    parser = new Parser();
+    parser.setLanguage(lang);
+  }
+  return parser;
+}
+
+export async function parsePs(source: string): Promise<Tree> {
+  const tree = (await psParser()).parse(source);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  return tree;
+}
+
+function* nodes(n: Node): Generator<Node> {
+  yield n;
+  for (const c of n.children) if (c) yield* nodes(c);
+}
+
+/** Every syntax problem, as `line:column kind text` (1-based), empty when the script parses cleanly. */
+export async function psSyntaxProblems(source: string): Promise<string[]> {
+  const tree = await parsePs(source);
+  const problems: string[] = [];
+  for (const n of nodes(tree.rootNode)) {
+    const where = `${n.startPosition.row + 1}:${n.startPosition.column + 1}`;
+    if (n.isError) problems.push(`${where} ERROR ${JSON.stringify(n.text.slice(0, 60))}`);
+    else if (n.isMissing) problems.push(`${where} MISSING ${n.type}`);
+    else if (n.type === 'try_statement' && !n.children.some((c) => c && /catch|finally/.test(c.type))) {
+      problems.push(`${where} try without catch or finally`);
+    }
+  }
+  if (tree.rootNode.hasError && problems.length === 0) problems.push('tree has an error that no node reports');
+  return problems;
+}
+
+const STRING_NODES = new Set(['verbatim_string_characters', 'expandable_string_literal', 'verbatim_here_string_characters', 'expandable_here_string_literal']);
+
+/** PowerShell reads U+2018-U+201B as a single quote; make that explicit for the ASCII-only grammar. */
+export function asciiQuotes(source: string): string {
+  return source.replace(/[\u2018-\u201B]/g, "'");
+}
+
+/** The tree as nested node types, one per line; string literal content is not part of the shape. */
+export async function shape(source: string): Promise<string> {
+  const tree = await parsePs(asciiQuotes(source));
+  const lines: string[] = [];
+  const walk = (n: Node, depth: number): void => {
+    const leafText = n.childCount === 0 && !STRING_NODES.has(n.type) ? ` ${JSON.stringify(n.text)}` : '';
+    lines.push(`${'  '.repeat(depth)}${n.type}${leafText}`);
+    if (STRING_NODES.has(n.type)) return;
+    for (const c of n.children) if (c) walk(c, depth + 1);
+  };
+  walk(tree.rootNode, 0);
+  return lines.join('\n');
+}
+
+/** [start, end) character ranges of every string literal (after asciiQuotes). */
+export async function stringLiteralRanges(source: string): Promise<Array<[number, number]>> {
+  const tree = await parsePs(asciiQuotes(source));
+  const out: Array<[number, number]> = [];
+  for (const n of nodes(tree.rootNode)) if (STRING_NODES.has(n.type)) out.push([n.startIndex, n.endIndex]);
+  return out;
+}
+
+/** Names of variables a script assigns to or declares as parameters. */
+export async function assignedVariables(source: string): Promise<string[]> {
+  const tree = await parsePs(source);
+  const names = new Set<string>();
+  for (const n of nodes(tree.rootNode)) {
+    if (n.type === 'left_assignment_expression' || n.type === 'script_parameter') {
+      for (const v of nodes(n)) if (v.type === 'variable') names.add(v.text);
+    }
+  }
+  return [...names].sort();
+}
+
+/** Commands invoked by name (e.g. `Write-Output`), with the name of the function they appear in ('' at top level). */
+export async function commandCalls(source: string): Promise<Array<{ command: string; inFunction: string }>> {
+  const tree = await parsePs(source);
+  const out: Array<{ command: string; inFunction: string }> = [];
+  const walk = (n: Node, fn: string): void => {
+    let inside = fn;
+    if (n.type === 'function_statement') inside = n.children.find((c) => c?.type === 'function_name')?.text ?? fn;
+    if (n.type === 'command_name') out.push({ command: n.text, inFunction: fn });
+    for (const c of n.children) if (c) walk(c, inside);
+  };
+  walk(tree.rootNode, '');
+  return out;
+}
