@@ -1,0 +1,54 @@
+/**
+ * CLI flags for a signing identity, shared by every command that signs (`sign-profile`, the pkg build):
+ * `--p12 F` with its password from `--p12-password-file F`, `--p12-password-stdin` or AIWATCH_P12_PASSWORD
+ * (`--p12-password` itself exists only to be refused without echoing it), or `--key F --cert F [--chain F]`
+ * (an encrypted key takes the same password flags). `--allow-untrusted` only where a pkg is signed.
+ */
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { readSecret } from '../../config/secrets.js';
+import { UsageError } from '../../errors.js';
+import type { IdentitySource } from '../../sign/identity.js';
+import type { CliContext } from '../command.js';
+
+export const P12_PASSWORD_ENV = 'AIWATCH_P12_PASSWORD';
+
+export function addIdentityFlags(y: Argv, opts: { allowUntrusted: boolean }): Argv {
+  let b = y
+    .option('p12', { type: 'string', describe: 'Signing identity: PKCS#12 file (.p12/.pfx) with the private key and certificate(s)' })
+    .option('p12-password-file', { type: 'string', describe: `Password of --p12 (or of an encrypted --key), read from this file (or ${P12_PASSWORD_ENV}, or --p12-password-stdin)` })
+    .option('p12-password-stdin', { type: 'boolean', describe: 'Read the --p12 password from standard input' })
+    .option('p12-password', { type: 'string', hidden: true })
+    .option('key', { type: 'string', describe: 'Signing identity as PEM: the private key (with --cert)' })
+    .option('cert', { type: 'string', describe: 'Signing identity as PEM: the certificate (with --key)' })
+    .option('chain', { type: 'string', describe: 'Intermediate (and root) certificates, PEM, for --key/--cert' });
+  if (opts.allowUntrusted) {
+    b = b.option('allow-untrusted', {
+      type: 'boolean',
+      default: false,
+      describe: 'Sign with a certificate that is not a Developer ID Installer chained to Apple (tests only: Installer calls the result untrusted)',
+    });
+  }
+  return b;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The identity source from parsed flags, the password read from its file / stdin / environment. */
+export async function identitySourceFromArgs(args: Record<string, unknown>, ctx: CliContext): Promise<IdentitySource> {
+  if (args['p12-password'] !== undefined) {
+    throw new UsageError(`--p12-password: passwords are not accepted on the command line (they would show in the process list and shell history); use --p12-password-file, --p12-password-stdin or ${P12_PASSWORD_ENV}`);
+  }
+  const abs = (v: unknown): string | undefined => (str(v) ? path.resolve(ctx.cwd, str(v)!) : undefined);
+  const [p12, key, cert, chain] = [abs(args.p12), abs(args.key), abs(args.cert), abs(args.chain)];
+  const pwFile = abs(args['p12-password-file']);
+  const password = await readSecret(
+    { file: pwFile, stdin: args['p12-password-stdin'] === true, envName: P12_PASSWORD_ENV, flag: 'p12-password', label: pwFile ? '--p12-password-file' : args['p12-password-stdin'] === true ? '--p12-password-stdin' : P12_PASSWORD_ENV },
+    { env: ctx.env, stdin: ctx.stdin },
+  );
+  if (p12 && (key || cert || chain)) throw new UsageError('give the signing identity either as --p12, or as --key and --cert [--chain], not both');
+  if (p12) return { kind: 'p12', file: p12, password };
+  if (key && cert) return { kind: 'pem', keyFile: key, certFile: cert, chainFile: chain, password };
+  if (key || cert) throw new UsageError(`--${key ? 'key' : 'cert'} needs --${key ? 'cert' : 'key'}: a PEM identity is a private key and its certificate`);
+  throw new UsageError('a signing identity is required: --p12 FILE (password via --p12-password-file or AIWATCH_P12_PASSWORD), or --key FILE --cert FILE [--chain FILE]');
+}
