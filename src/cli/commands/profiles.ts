@@ -1,0 +1,28 @@
+/** `aiwatch-deploy profiles --out DIR`: adapter over src/plan/profiles.ts (PPPC, login items, Jamf schema, launchd). */
+import path from 'node:path';
+import { loadSpec } from '../../config/spec.js';
+import { planProfiles } from '../../plan/profiles.js';
+import { writeArtifacts } from '../artifacts.js';
+import type { AiwatchCommand } from '../command.js';
+
+export const profilesCommand: AiwatchCommand = {
+  command: 'profiles',
+  describe: 'Write the PPPC and login-items profiles, the Jamf custom schema and the launchd plists',
+  examples: [
+    ['$0 profiles --out out/', 'write out/com.runlayer.aiwatch.pppc.mobileconfig, …loginitems.mobileconfig, …jamf.schema.json, out/launchd/*.plist'],
+    ['$0 profiles --out staging/ --spec staging.json', 'the same for another identifier / team / install path'],
+  ],
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', default: 'out', describe: 'Output folder' })
+      .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' }),
+  run: async (args, ctx) => {
+    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const out = path.resolve(ctx.cwd, String(args.out));
+    const files = await writeArtifacts(out, planProfiles(spec));
+    return {
+      text: files.map((f) => `wrote ${path.relative(ctx.cwd, f.path) || f.path}`).join('\n'),
+      json: { ok: true, out, files },
+    };
+  },
+};

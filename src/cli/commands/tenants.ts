@@ -1,0 +1,58 @@
+/** `aiwatch-deploy tenants --csv FILE --out DIR`: adapter over src/plan/tenants.ts and planTenant, one folder per tenant. */
+import path from 'node:path';
+import { loadDefaultSpec, loadSpec } from '../../config/spec.js';
+import { ExitCode } from '../../errors.js';
+import { readInputText } from '../../io/fs.js';
+import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../plan/profiles.js';
+import { csvColumnName, parseTenantsCsv } from '../../plan/tenants.js';
+import { writeArtifacts, type WrittenFile } from '../artifacts.js';
+import type { AiwatchCommand } from '../command.js';
+import { createProgress } from '../progress.js';
+
+export const tenantsCommand: AiwatchCommand = {
+  command: 'tenants',
+  describe: 'Write tenant-config profiles for every row of a CSV, one folder per tenant',
+  examples: [
+    ['$0 tenants --csv tenants.csv --out profiles/', 'profiles/<name>/com.runlayer.aiwatch.tenant.mobileconfig for each row (0600)'],
+    ['$0 tenants --csv tenants.csv --out profiles/ --format mobileconfig --format intune-plist', 'two formats per tenant'],
+  ],
+  builder: (y) =>
+    y
+      .option('csv', {
+        type: 'string',
+        demandOption: 'give the tenants CSV with --csv FILE',
+        describe: `CSV with a header row: name, ${loadDefaultSpec().tenantKeys.map(csvColumnName).join(', ')} (UTF-8, BOM and CRLF accepted)`,
+      })
+      .option('out', { type: 'string', default: 'out/tenants', describe: 'Output folder (one subfolder per tenant)' })
+      .option('format', { type: 'array', choices: [...TENANT_FORMATS], default: ['mobileconfig'], describe: 'Formats to write per tenant (repeatable)' })
+      .option('spec', { type: 'string', describe: 'Deployment spec JSON' }),
+  run: async (args, ctx) => {
+    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const csv = path.resolve(ctx.cwd, String(args.csv));
+    const shown = path.relative(ctx.cwd, csv) || csv;
+    const formats = [...new Set((args.format as string[]).map(String))] as TenantFormat[];
+    const out = path.resolve(ctx.cwd, String(args.out));
+    const rows = parseTenantsCsv(spec, await readInputText(csv, '--csv'), shown);
+    const progress = createProgress(ctx, rows.length, 'tenants');
+    const written: Array<{ row: number; name: string; folder: string; files: WrittenFile[] }> = [];
+    try {
+      for (const r of rows) {
+        if (ctx.signal.aborted) break;
+        if (r.tenant && r.folder) {
+          const files = await writeArtifacts(path.join(out, r.folder), formats.map((f) => planTenant(spec, r.tenant!, f)));
+          written.push({ row: r.row, name: r.name, folder: path.join(out, r.folder), files });
+        }
+        progress.tick(r.name);
+      }
+    } finally {
+      progress.stop();
+    }
+    const failed = rows.filter((r) => r.problems.length > 0);
+    if (!ctx.json) for (const p of failed.flatMap((r) => r.problems)) ctx.stderr(`${p}\n`);
+    return {
+      text: `${written.length} tenant(s) written to ${path.relative(ctx.cwd, out) || out}, ${failed.length} row(s) failed`,
+      json: { ok: failed.length === 0, out, written, failed: failed.map((r) => ({ row: r.row, name: r.name, problems: r.problems })) },
+      exitCode: failed.length > 0 ? ExitCode.usage : ExitCode.ok,
+    };
+  },
+};

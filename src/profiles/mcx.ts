@@ -1,0 +1,22 @@
+/**
+ * The `com.apple.ManagedClient.preferences` ("MCX") payload: managed preferences for one domain, delivered as
+ * `PayloadContent → <domain> → Forced → [{ mcx_preference_settings: {…} }]` — the shape Jamf's Custom Schema and
+ * Intune's Preference file template produce. Covers Forced only (never Set-Once: the agent's settings are
+ * enforced, not defaults the user may change).
+ */
+import type { PlistDict } from './plist-serialize.js';
+
+export const MCX_PAYLOAD_TYPE = 'com.apple.ManagedClient.preferences';
+
+/** The payload content (the keys next to the common payload keys) forcing `settings` in `domain`. */
+export function mcxContent(domain: string, settings: PlistDict): PlistDict {
+  return { PayloadContent: { [domain]: { Forced: [{ mcx_preference_settings: settings }] } } };
+}
+
+/** The forced settings of `domain` in an MCX payload content, or undefined when the shape does not match. */
+export function mcxForcedSettings(content: unknown, domain: string): Record<string, unknown>[] | undefined {
+  const pc = (content as { PayloadContent?: unknown } | undefined)?.PayloadContent;
+  const d = (pc as Record<string, unknown> | undefined)?.[domain] as { Forced?: unknown } | undefined;
+  if (!d || !Array.isArray(d.Forced)) return undefined;
+  return d.Forced.map((f) => (f as { mcx_preference_settings?: Record<string, unknown> }).mcx_preference_settings ?? {});
+}

@@ -1,0 +1,110 @@
+/**
+ * Registers the verifiers of the profile artifacts: configuration profiles (XML and, as a placeholder until
+ * src/sign provides an unwrap, CMS-signed), launchd plists, the Intune preference fragment, other XML plists, the
+ * Jamf custom schema and the Jamf values JSON.
+ */
+import { readInputFile } from '../io/fs.js';
+import { appleSchemaDir, APPLE_DM_ENV, loadAppleSchemas } from '../profiles/apple-yaml.js';
+import { wrapFragment } from '../profiles/intune-fragment.js';
+import { readPlist, type PNode } from '../profiles/plist-read.js';
+import { tenantValueProblems, type FoundValue } from '../profiles/tenant-check.js';
+import { verifyProfileText } from '../profiles/verify-profile.js';
+import type { Problem } from '../errors.js';
+import { jamfSchemaProblems, jamfValuesProblems } from './jamf-schema.js';
+import { launchdPlistProblems } from './launchd-plist.js';
+import { headText, registerVerifier, type VerifyContext } from './registry.js';
+
+const XML_PLIST = /^(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE\s+plist\b|<plist\b)/;
+const PAYLOAD_KEY = /<key>\s*Payload(?:Content|Type|Identifier|UUID|Version)\s*<\/key>/;
+const LAUNCHD_KEY = /<key>\s*(?:Label|ProgramArguments|Program)\s*<\/key>/;
+/** DER of the pkcs7-signedData OID 1.2.840.113549.1.7.2. */
+const SIGNED_DATA_OID = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
+
+/** Apple's schemas, or a note saying they are absent and only our own rules ran. */
+export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
+  const dir = appleSchemaDir(ctx.env);
+  const apple = loadAppleSchemas(dir);
+  if (!apple) ctx.note(`Apple's payload schemas were not found in ${dir} (set ${APPLE_DM_ENV}): checked our own rules only`);
+  return apple;
+}
+
+async function readText(file: string): Promise<string> {
+  return (await readInputFile(file, 'verify')).toString('utf8');
+}
+
+function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
+  const m = new Map<string, FoundValue>();
+  for (const [k, v] of node.entries) m.set(k, { type: v.type, value: v.type === 'string' || v.type === 'boolean' ? v.value : undefined });
+  return m;
+}
+
+export function registerProfileVerifiers(): void {
+  registerVerifier({
+    kind: 'signed-profile',
+    describe: 'CMS-signed configuration profile',
+    priority: 10,
+    detect: (head) => head[0] === 0x30 && Buffer.from(head.subarray(0, 64)).includes(SIGNED_DATA_OID),
+    check: async (file): Promise<Problem[]> => [
+      { where: file, message: 'signed profile (CMS SignedData): unwrap not yet supported, so its content was not checked' },
+    ],
+  });
+  registerVerifier({
+    kind: 'mobileconfig',
+    describe: 'configuration profile',
+    priority: 5,
+    detect: (head) => {
+      const t = headText(head);
+      return XML_PLIST.test(t) && PAYLOAD_KEY.test(t);
+    },
+    check: async (file, ctx) => {
+      const r = verifyProfileText(await readText(file), file, { spec: ctx.spec, apple: appleSchemasFor(ctx) });
+      r.notes.forEach(ctx.note);
+      return r.problems;
+    },
+  });
+  registerVerifier({
+    kind: 'launchd-plist',
+    describe: 'launchd job plist',
+    priority: 4,
+    detect: (head) => {
+      const t = headText(head);
+      return XML_PLIST.test(t) && LAUNCHD_KEY.test(t);
+    },
+    check: async (file, ctx) => launchdPlistProblems(await readText(file), file, ctx),
+  });
+  registerVerifier({
+    kind: 'intune-preference-file',
+    describe: 'Intune preference file (bare key/value pairs)',
+    priority: 3,
+    detect: (head) => headText(head).startsWith('<key>'),
+    check: async (file, ctx) => {
+      const { root, problems } = readPlist(wrapFragment(await readText(file)), file);
+      if (root?.type === 'dict') problems.push(...tenantValueProblems(ctx.spec, dictValues(root), file));
+      return problems;
+    },
+  });
+  registerVerifier({
+    kind: 'plist',
+    describe: 'XML property list',
+    priority: -10,
+    detect: (head) => XML_PLIST.test(headText(head)),
+    check: async (file) => readPlist(await readText(file), file).problems,
+  });
+  registerVerifier({
+    kind: 'jamf-schema',
+    describe: 'Jamf custom schema',
+    priority: 2,
+    detect: (head) => {
+      const t = headText(head);
+      return t.startsWith('{') && /"properties"\s*:/.test(t);
+    },
+    check: async (file, ctx) => jamfSchemaProblems(await readText(file), file, ctx.spec),
+  });
+  registerVerifier({
+    kind: 'jamf-values',
+    describe: 'Jamf tenant values (JSON)',
+    priority: 1,
+    detect: (head) => headText(head).startsWith('{'),
+    check: async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
+  });
+}
