@@ -1,7 +1,11 @@
 /** Every CLI command, in the order `--help` lists them. Add a command by importing its module here. */
 import type { AiwatchCommand } from '../command.js';
 import { notarizeCommand } from './notarize.js';
+import { profilesCommand } from './profiles.js';
 import { signProfileCommand } from './sign-profile.js';
 import { stapleCommand } from './staple.js';
+import { tenantCommand } from './tenant.js';
+import { tenantsCommand } from './tenants.js';
+import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [signProfileCommand, notarizeCommand, stapleCommand];
+export const commands: AiwatchCommand[] = [profilesCommand, tenantCommand, tenantsCommand, verifyCommand, signProfileCommand, notarizeCommand, stapleCommand];
