@@ -131,7 +131,8 @@ function parseAttributes(cur: Cursor): { attrs: Record<string, string>; selfClos
     const raw = cur.until(quote, `attribute "${name}"`);
     if (raw.includes('<')) cur.fail(`"<" inside attribute "${name}"`, at);
     if (Object.hasOwn(attrs, name)) cur.fail(`duplicate attribute "${name}"`, at);
-    attrs[name] = decodeEntities(raw, cur, at).replace(/[\t\r\n]/g, ' ');
+    // defineProperty: an attribute called "__proto__" is data, not a prototype change
+    Object.defineProperty(attrs, name, { value: decodeEntities(raw, cur, at).replace(/[\t\r\n]/g, ' '), enumerable: true, writable: true, configurable: true });
   }
 }
 
