@@ -138,6 +138,23 @@ describeWithTools(['openssl'], 'xar signing layout (throwaway key)', () => {
 });
 
 describeWithTools(['openssl', 'bsdtar', '7z'], 'signed xar interop', () => {
+  it('re-signs a xar written by bsdtar: its own TOC metadata kept, members still extract', async () => {
+    const d = tempDir('resign-foreign');
+    const k = makeTestKey();
+    const src = path.resolve(import.meta.dirname, '../fixtures/xar/bsdtar-small.xar');
+    const out = path.join(d, 'signed.xar');
+    await resignTo(out, src, testSigner(k));
+    const a = await openXar(out);
+    expect(a.tocXml).toContain('<inode>'); // bsdtar's metadata survives the TOC edit
+    expect(a.signature).toMatchObject({ offset: 20, size: 256 });
+    expect(await verifyXar(out)).toEqual([]); // libarchive's 20 stray trailing bytes are not carried over
+    run('bsdtar', ['-xf', out, '-C', d]);
+    expect(readFileSync(path.join(d, 'hello.txt'), 'utf8')).toBe('hello from bsdtar\n');
+    expect(readFileSync(path.join(d, 'dir/numbers.txt'), 'utf8').split('\n')).toHaveLength(2001);
+    rmSync(d, { recursive: true, force: true });
+    rmSync(k.dir, { recursive: true, force: true });
+  });
+
   it('bsdtar and 7z still list and extract a signed archive, bytes equal', async () => {
     const d = tempDir('signed-interop');
     const k = makeTestKey();

@@ -261,6 +261,15 @@ describe('xar writer input checks', () => {
     await expect(writeXar(sink(), [{ path: 'a', source: b }, { path: 'a/b', source: b }])).rejects.toThrow(/"a": is a file and also a folder/);
   });
 
+  it('writes an archive of directories only: heap = the checksum', async () => {
+    const f = path.join(dir, 'dirs.xar');
+    await writeXarFile(f, [{ path: 'a/b', directory: true, mode: 0o755 }]);
+    const a = await openXar(f);
+    expect(a.entries.map((e) => [e.path, e.type, e.mode])).toEqual([['a', 'directory', 0o700], ['a/b', 'directory', 0o755]]);
+    expect(a.fileSize).toBe(a.heapStart + 20);
+    expect(await verifyXar(a)).toEqual([]);
+  });
+
   it('names a missing member file, and refuses a member that changes between passes', async () => {
     await expect(writeXar(sink(), [{ path: 'P', source: { file: path.join(dir, 'nope') } }])).rejects.toThrow(/nope: xar entry "P": no such file/);
     let n = 0;
