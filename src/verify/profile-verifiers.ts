@@ -1,15 +1,16 @@
 /**
- * Registers the verifiers of the profile artifacts: configuration profiles (XML and, as a placeholder until
- * src/sign provides an unwrap, CMS-signed), launchd plists, the Intune preference fragment, other XML plists, the
+ * Registers the verifiers of the profile artifacts: configuration profiles (XML, and CMS-signed ones unwrapped with
+ * src/sign/profile-sign.ts: signature integrity plus the same content checks), launchd plists, the Intune preference fragment, other XML plists, the
  * Jamf custom schema and the Jamf values JSON.
  */
+import { InputFileError, type Problem } from '../errors.js';
 import { readInputFile } from '../io/fs.js';
 import { appleSchemaDir, APPLE_DM_ENV, loadAppleSchemas } from '../profiles/apple-yaml.js';
 import { wrapFragment } from '../profiles/intune-fragment.js';
 import { readPlist, type PNode } from '../profiles/plist-read.js';
 import { tenantValueProblems, type FoundValue } from '../profiles/tenant-check.js';
 import { verifyProfileText } from '../profiles/verify-profile.js';
-import type { Problem } from '../errors.js';
+import { unwrapSignedProfile } from '../sign/profile-sign.js';
 import { jamfSchemaProblems, jamfValuesProblems } from './jamf-schema.js';
 import { launchdPlistProblems } from './launchd-plist.js';
 import { headText, registerVerifier, type VerifyContext } from './registry.js';
@@ -38,15 +39,31 @@ function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
   return m;
 }
 
+/** A signed profile: the signature must verify over the content, and the content must pass the profile checks. */
+async function checkSignedProfile(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  let signed;
+  try {
+    signed = await unwrapSignedProfile(await readInputFile(file, 'verify'), file);
+  } catch (e) {
+    if (e instanceof InputFileError) return [{ where: file, message: e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message }];
+    throw e;
+  }
+  const problems: Problem[] = [];
+  if (!signed.signatureValid) problems.push({ where: file, message: `the CMS signature does not verify: ${signed.problem ?? 'unknown reason'}` });
+  const who = signed.signer ? `signed by "${signed.signer.commonName || signed.signer.subject}"` : 'signer certificate not embedded';
+  ctx.note(`${who}; ${signed.chainsToApple ? 'the chain ends at Apple Root CA' : "the chain does not end at Apple's root: Macs show it as Verified only if they trust the signer's CA"}`);
+  const r = verifyProfileText(signed.content, file, { spec: ctx.spec, apple: appleSchemasFor(ctx) });
+  r.notes.forEach(ctx.note);
+  return [...problems, ...r.problems];
+}
+
 export function registerProfileVerifiers(): void {
   registerVerifier({
     kind: 'signed-profile',
     describe: 'CMS-signed configuration profile',
     priority: 10,
     detect: (head) => head[0] === 0x30 && Buffer.from(head.subarray(0, 64)).includes(SIGNED_DATA_OID),
-    check: async (file): Promise<Problem[]> => [
-      { where: file, message: 'signed profile (CMS SignedData): unwrap not yet supported, so its content was not checked' },
-    ],
+    check: async (file, ctx) => checkSignedProfile(file, ctx),
   });
   registerVerifier({
     kind: 'mobileconfig',
