@@ -10,8 +10,12 @@ import { InputFileError } from '../errors.js';
 
 /** The input is not a well-formed Mach-O (or universal) file: exit 3, with what was wrong and where. */
 export class MachOFormatError extends InputFileError {
-  constructor(file: string, message: string) {
-    super(file, message);
+  constructor(
+    file: string,
+    /** The message without the file name in front. */
+    readonly detail: string,
+  ) {
+    super(file, detail);
   }
 }
 

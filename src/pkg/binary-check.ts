@@ -1,0 +1,223 @@
+/**
+ * The release input check: is this file the aiwatch agent binary the spec describes — a macOS Mach-O executable of
+ * the requested architecture(s), signed with a certificate (not ad hoc) under the signing identifier and team the
+ * PPPC profile's designated requirement pins (reference mdm-payloads.md §2), with the hardened runtime notarization
+ * requires, and a signature that still matches the bytes?
+ *
+ * Refusals are one {@link ReleaseBinaryError} (InputFileError, exit 3) listing every problem found, each saying what
+ * was found and what was expected: an empty file, ELF, PE, a script, an archive, not Mach-O, not an executable, a thin
+ * binary of the wrong architecture, a universal binary without the requested one, unsigned / ad-hoc (unless
+ * `allowUnsigned`), identifier or team not matching (both values shown), no hardened runtime, hashes not matching.
+ * On success it returns the identity for the release manifest.
+ *
+ * Does not cover: validating the certificate chain up to Apple's CA or the notarization ticket (notary/ and the
+ * Apple tools do that); Gatekeeper policy.
+ */
+import { createHash } from 'node:crypto';
+import { InputFileError } from '../errors.js';
+import { readInputFile } from '../io/fs.js';
+import { CS_RUNTIME, MH_EXECUTE } from './macho-constants.js';
+import { verifyCodeDirectory } from './macho-codesign.js';
+import { isFatMagic, MachOFormatError, parseMachO, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
+
+export type ReleaseArch = 'arm64' | 'x86_64' | 'universal';
+export type SignatureKind = 'signed' | 'adhoc' | 'unsigned';
+
+export interface ReleaseBinarySpec {
+  /** What the package is for: one architecture, or `universal` (arm64 + x86_64). */
+  arch: ReleaseArch;
+  /** Expected signing identifier, e.g. com.runlayer.aiwatch. */
+  identifier: string;
+  /** Expected Developer ID team, e.g. AF2M8HC7A2. */
+  teamId: string;
+  /** Accept unsigned and ad-hoc signed binaries (development builds); their identity is then not checked. Default false. */
+  allowUnsigned?: boolean;
+  /** How the input is named in messages; default `--binary`. */
+  what?: string;
+}
+
+export interface SliceIdentity {
+  arch: string;
+  offset: number;
+  size: number;
+  signature: SignatureKind;
+  identifier?: string;
+  teamId?: string;
+  /** CodeDirectory flags and their names (runtime, adhoc, linker-signed …). */
+  flags?: number;
+  flagNames: string[];
+  hardenedRuntime: boolean;
+  hashType?: string;
+  cdhash?: string;
+  /** Common name of the signing certificate, when the CMS blob names one. */
+  signer?: string;
+}
+
+export interface ReleaseBinaryIdentity {
+  size: number;
+  sha256: string;
+  universal: boolean;
+  /** Architectures in file order (lipo order for universal binaries). */
+  arches: string[];
+  /** The weakest signature of any slice. */
+  signature: SignatureKind;
+  identifier?: string;
+  teamId?: string;
+  hardenedRuntime: boolean;
+  slices: SliceIdentity[];
+}
+
+/** The binary is not usable as the release input. `problems` lists every reason. */
+export class ReleaseBinaryError extends InputFileError {
+  constructor(
+    file: string,
+    readonly problems: string[],
+  ) {
+    super(file, problems.join('; '));
+  }
+}
+
+const ELF_MACHINES: Record<number, string> = { 0x03: 'i386', 0x28: 'ARM', 0x3e: 'x86-64', 0xb7: 'AArch64', 0xf3: 'RISC-V' };
+const PE_MACHINES: Record<number, string> = { 0x14c: 'i386', 0x8664: 'x86-64', 0xaa64: 'ARM64', 0x1c4: 'ARM' };
+
+function elfText(b: Buffer): string {
+  const bits = b[4] === 2 ? '64-bit' : b[4] === 1 ? '32-bit' : '';
+  const machine = b.length >= 20 ? (b[5] === 2 ? b.readUInt16BE(18) : b.readUInt16LE(18)) : -1;
+  return `an ELF ${bits} ${ELF_MACHINES[machine] ?? 'binary'} file (Linux/Unix, not macOS)`.replace(/ {2,}/g, ' ');
+}
+
+function peText(b: Buffer): string {
+  const at = b.length >= 0x40 ? b.readUInt32LE(0x3c) : -1;
+  if (at < 0 || at + 6 > b.length || b.toString('latin1', at, at + 4) !== 'PE\0\0') return 'an MS-DOS/Windows executable (MZ header)';
+  return `a Windows PE executable (${PE_MACHINES[b.readUInt16LE(at + 4)] ?? 'unknown machine'})`;
+}
+
+/** What a file that is not a Mach-O is, in words ("an ELF 64-bit x86-64 file …"), or undefined if it may be Mach-O. */
+export function describeNonMachO(data: Uint8Array): string | undefined {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (b.length === 0) return 'is empty (0 bytes)';
+  if (thinMagic(b) || isFatMagic(b)) return undefined;
+  const ascii = b.toString('latin1', 0, Math.min(b.length, 8));
+  if (ascii.startsWith('\x7fELF')) return `is ${elfText(b)}`;
+  if (ascii.startsWith('MZ')) return `is ${peText(b)}`;
+  if (ascii.startsWith('#!')) {
+    const line = b.toString('utf8', 0, Math.min(b.length, 200)).split('\n')[0]!.trim();
+    return `is a script (${line.length > 60 ? `${line.slice(0, 60)}…` : line}), not a compiled program`;
+  }
+  if (ascii.startsWith('xar!')) return 'is a xar archive (a flat .pkg?), not the agent binary';
+  if (ascii.startsWith('PK\x03\x04')) return 'is a zip archive, not the agent binary';
+  if (ascii.startsWith('\x1f\x8b')) return 'is gzip-compressed data, not the agent binary';
+  if (ascii === '!<arch>\n') return 'is a static library (ar archive), not an executable';
+  return `is not a Mach-O file (it starts with ${b.subarray(0, 4).toString('hex').replace(/(..)(?=.)/g, '$1 ')})`;
+}
+
+const REQUIRED: Record<ReleaseArch, string[]> = { arm64: ['arm64'], x86_64: ['x86_64'], universal: ['arm64', 'x86_64'] };
+
+function archProblems(file: MachOFile, spec: ReleaseBinarySpec): string[] {
+  const have = file.slices.map((s) => s.arch);
+  const missing = REQUIRED[spec.arch].filter((a) => !have.includes(a));
+  if (!missing.length) return [];
+  const expected = spec.arch === 'universal' ? 'a universal binary with arm64 and x86_64 slices' : `${spec.arch} (thin, or a universal binary containing ${spec.arch})`;
+  if (file.kind === 'thin') return [`is a thin ${have[0]} binary; expected ${expected}`];
+  return [`is a universal binary of ${have.join(', ')}; it has no ${missing.join(' or ')} slice (expected ${expected})`];
+}
+
+function signatureKind(s: MachOSlice): SignatureKind {
+  if (!s.codeSignature) return 'unsigned';
+  return s.codeSignature.adhoc ? 'adhoc' : 'signed';
+}
+
+function identityOf(s: MachOSlice): SliceIdentity {
+  const cd = s.codeSignature?.codeDirectory;
+  const leaf = s.codeSignature?.cms?.summary?.certificates[0];
+  return {
+    arch: s.arch,
+    offset: s.offset,
+    size: s.size,
+    signature: signatureKind(s),
+    identifier: cd?.identifier,
+    teamId: cd?.teamId,
+    flags: cd?.flags,
+    flagNames: cd?.flagNames ?? [],
+    hardenedRuntime: cd ? (cd.flags & CS_RUNTIME) !== 0 : false,
+    hashType: cd?.hashTypeName,
+    cdhash: cd?.cdhash,
+    signer: leaf?.commonName,
+  };
+}
+
+function flagText(id: SliceIdentity): string {
+  return `flags 0x${(id.flags ?? 0).toString(16)}${id.flagNames.length ? ` ${id.flagNames.join(',')}` : ''}`;
+}
+
+/** Problems of one slice's signature: integrity always, identity unless unsigned/ad-hoc is allowed. */
+function sliceProblems(data: Uint8Array, s: MachOSlice, id: SliceIdentity, spec: ReleaseBinarySpec, prefix: string): string[] {
+  const sig = s.codeSignature;
+  const out: string[] = [];
+  if (s.fileType !== MH_EXECUTE) out.push(`${prefix}is a Mach-O ${s.fileTypeDescription} (${s.fileTypeName}); expected an executable (MH_EXECUTE)`);
+  if (sig && !sig.codeDirectory) return [...out, `${prefix}has a code signature without a CodeDirectory (a broken signature)`];
+  if (sig?.codeDirectory) {
+    const image = data.subarray(s.offset, s.offset + s.size);
+    const bad = verifyCodeDirectory(image, image.subarray(sig.dataoff, sig.dataoff + sig.datasize), sig, sig.codeDirectory);
+    if (bad.length) out.push(`${prefix}the code signature does not match the file (${bad[0]!.what} hash differs${bad.length > 1 ? `, and ${bad.length - 1} more` : ''}): the binary was changed after it was signed`);
+  }
+  if (id.signature !== 'signed') {
+    if (!spec.allowUnsigned) {
+      out.push(id.signature === 'unsigned'
+        ? `${prefix}is not code-signed (no LC_CODE_SIGNATURE); expected a Developer ID signature with identifier "${spec.identifier}" and team ${spec.teamId}`
+        : `${prefix}has only an ad-hoc signature (${flagText(id)}, no CMS signature); expected a Developer ID signature with identifier "${spec.identifier}" and team ${spec.teamId}`);
+    }
+    return out;
+  }
+  if (id.identifier !== spec.identifier) out.push(`${prefix}signing identifier is "${id.identifier}", expected "${spec.identifier}" (the PPPC designated requirement pins it)`);
+  if (id.teamId !== spec.teamId) out.push(id.teamId ? `${prefix}team ID is ${id.teamId}, expected ${spec.teamId}` : `${prefix}has no team ID in its CodeDirectory, expected ${spec.teamId}`);
+  const certTeam = sig?.cms?.summary?.certificates[0]?.organizationalUnit;
+  if (certTeam && id.teamId && certTeam !== id.teamId) out.push(`${prefix}the signing certificate's team (OU ${certTeam}) differs from the CodeDirectory's team ${id.teamId}`);
+  if (!id.hardenedRuntime) out.push(`${prefix}is signed without the hardened runtime (${flagText(id)}); notarization requires it (codesign --options runtime)`);
+  return out;
+}
+
+const RANK: Record<SignatureKind, number> = { unsigned: 0, adhoc: 1, signed: 2 };
+
+/** Check bytes already in memory; `file` names them in messages. */
+export function checkReleaseBinaryBytes(data: Uint8Array, file: string, spec: ReleaseBinarySpec): ReleaseBinaryIdentity {
+  const what = spec.what ?? '--binary';
+  const foreign = describeNonMachO(data);
+  if (foreign) throw new ReleaseBinaryError(file, [`${what}: ${foreign}; expected a macOS Mach-O executable`]);
+  let parsed: MachOFile;
+  try {
+    parsed = parseMachO(data, { name: file });
+  } catch (e) {
+    if (e instanceof MachOFormatError) throw new ReleaseBinaryError(file, [`${what}: ${e.detail}`]);
+    throw e;
+  }
+  const ids = parsed.slices.map(identityOf);
+  const problems = archProblems(parsed, spec);
+  parsed.slices.forEach((s, i) => problems.push(...sliceProblems(data, s, ids[i]!, spec, parsed.kind === 'fat' ? `${s.arch} slice: ` : '')));
+  if (problems.length) throw new ReleaseBinaryError(file, problems.map((p) => `${what}: ${p}`));
+  const weakest = ids.reduce((a, b) => (RANK[b.signature] < RANK[a.signature] ? b : a));
+  return {
+    size: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    universal: parsed.kind === 'fat',
+    arches: ids.map((s) => s.arch),
+    signature: weakest.signature,
+    identifier: weakest.identifier,
+    teamId: weakest.teamId,
+    hardenedRuntime: ids.every((s) => s.hardenedRuntime),
+    slices: ids,
+  };
+}
+
+/**
+ * Check the release binary: a path (read whole: every page's hash is verified), bytes in memory (named "binary" in
+ * messages), or `{ name, data }`.
+ */
+export async function checkReleaseBinary(
+  input: string | Uint8Array | { name: string; data: Uint8Array },
+  spec: ReleaseBinarySpec,
+): Promise<ReleaseBinaryIdentity> {
+  if (typeof input === 'string') return checkReleaseBinaryBytes(await readInputFile(input, spec.what ?? '--binary'), input, spec);
+  if (input instanceof Uint8Array) return checkReleaseBinaryBytes(input, 'binary', spec);
+  return checkReleaseBinaryBytes(input.data, input.name, spec);
+}
