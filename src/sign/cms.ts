@@ -3,9 +3,10 @@
  * signingTime and messageDigest, all given certificates embedded; plus reading one back (signature check, signer,
  * signing time, embedded RFC 3161 token) for `verify`/`inspect`.
  *
- * Output is DER: signed attributes are put in DER SET OF order (sorted by encoding; verifiers such as OpenSSL
- * re-encode them before checking the signature, so any other order fails), and attached content is one primitive
- * OCTET STRING (pkijs would otherwise split it into a constructed, BER-only string).
+ * Output is canonical DER (OpenSSL's DER re-encoding of it is byte-identical): signed attributes and certificates
+ * are in DER SET OF order (sorted by encoding; verifiers such as OpenSSL re-encode signed attributes before checking
+ * the signature, so any other order fails), and attached content is one primitive OCTET STRING (pkijs would
+ * otherwise split it into a constructed, BER-only string).
  *
  * Not covered: several signers, countersignatures, attribute certificates, CRLs, RSASSA-PSS.
  */
@@ -16,7 +17,7 @@ import { HASHES, type HashName, OID } from './oids.js';
 
 export interface CmsSignInput {
   privateKey: KeyObject;
-  /** DER certificates to embed, signer first. */
+  /** DER certificates to embed, signer first (stored in DER SET OF order). */
   certificates: readonly Uint8Array[];
   /** The bytes signed: embedded when attached, else supplied separately to a verifier. */
   content: Uint8Array;
@@ -69,9 +70,11 @@ function signerInfo(leaf: pkijs.Certificate, content: Uint8Array, input: CmsSign
 /** Build and sign a SignedData (not yet encoded: a timestamp may still be added as an unsigned attribute). */
 export async function createSignedData(input: CmsSignInput): Promise<pkijs.SignedData> {
   const hash = input.hash ?? 'SHA-256';
-  const certs = input.certificates.map((der) => pkijs.Certificate.fromBER(new Uint8Array(der)));
-  const leaf = certs[0];
-  if (!leaf) throw new Error('CMS signing needs the signer certificate');
+  if (input.certificates.length === 0) throw new Error('CMS signing needs the signer certificate');
+  const leaf = pkijs.Certificate.fromBER(new Uint8Array(input.certificates[0]!));
+  // certificates is a SET OF: DER order is by encoding (OpenSSL and NSS-derived encoders such as Apple's sort it too).
+  const sorted = [...input.certificates].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const certs = sorted.map((der) => pkijs.Certificate.fromBER(new Uint8Array(der)));
   const encap = new pkijs.EncapsulatedContentInfo({ eContentType: OID.data });
   if (!input.detached) encap.eContent = new asn1js.OctetString({ valueHex: new Uint8Array(input.content) });
   const sd = new pkijs.SignedData({

@@ -78,6 +78,8 @@ describeWithTools(['openssl'], 'pkg signer (RSA + CMS over the TOC checksum)', (
     expect(printed).toMatch(/object: signingTime \(1\.2\.840\.113549\.1\.9\.5\)\s+set:\s+UTCTIME:Jun {2}1 12:34:56 2026 GMT/);
     expect(printed).toMatch(/digestAlgorithm:\s+algorithm: sha256 /);
     expect(printed).toMatch(/unsignedAttrs:\s+<ABSENT>/);
+    run('openssl', ['cms', '-cmsout', '-inform', 'DER', '-in', file('cms.der'), '-outform', 'DER', '-out', file('reenc.der')]);
+    expect(readFileSync(file('reenc.der')).equals(Buffer.from(cms))).toBe(true); // canonical DER
     const wrong = tryRun('openssl', [...verify.slice(0, -4), '-content', file('other2.bin', Buffer.alloc(20)), '-noverify', '-out', file('o.bin')]);
     expect(wrong.status).not.toBe(0);
     expect(wrong.stderr).toMatch(/digest failure|verification failure/i);
@@ -112,6 +114,8 @@ describeWithTools(['openssl'], 'pkg signer (RSA + CMS over the TOC checksum)', (
     expect(tsText.replace(/[\s-]/g, '')).toContain(imprint.match(/../g)!.join('').slice(0, 32));
     const tsVerify = tryRun('openssl', ['ts', '-verify', '-token_in', '-in', file('token.der'), '-digest', imprint, '-CAfile', pki.root]);
     expect(tsVerify.stdout + tsVerify.stderr).toMatch(/Verification: OK/);
+    run('openssl', ['cms', '-cmsout', '-inform', 'DER', '-in', file('cms-ts.der'), '-outform', 'DER', '-out', file('reenc-ts.der')]);
+    expect(readFileSync(file('reenc-ts.der')).equals(Buffer.from(cms))).toBe(true); // still canonical DER
     // The token does not disturb the CMS signature (it is an unsigned attribute).
     const r = tryRun('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file('cms-ts.der'), '-content', file('checksum.bin'), '-noverify', '-out', file('o2.bin')]);
     expect(r.stderr).toMatch(/Verification successful/);
