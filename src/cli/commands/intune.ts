@@ -1,0 +1,90 @@
+/**
+ * `aiwatch-deploy intune`: adapter over src/mdm/intune-plan.ts (see docs/intune-windows.md). Tenant flags and
+ * secret sources are those of `tenant` (tenant-flags.ts); Username and DeviceName are accepted but not used on Windows.
+ */
+import path from 'node:path';
+import { envNameForFlag, readSecret } from '../../config/secrets.js';
+import { loadSpec } from '../../config/spec.js';
+import { parseTenantInput } from '../../config/tenant.js';
+import { UsageError } from '../../errors.js';
+import { readInputText, writeFileAtomic } from '../../io/fs.js';
+import { normaliseCaBundle } from '../../mdm/intune-checks.js';
+import { planIntune, planSummary } from '../../mdm/intune-plan.js';
+import type { IntuneInput } from '../../mdm/intune.js';
+import type { Secret } from '../../secret.js';
+import { authenticodeSigner } from '../../sign/authenticode.js';
+import type { AiwatchCommand, CliContext } from '../command.js';
+import { addTenantFlags, tenantRawFromArgs } from './tenant-flags.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+async function secretFlag(args: Record<string, unknown>, ctx: CliContext, flag: string, label: string, envName = envNameForFlag(flag)): Promise<Secret | undefined> {
+  const file = str(args[`${flag}-file`]);
+  return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: args[`${flag}-stdin`] === true, envName, flag, label }, ctx);
+}
+
+/** SOURCE_DATE_EPOCH (seconds) as the package time stamp; undefined when unset. */
+function sourceDateEpoch(env: NodeJS.ProcessEnv): Date | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH: expected whole seconds since 1970, got ${JSON.stringify(v)}`);
+  return new Date(Number(v) * 1000);
+}
+
+async function signerFrom(args: Record<string, unknown>, ctx: CliContext, description: string) {
+  const pfx = str(args['sign-pfx']);
+  const password = await secretFlag(args, ctx, 'pfx-password', 'PFX password');
+  const stray = [password ? '--pfx-password-file (or AIWATCH_PFX_PASSWORD)' : '', str(args['sign-ca-file']) ? '--sign-ca-file' : '', str(args['sign-timestamp-url']) ? '--sign-timestamp-url' : ''].filter(Boolean);
+  if (!pfx) {
+    if (stray.length > 0) throw new UsageError(`${stray.join(', ')}: only used with --sign-pfx`);
+    return undefined;
+  }
+  const caFile = str(args['sign-ca-file']);
+  return authenticodeSigner({ pfxFile: path.resolve(ctx.cwd, pfx), password, caFile: caFile && path.resolve(ctx.cwd, caFile), timestampUrl: str(args['sign-timestamp-url']), description, signal: ctx.signal });
+}
+
+async function inputFrom(args: Record<string, unknown>, ctx: CliContext): Promise<IntuneInput> {
+  const specFile = str(args.spec);
+  const spec = await loadSpec(specFile && path.resolve(ctx.cwd, specFile));
+  const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'intune');
+  const ca = str(args['ca-bundle']);
+  const caBundlePem = ca ? normaliseCaBundle(await readInputText(path.resolve(ctx.cwd, ca), '--ca-bundle'), `--ca-bundle ${ca}`) : undefined;
+  return { spec, tenant, options: { caBundlePem }, specSubject: specFile ?? 'deployment spec' };
+}
+
+function describeText(summary: Record<string, unknown>, out: string): string {
+  const files = summary.files as Array<{ name: string; mode: string; purpose: string }>;
+  const lines = [`wrote ${files.length} files to ${out}${summary.signed ? ' (scripts Authenticode-signed and verified)' : ''}:`];
+  for (const f of files) lines.push(`  ${f.name.padEnd(34)} ${f.mode}  ${f.purpose}`);
+  lines.push('files marked 0600 hold a key: keep them out of version control and shared folders');
+  lines.push('next: upload them as described in docs/intune-windows.md');
+  return lines.join('\n');
+}
+
+export const intuneCommand: AiwatchCommand = {
+  command: 'intune',
+  describe: 'Write the Intune PowerShell scripts for Windows (Detect, Remediations, provisioning, uninstall), optionally signed and packaged as .intunewin',
+  examples: [
+    ['$0 intune --host https://acme.runlayer.com --org-api-key-file org.key --out out/intune', 'Detect scripts'],
+    ['$0 intune --host https://acme.runlayer.com --org-api-key-file org.key --enrollment-key-file enroll.key --sign-pfx cs.pfx --pfx-password-file pw.txt --intunewin --out out/intune', 'everything, signed, with the Win32 app package'],
+  ],
+  builder: (y) =>
+    addTenantFlags(y)
+      .option('ca-bundle', { type: 'string', describe: 'PEM CA bundle for a TLS-inspecting proxy, installed with the scripts' })
+      .option('sign-pfx', { type: 'string', describe: 'Authenticode-sign the scripts with this PKCS#12 file (needs osslsigncode ≥ 2.6)' })
+      .option('pfx-password-file', { type: 'string', describe: 'File holding the PFX password (or env AIWATCH_PFX_PASSWORD)' })
+      .option('sign-ca-file', { type: 'string', describe: 'PEM trust anchors for the check after signing (default: the PFX certificates + system roots)' })
+      .option('sign-timestamp-url', { type: 'string', describe: 'RFC 3161 timestamp server for the signatures (needs network)' })
+      .option('intunewin', { type: 'boolean', default: false, describe: 'Also write the Win32 app package Install-AiwatchDetect.intunewin' })
+      .option('spec', { type: 'string', describe: 'Deployment spec overrides (JSON)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'Output folder' }),
+  run: async (args, ctx) => {
+    const input = await inputFrom(args, ctx);
+    const signer = await signerFrom(args, ctx, input.spec.productTitle);
+    const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: sourceDateEpoch(ctx.env) });
+    const out = path.resolve(ctx.cwd, String(args.out));
+    for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });
+    const summary = { ok: true, out, ...planSummary(plan, input), signer: signer ? (await signer.pfx()).signer : undefined };
+    return { text: describeText(summary, String(args.out)), json: summary };
+  },
+};
