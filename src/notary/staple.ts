@@ -1,21 +1,24 @@
 /**
- * Staple a notarization ticket to a .pkg, as named steps: check the input → find an existing trailer →
- * compute the ticket record name from the TOC checksum → look the ticket up → write `[xar][trailer]` atomically.
+ * Staple a notarization ticket to a .pkg, as named steps: open the xar (header, TOC and TOC checksum checked) →
+ * find an existing ticket → name the ticket record from the TOC checksum → look the ticket up → write
+ * `[xar][trailer]` atomically.
  *
  * The output is always a new file written through src/io/fs.ts (temporary sibling, then rename): the input is
  * intact until the rename, even when the output replaces it (the default). A package that already carries a
- * ticket is refused (exit 3) unless `replace` is set, in which case the old trailer is dropped — the exact
- * signed bytes are kept — and the new one appended, so a file never holds two tickets.
+ * ticket is refused (exit 3) unless `replace` is set, in which case every old trailer is dropped — the exact
+ * signed bytes are kept — and the new one appended, so a file never holds two tickets. Other bytes after the heap
+ * (libarchive's xar writer leaves 20; a damaged trailer) are kept and reported: like Apple's stapler and rcodesign
+ * we append at the end of the file, which is where every reader looks for the ticket.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { InputFileError } from '../errors.js';
-import { checkInputFile, writeStreamAtomic } from '../io/fs.js';
+import { writeStreamAtomic } from '../io/fs.js';
+import { openXar } from '../pkg/xar-reader.js';
 import type { HttpOptions } from './http.js';
-import { lookupTicket } from './ticket.js';
-import { encodeTicketTrailer, readStapledTicket } from './trailer.js';
-import { readXarTocDigest, ticketRecordName } from './xar-digest.js';
+import { lookupTicket, ticketRecordName } from './ticket.js';
+import { encodeTicketTrailer, stapledTicketOf } from './trailer.js';
 
 export interface StapleOptions {
   pkg: string;
@@ -41,24 +44,26 @@ export interface StapleResult {
 export async function staplePkg(opts: StapleOptions): Promise<StapleResult> {
   const say = opts.progress ?? (() => undefined);
   const out = opts.out ?? opts.pkg;
-  await checkInputFile(opts.pkg, 'package');
-  const existing = await readStapledTicket(opts.pkg);
+  const archive = await openXar(opts.pkg);
+  const existing = await stapledTicketOf(archive);
   if (existing && !opts.replace) {
     throw new InputFileError(opts.pkg, `package: already carries a stapled notarization ticket (${existing.ticket.length} bytes); pass --replace to replace it`);
   }
-  const digest = await readXarTocDigest(opts.pkg);
-  const recordName = ticketRecordName(digest);
+  if (archive.trailing) {
+    say(`staple: note: ${archive.trailing.length} bytes after the xar heap (offset ${archive.trailing.offset}) are not a ticket; kept as they are`);
+  }
+  const recordName = ticketRecordName(archive);
   say(`staple: looking up ticket ${recordName}`);
   const ticket = await lookupTicket(recordName, { url: opts.ticketUrl, http: opts.http });
-  const st = await stat(opts.pkg);
-  const xarLength = existing?.xarLength ?? st.size;
+  const mode = (await stat(opts.pkg)).mode & 0o777;
+  const xarLength = existing?.xarLength ?? archive.fileSize;
   await writeStreamAtomic(
     out,
     async (ws) => {
-      if (xarLength > 0) await pipeline(createReadStream(opts.pkg, { start: 0, end: xarLength - 1 }), ws, { end: false });
+      await pipeline(createReadStream(opts.pkg, { start: 0, end: xarLength - 1 }), ws, { end: false });
       ws.write(encodeTicketTrailer(ticket));
     },
-    { mode: st.mode & 0o777 },
+    { mode },
   );
   say(`staple: ${out}: stapled a ${ticket.length}-byte ticket${existing ? ' (replacing the previous one)' : ''}`);
   return { pkg: opts.pkg, out, recordName, ticketBytes: ticket.length, replaced: Boolean(existing) };

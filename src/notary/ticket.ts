@@ -8,13 +8,30 @@
  * not change its answer (the package was not notarized, was rejected, or the ticket is minutes from published).
  * Transport failures follow the shared retry policy (http.ts) and end as NetworkError (exit 5).
  */
-import { NetworkError, RemoteRejection } from '../errors.js';
+import { InputFileError, NetworkError, RemoteRejection } from '../errors.js';
+import type { XarArchive } from '../pkg/xar-reader.js';
 import { printableUrl, requestJson, type HttpOptions } from './http.js';
 import { TICKET_MAGIC } from './trailer.js';
 
 export const DEFAULT_TICKET_URL = 'https://api.apple-cloudkit.com/database/1/com.apple.gk.ticket-delivery/production/public/records/lookup';
 
 type Json = Record<string, unknown>;
+
+/** TOC checksum style → code-signature digest type, as used in ticket record names. */
+const DIGEST_TYPES: Readonly<Record<string, number>> = { sha1: 1, sha256: 2 };
+
+/**
+ * The CloudKit record name of a package's ticket: `2/<digest type>/<hex of the first 20 bytes of the TOC
+ * checksum>` — `2/1/<40 hex>` for the usual SHA-1 TOC (reference §6.3; rcodesign `lookup_ticket_for_xar`).
+ * The checksum is the one stored in the heap, which the xar reader has checked against the TOC.
+ */
+export function ticketRecordName(archive: Pick<XarArchive, 'file' | 'checksum'>): string {
+  const c = archive.checksum;
+  if (!c) throw new InputFileError(archive.file, 'package: the xar has no TOC checksum, so no notarization ticket can name it');
+  const type = DIGEST_TYPES[c.style];
+  if (type === undefined) throw new InputFileError(archive.file, `package: a ${c.style} TOC checksum cannot be stapled (expected sha1 or sha256)`);
+  return `2/${type}/${c.stored.subarray(0, 20).toString('hex')}`;
+}
 
 function recordFor(res: unknown, recordName: string): Json | undefined {
   const records = (res as Json | null)?.records;

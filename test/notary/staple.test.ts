@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { InputFileError, RemoteRejection } from '../../src/errors.js';
 import { staplePkg } from '../../src/notary/staple.js';
+import { ticketRecordName } from '../../src/notary/ticket.js';
 import { encodeTicketTrailer, readStapledTicket } from '../../src/notary/trailer.js';
-import { readXarTocDigest, ticketRecordName } from '../../src/notary/xar-digest.js';
+import { openXar } from '../../src/pkg/xar-reader.js';
 import { fakeTicket, startTicketServer } from '../helpers/servers/ticket.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 
@@ -47,55 +48,36 @@ function parseTail(bytes: Buffer): { ticket: Buffer; terminator: string; ticketT
   };
 }
 
+const recordOf = async (pkg: string): Promise<string> => ticketRecordName(await openXar(pkg));
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const noSleep = async (): Promise<void> => undefined;
 
 describe('ticket trailer', () => {
-  it('is [t8lr v1 type1 len0][ticket][t8lr v1 type2 len] little-endian, and reads back', async () => {
+  it('is [t8lr v1 type1 len0][ticket][t8lr v1 type2 len] little-endian', () => {
     const t = fakeTicket('x', 0x1234);
     const enc = encodeTicketTrailer(t);
     expect(enc.subarray(0, 16).toString('hex')).toBe('74386c72010001000000000000000000');
     expect(enc.subarray(-16).toString('hex')).toBe('74386c72010002003412000000000000');
     expect(enc.subarray(16, -16).equals(t)).toBe(true);
-    const dir = freshDir();
-    const f = path.join(dir, 'x.bin');
-    writeFileSync(f, Buffer.concat([Buffer.from('xar!prefix'), enc]));
-    expect(await readStapledTicket(f)).toEqual({ ticket: t, xarLength: 10 });
-  });
-
-  it('no trailer → undefined; a damaged one → InputFileError', async () => {
-    const dir = freshDir();
-    const f = path.join(dir, 'x.bin');
-    writeFileSync(f, Buffer.alloc(100, 1));
-    expect(await readStapledTicket(f)).toBeUndefined();
-    const enc = encodeTicketTrailer(fakeTicket('y', 50));
-    enc.writeUInt32LE(5000, enc.length - 8); // ticket length larger than the file
-    writeFileSync(f, Buffer.concat([Buffer.alloc(100), enc]));
-    await expect(readStapledTicket(f)).rejects.toThrow(/damaged notarization trailer: ticket length 5000 is larger than the file/);
-    const enc2 = encodeTicketTrailer(fakeTicket('z', 50));
-    enc2.writeUInt16LE(9, 6); // first trailer no longer a terminator
-    writeFileSync(f, Buffer.concat([Buffer.alloc(100), enc2]));
-    await expect(readStapledTicket(f)).rejects.toBeInstanceOf(InputFileError);
   });
 });
 
-describe('TOC digest of a synthetic sha256 xar', () => {
-  it('cksum_alg 3 → digest type 2, record name from the first 20 bytes', async () => {
+describe('record name of a sha256-TOC xar (libarchive cannot write one; built by hand)', () => {
+  it('TOC checksum style sha256 → digest type 2, named by the first 20 bytes', async () => {
     const dir = freshDir();
-    const toc = deflateSync(Buffer.from('<?xml version="1.0"?><xar><toc><checksum style="sha256"><offset>0</offset><size>32</size></checksum></toc></xar>'));
+    const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<xar><toc><checksum style="sha256"><offset>0</offset><size>32</size></checksum></toc></xar>\n');
+    const toc = deflateSync(xml);
     const header = Buffer.alloc(28);
     header.write('xar!', 0, 'latin1');
     header.writeUInt16BE(28, 4);
     header.writeUInt16BE(1, 6);
     header.writeBigUInt64BE(BigInt(toc.length), 8);
-    header.writeBigUInt64BE(100n, 16);
+    header.writeBigUInt64BE(BigInt(xml.length), 16);
     header.writeUInt32BE(3, 24);
     const digest = createHash('sha256').update(toc).digest();
     const f = path.join(dir, 's.pkg');
     writeFileSync(f, Buffer.concat([header, toc, digest]));
-    const d = await readXarTocDigest(f);
-    expect(d).toMatchObject({ algorithm: 'sha256', digestType: 2, heapOffset: 28 + toc.length });
-    expect(ticketRecordName(d)).toBe(`2/2/${digest.subarray(0, 20).toString('hex')}`);
+    expect(await recordOf(f)).toBe(`2/2/${digest.subarray(0, 20).toString('hex')}`);
   });
 });
 
@@ -106,12 +88,16 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const bytes = readFileSync(pkg);
     const tocLen = Number(bytes.readBigUInt64BE(8));
     const expected = createHash('sha1').update(bytes.subarray(28, 28 + tocLen)).digest('hex');
-    expect(ticketRecordName(await readXarTocDigest(pkg))).toBe(`2/1/${expected}`);
+    expect(await recordOf(pkg)).toBe(`2/1/${expected}`);
     // Flip one byte of the stored checksum: libarchive and we both refuse the file.
     bytes.writeUInt8(bytes.readUInt8(28 + tocLen) ^ 0xff, 28 + tocLen);
     writeFileSync(pkg, bytes);
     expect(tryRun('bsdtar', ['-tf', pkg]).status).not.toBe(0);
-    await expect(readXarTocDigest(pkg)).rejects.toThrow(/TOC checksum at heap offset 0 does not match/);
+    const ts = await startTicketServer();
+    const e = (await staplePkg({ pkg, ticketUrl: ts.lookupUrl }).catch((x: unknown) => x)) as Error;
+    expect(e).toBeInstanceOf(InputFileError);
+    expect(e.message).toContain('TOC checksum mismatch');
+    expect(ts.asked).toEqual([]);
   });
 
   it('round trip to --out: input untouched, output = xar + trailer, still listed and extracted by bsdtar', async () => {
@@ -119,7 +105,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const pkg = makeXar(dir);
     const before = readFileSync(pkg);
     const ts = await startTicketServer();
-    const record = ticketRecordName(await readXarTocDigest(pkg));
+    const record = await recordOf(pkg);
     const ticket = fakeTicket(record);
     ts.tickets.set(record, ticket);
     const out = path.join(dir, 'stapled', 'aiwatch.pkg');
@@ -137,7 +123,8 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
       ticketTrailer: `74386c7201000200${Buffer.from(Uint32Array.of(ticket.length).buffer).toString('hex')}00000000`,
       xarLength: before.length,
     });
-    expect(await readStapledTicket(out)).toEqual({ ticket, xarLength: before.length });
+    expect(await readStapledTicket(out)).toEqual({ ticket, xarLength: before.length, count: 1 });
+    expect(await readStapledTicket(pkg)).toBeUndefined();
     expect(run('bsdtar', ['-tf', out]).split('\n').filter(Boolean).sort()).toEqual(run('bsdtar', ['-tf', pkg]).split('\n').filter(Boolean).sort());
     expect(run('bsdtar', ['-xOf', out, 'Resources/en.txt'])).toBe('hello\n'.repeat(100));
   });
@@ -147,7 +134,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const pkg = makeXar(dir);
     const original = readFileSync(pkg);
     const ts = await startTicketServer();
-    const record = ticketRecordName(await readXarTocDigest(pkg));
+    const record = await recordOf(pkg);
     ts.tickets.set(record, fakeTicket('first', 500));
     await staplePkg({ pkg, ticketUrl: ts.lookupUrl });
     const once = readFileSync(pkg);
@@ -188,7 +175,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const dir = freshDir();
     const pkg = makeXar(dir);
     const ts = await startTicketServer({ failFirst: 1 });
-    const record = ticketRecordName(await readXarTocDigest(pkg));
+    const record = await recordOf(pkg);
     ts.tickets.set(record, fakeTicket('r'));
     const lines: string[] = [];
     await staplePkg({ pkg, ticketUrl: ts.lookupUrl, http: { sleep: noSleep, onRetry: (l) => lines.push(l) } });
@@ -202,16 +189,47 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     const txt = path.join(dir, 'readme.pkg');
     writeFileSync(txt, 'not a package at all, just text\n');
     await expect(staplePkg({ pkg: txt, ticketUrl: ts.lookupUrl })).rejects.toThrow(/not a xar archive/);
-    await expect(staplePkg({ pkg: makeXar(dir, 'md5.pkg', 'md5'), ticketUrl: ts.lookupUrl })).rejects.toThrow(/checksum algorithm 2 cannot be stapled/);
-    await expect(staplePkg({ pkg: makeXar(dir, 'none.pkg', 'none'), ticketUrl: ts.lookupUrl })).rejects.toThrow(/checksum algorithm 0 cannot be stapled/);
+    await expect(staplePkg({ pkg: makeXar(dir, 'md5.pkg', 'md5'), ticketUrl: ts.lookupUrl })).rejects.toThrow(/checksum algorithm is 2 \(md5\)/);
+    await expect(staplePkg({ pkg: makeXar(dir, 'none.pkg', 'none'), ticketUrl: ts.lookupUrl })).rejects.toThrow(/checksum algorithm is 0 \(none\)/);
     expect(ts.asked).toEqual([]);
+  });
+
+  it('bytes after the heap that are not a ticket (a damaged trailer) are kept and reported; the new ticket goes last', async () => {
+    const dir = freshDir();
+    const pkg = makeXar(dir);
+    const ts = await startTicketServer();
+    const ticket = fakeTicket('j');
+    ts.tickets.set(await recordOf(pkg), ticket);
+    const enc = encodeTicketTrailer(fakeTicket('old', 50));
+    enc.writeUInt16LE(9, 6); // the terminator is no longer a terminator
+    const damaged = Buffer.concat([readFileSync(pkg), enc]);
+    writeFileSync(pkg, damaged);
+    expect(await readStapledTicket(pkg)).toBeUndefined();
+    const lines: string[] = [];
+    await staplePkg({ pkg, ticketUrl: ts.lookupUrl, progress: (l) => lines.push(l) });
+    expect(lines[0]).toMatch(/^staple: note: \d+ bytes after the xar heap \(offset \d+\) are not a ticket; kept as they are$/);
+    expect(readFileSync(pkg).equals(Buffer.concat([damaged, encodeTicketTrailer(ticket)]))).toBe(true);
+    expect((await readStapledTicket(pkg))?.ticket.equals(ticket)).toBe(true);
+  });
+
+  it('two tickets appended by another tool: the last one is read, --replace drops both', async () => {
+    const dir = freshDir();
+    const pkg = makeXar(dir);
+    const original = readFileSync(pkg);
+    const [a, b, c] = [fakeTicket('a', 100), fakeTicket('b', 120), fakeTicket('c', 140)];
+    writeFileSync(pkg, Buffer.concat([original, encodeTicketTrailer(a), encodeTicketTrailer(b)]));
+    expect(await readStapledTicket(pkg)).toEqual({ ticket: b, xarLength: original.length, count: 2 });
+    const ts = await startTicketServer();
+    ts.tickets.set(await recordOf(pkg), c);
+    await staplePkg({ pkg, ticketUrl: ts.lookupUrl, replace: true });
+    expect(readFileSync(pkg).equals(Buffer.concat([original, encodeTicketTrailer(c)]))).toBe(true);
   });
 
   it('CLI: staple --out --json, then a second staple is exit 3, and not-found is exit 6', async () => {
     const dir = freshDir();
     const pkg = makeXar(dir);
     const ts = await startTicketServer();
-    const record = ticketRecordName(await readXarTocDigest(pkg));
+    const record = await recordOf(pkg);
     ts.tickets.set(record, fakeTicket('cli', 300));
     const cli = async (args: string[]) => {
       let stdout = '';
