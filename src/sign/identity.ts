@@ -141,8 +141,9 @@ function refuseForPkg(leaf: Certificate, chain: readonly Certificate[], apple: A
     return `"${name}" is not a Developer ID Installer certificate: its extended key usage lacks ${OID.ekuDeveloperIdInstaller} (has: ${ekus}); expected a "Developer ID Installer: …" identity`;
   }
   if (developerIdGeneration(chain) === undefined || !isAppleRoot(chain[chain.length - 1]!)) {
-    const claimed = developerIdPool(apple).slice(0, 2).find((ca) => claimsIssuer(leaf, ca));
-    if (claimed) return `"${name}" names "${commonName(claimed)}" as issuer but its signature does not verify with Apple's certificate of that CA`;
+    const claimed = [['G2', apple.developerIdG2], ['G1', apple.developerIdG1]] as const;
+    const gen = claimed.find(([, ca]) => claimsIssuer(leaf, ca))?.[0];
+    if (gen) return `"${name}" names Apple's Developer ID Certification Authority (${gen}) as issuer, but its signature does not verify with Apple's ${gen} certificate`;
     return `"${name}" is not issued by Apple's Developer ID Certification Authority (issuer: ${summarize(leaf).issuer})`;
   }
   return undefined;

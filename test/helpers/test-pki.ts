@@ -8,6 +8,8 @@
  *                 │                                               ├─ "Marker Only" (ext 6.1.14 but no installer EKU)
  *                 │                                               └─ "OID As Extension" (100.4.13 as a plain extension)
  *                 └─ "Test TSA" (EKU timeStamping, critical)
+ *   impostor "Developer ID Certification Authority" (G1 / G2: Apple's subject and key id, our key)
+ *                 └─ "Developer ID Installer: Forged G1 / G2" (Apple's EKU and marker extension)
  *
  * Built once per machine into a temp folder keyed by a hash of this recipe (so every test file and run reuses it);
  * a new build goes to a private folder renamed into place, so parallel test workers never see half a PKI.
@@ -51,6 +53,9 @@ export interface TestPki {
   /** A key that belongs to no certificate. */
   otherKey: string;
   tsa: { key: string; cert: string; certDer: Buffer };
+  /** Installer-like leaves whose issuer name and authority key id are Apple's G1 / G2, signed by impostor CAs. */
+  forgedG1: TestLeaf;
+  forgedG2: TestLeaf;
   /** File holding TEST_P12_PASSWORD followed by a newline. */
   passwordFile: string;
 }
@@ -73,6 +78,11 @@ const EXT = {
   markerOnly: `${LEAF_BASE}extendedKeyUsage=critical,codeSigning\n1.2.840.113635.100.6.1.14=critical,DER:05:00\n`,
   oidAsExtension: `${LEAF_BASE}1.2.840.113635.100.4.13=DER:05:00\n`,
   tsa: `${LEAF_BASE}extendedKeyUsage=critical,timeStamping\n`,
+  // Impostors of Apple's Developer ID CAs: same subject and subject key identifier, our own key.
+  fakeG1: `basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=57:17:ED:A2:CF:DC:7C:98:A1:10:E0:FC:BE:87:2D:2C:F2:E3:17:54\n`,
+  fakeG2: `basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=F8:3A:0C:69:11:76:E0:ED:AC:D1:EB:A6:59:FA:37:D5:C4:55:B0:1E\n`,
+  forgedG1: `${LEAF_BASE}extendedKeyUsage=critical,1.2.840.113635.100.4.13\n1.2.840.113635.100.6.1.14=critical,DER:05:00\n`,
+  forgedG2: `${LEAF_BASE}extendedKeyUsage=critical,1.2.840.113635.100.4.13\n1.2.840.113635.100.6.1.14=critical,DER:05:00\n`,
 };
 const SUBJECTS = {
   root: '/C=US/O=aiwatch-deploy tests/CN=Test Root CA',
@@ -82,6 +92,10 @@ const SUBJECTS = {
   markerOnly: '/C=US/O=Test Org/CN=Marker Only',
   oidAsExtension: '/C=US/O=Test Org/CN=OID As Extension',
   tsa: '/C=US/O=aiwatch-deploy tests/CN=Test TSA',
+  fakeG1: '/CN=Developer ID Certification Authority/OU=Apple Certification Authority/O=Apple Inc./C=US',
+  fakeG2: '/CN=Developer ID Certification Authority/OU=G2/O=Apple Inc./C=US',
+  forgedG1: '/UID=FORGED0001/CN=Developer ID Installer: Forged G1 (FORGED0001)/OU=FORGED0001/O=Forged/C=US',
+  forgedG2: '/UID=FORGED0002/CN=Developer ID Installer: Forged G2 (FORGED0002)/OU=FORGED0002/O=Forged/C=US',
 };
 const RECIPE = JSON.stringify({ EXT, SUBJECTS, TEST_P12_PASSWORD, v: 1 });
 
@@ -99,7 +113,7 @@ function issue(dir: string, name: keyof typeof EXT, issuer: string | undefined, 
   writeFileSync(path.join(dir, `${name}.ext`), EXT[name]);
   if (issuer === undefined) {
     ossl(dir, ['req', '-new', '-x509', '-key', `${name}.key`, '-subj', SUBJECTS[name], '-days', '3650', '-sha256',
-      '-set_serial', String(serial), '-config', 'req.cnf', '-extensions', 'root', '-out', `${name}.pem`]);
+      '-set_serial', String(serial), '-config', 'req.cnf', '-extensions', name, '-out', `${name}.pem`]);
   } else {
     ossl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', SUBJECTS[name], '-config', 'req.cnf', '-out', `${name}.csr`]);
     ossl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.pem`, '-CAkey', `${issuer}.key`, '-set_serial', String(serial),
@@ -114,7 +128,7 @@ function p12(dir: string, out: string, args: string[]): void {
 
 function build(dir: string): void {
   writeFileSync(path.join(dir, 'password.txt'), `${TEST_P12_PASSWORD}\n`);
-  writeFileSync(path.join(dir, 'req.cnf'), `[req]\ndistinguished_name = dn\n[dn]\n[root]\n${EXT.root}`);
+  writeFileSync(path.join(dir, 'req.cnf'), `[req]\ndistinguished_name = dn\n[dn]\n[root]\n${EXT.root}[fakeG1]\n${EXT.fakeG1}[fakeG2]\n${EXT.fakeG2}`);
   issue(dir, 'root', undefined, 1);
   issue(dir, 'intermediate', 'root', 2);
   writeFileSync(path.join(dir, 'chain.pem'), readFileSync(path.join(dir, 'intermediate.pem'), 'utf8') + readFileSync(path.join(dir, 'root.pem'), 'utf8'));
@@ -129,6 +143,11 @@ function build(dir: string): void {
   ossl(dir, ['pkcs8', '-topk8', '-in', 'installer.key', '-passout', 'file:password.txt', '-v2', 'aes-256-cbc', '-out', 'installer-enc.key']);
   makeKey(dir, 'other');
   issue(dir, 'tsa', 'root', 20);
+  issue(dir, 'fakeG1', undefined, 30);
+  issue(dir, 'fakeG2', undefined, 31);
+  issue(dir, 'forgedG1', 'fakeG1', 32);
+  issue(dir, 'forgedG2', 'fakeG2', 33);
+  for (const name of ['forgedG1', 'forgedG2']) p12(dir, `${name}.p12`, ['-inkey', `${name}.key`, '-in', `${name}.pem`]);
 }
 
 function leaf(dir: string, name: string): TestLeaf {
@@ -142,7 +161,7 @@ export function getTestPki(): TestPki {
   if (cached) return cached;
   const key = createHash('sha256').update(RECIPE).digest('hex').slice(0, 12);
   const dir = path.join(tmpdir(), `aiwatch-deploy-test-pki-${key}`);
-  if (!existsSync(path.join(dir, 'tsa.der'))) {
+  if (!existsSync(path.join(dir, 'forgedG2.p12'))) {
     const staging = `${dir}.staging-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
@@ -167,6 +186,8 @@ export function getTestPki(): TestPki {
     oidAsExtension: leaf(dir, 'oidAsExtension'),
     otherKey: f('other.key'),
     tsa: { key: f('tsa.key'), cert: f('tsa.pem'), certDer: readFileSync(f('tsa.der')) },
+    forgedG1: leaf(dir, 'forgedG1'),
+    forgedG2: leaf(dir, 'forgedG2'),
     passwordFile: f('password.txt'),
   };
   return cached;

@@ -134,6 +134,18 @@ describeWithTools(['openssl'], 'signing identity', () => {
     expect(e.message).toMatch(/is not issued by Apple's Developer ID Certification Authority \(issuer: C=US, O=aiwatch-deploy tests, OU=Test Certification Authority, CN=Test Developer ID Certification Authority\)/);
   });
 
+  it('picks the Developer ID CA generation from the leaf (key identifier) and checks the signature against Apple\'s certificate', async () => {
+    for (const [leaf, gen] of [[pki.forgedG1, 'G1'], [pki.forgedG2, 'G2']] as const) {
+      const e = await errorOf(loadSigningIdentity(p12(leaf.p12), { purpose: 'installer', clock: now }));
+      expect(e).toBeInstanceOf(InputFileError);
+      expect(e.message).toContain(`names Apple's Developer ID Certification Authority (${gen}) as issuer, but its signature does not verify with Apple's ${gen} certificate`);
+      // Even with allowUntrusted, Apple's certificates are never attached to a leaf they did not sign.
+      const id = await loadSigningIdentity(p12(leaf.p12), { purpose: 'installer', allowUntrusted: true, clock: now });
+      expect(id.chain).toHaveLength(1);
+      expect(id.appleIntermediate).toBeUndefined();
+    }
+  });
+
   it('accepts any certificate for profiles without a warning', async () => {
     const id = await loadSigningIdentity(p12(pki.codeSigning.p12), { purpose: 'profile', clock: now });
     expect(id.warnings).toEqual([]);
