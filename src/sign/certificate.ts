@@ -56,9 +56,11 @@ export function fingerprint256(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
 }
 
+/** The subject's (last) common name, unescaped; the one-line subject if it has none. */
 export function commonName(c: Certificate): string {
-  const m = /^CN=(.*)$/m.exec(c.node.subject);
-  return m?.[1] ?? oneLine(c.node.subject);
+  const cn = c.asn.subject.typesAndValues.filter((t) => t.type === '2.5.4.3').pop();
+  const value = (cn?.value.valueBlock as { value?: unknown } | undefined)?.value;
+  return typeof value === 'string' ? value : oneLine(c.node.subject);
 }
 
 export function summarize(c: Certificate): CertificateSummary {

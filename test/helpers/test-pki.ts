@@ -5,7 +5,7 @@
  *                 │                                               │    EKU 1.2.840.113635.100.4.13 (critical) and
  *                 │                                               │    ext 1.2.840.113635.100.6.1.14 (critical), as Apple's
  *                 │                                               ├─ "Test Code Signing" (EKU codeSigning only)
- *                 │                                               ├─ "Marker Only" (ext 6.1.14 but no installer EKU)
+ *                 │                                               ├─ "Marker Only, Inc." (ext 6.1.14 but no installer EKU)
  *                 │                                               └─ "OID As Extension" (100.4.13 as a plain extension)
  *                 └─ "Test TSA" (EKU timeStamping, critical)
  *   impostor "Developer ID Certification Authority" (G1 / G2: Apple's subject and key id, our key)
@@ -89,7 +89,7 @@ const SUBJECTS = {
   intermediate: '/C=US/O=aiwatch-deploy tests/OU=Test Certification Authority/CN=Test Developer ID Certification Authority',
   installer: '/UID=TEST123456/CN=Developer ID Installer: Test Org (TEST123456)/OU=TEST123456/O=Test Org/C=US',
   codeSigning: '/C=US/O=Test Org/CN=Test Code Signing',
-  markerOnly: '/C=US/O=Test Org/CN=Marker Only',
+  markerOnly: '/C=US/O=Test Org/CN=Marker Only\\, Inc.',
   oidAsExtension: '/C=US/O=Test Org/CN=OID As Extension',
   tsa: '/C=US/O=aiwatch-deploy tests/CN=Test TSA',
   fakeG1: '/CN=Developer ID Certification Authority/OU=Apple Certification Authority/O=Apple Inc./C=US',

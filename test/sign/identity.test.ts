@@ -126,6 +126,7 @@ describeWithTools(['openssl'], 'signing identity', () => {
       const ok = await loadSigningIdentity(p12(leaf.p12), { purpose: 'installer', allowUntrusted: true, clock: now });
       expect(ok.developerIdInstaller).toBe(false);
       expect(ok.warnings[0]).toMatch(/signing anyway/);
+      if (leaf === pki.markerOnly) expect(ok.summary.commonName).toBe('Marker Only, Inc.'); // unescaped
     }
   });
 
