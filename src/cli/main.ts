@@ -3,6 +3,7 @@
  * error to the exit code in README "Exit codes". This is the only place that decides an exit code.
  */
 import yargs from 'yargs';
+import { BUILDER_VERSION } from '../config/package-version.js';
 import { AiwatchError, ExitCode, UsageError } from '../errors.js';
 import type { CliContext, CommandResult } from './command.js';
 import { commands } from './commands/index.js';
@@ -31,6 +32,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = io.stderr ?? ((t: string) => void process.stderr.write(t));
   const wantsJson = argv.includes('--json');
+  if (argv.length === 1 && argv[0] === '--version') {
+    out(`${BUILDER_VERSION}\n`);
+    return ExitCode.ok;
+  }
   let result: CommandResult | undefined;
   let failure: unknown;
 
@@ -57,7 +62,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .fail((msg, e) => {
       failure = e ?? new UsageError(msg);
     })
-    .version()
+    .version(false)
     .help();
 
   for (const c of commands) {

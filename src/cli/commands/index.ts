@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `--help` lists them. Add a command by importing its module here. */
 import type { AiwatchCommand } from '../command.js';
+import { buildCommand } from './build.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
 import { profilesCommand } from './profiles.js';
@@ -9,4 +10,4 @@ import { tenantCommand } from './tenant.js';
 import { tenantsCommand } from './tenants.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [profilesCommand, tenantCommand, tenantsCommand, verifyCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand];

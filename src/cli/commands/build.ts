@@ -1,0 +1,75 @@
+/**
+ * `aiwatch-deploy build`: adapter over src/plan/release.ts. Parses options, resolves the demo fixtures, reports
+ * steps on stderr (not with --json) and prints the manifest.
+ */
+import path from 'node:path';
+import { buildEpoch } from '../../config/clock.js';
+import { BUILDER_VERSION } from '../../config/package-version.js';
+import { FIXTURES_DIR } from '../../config/paths.js';
+import { RELEASE_ARCHES, type ReleaseArch } from '../../config/release-input.js';
+import { loadSpec } from '../../config/spec.js';
+import { UsageError } from '../../errors.js';
+import { buildRelease } from '../../plan/release.js';
+import type { AiwatchCommand } from '../command.js';
+
+export const DEMO_VERSION = '1.0.0';
+
+function demoBinaries(arch: ReleaseArch): { binary: string; binaryX86_64?: string } {
+  const f = (a: string): string => path.join(FIXTURES_DIR, 'demo', `aiwatch-${a}`);
+  if (arch === 'universal') return { binary: f('arm64'), binaryX86_64: f('x86_64') };
+  return { binary: f(arch) };
+}
+
+export const buildCommand: AiwatchCommand = {
+  command: 'build',
+  describe: 'Build the release zip: the .pkg, profiles, Jamf schema, scripts, manifest and checksums',
+  examples: [
+    ['$0 build --demo --out out/', 'build from the bundled demo binary (not Apple-signed)'],
+    ['$0 build --binary aiwatch --version 1.4.0 --arch arm64 --out dist/', 'aiwatch-1.4.0-macos-arm64.zip'],
+    ['$0 build --binary aiwatch-arm64 --binary-x86_64 aiwatch-x86_64 --arch universal --version 1.4.0', 'merge into a universal binary'],
+    ['SOURCE_DATE_EPOCH=1700000000 $0 build --binary aiwatch --version 1.4.0 --json', 'reproducible build, manifest on stdout'],
+  ],
+  builder: (y) =>
+      y
+        .option('binary', { type: 'string', describe: 'The compiled aiwatch binary (Mach-O, signed with the spec identifier and team)' })
+        .option('binary-x86_64', { type: 'string', describe: 'With --arch universal: the x86_64 binary to merge with --binary (arm64)' })
+        .option('version', { type: 'string', describe: 'Agent version, e.g. 1.4.0' })
+        .option('arch', { type: 'string', choices: RELEASE_ARCHES as unknown as string[], default: 'arm64', describe: 'Target architecture' })
+        .option('out', { type: 'string', default: 'out', describe: 'Folder that receives the zip' })
+        .option('demo', { type: 'boolean', default: false, describe: `Use the bundled demo binary (version ${DEMO_VERSION} unless --version)` })
+        .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' })
+        .option('allow-unsigned-binary', { type: 'boolean', default: false, describe: 'Accept an unsigned or ad-hoc-signed binary (development builds; flagged loudly)' })
+        .version(false),
+  run: async (args, ctx) => {
+    const arch = String(args.arch) as ReleaseArch;
+    const demo = args.demo === true;
+    const problems: string[] = [];
+    if (demo && args.binary) problems.push('--demo and --binary are exclusive: the demo uses the bundled binary');
+    if (!demo && !args.binary) problems.push('--binary is required (or --demo for the bundled demo binary)');
+    if (!demo && !args.version) problems.push('--version is required, e.g. --version 1.4.0');
+    if (args['binary-x86_64'] && arch !== 'universal') problems.push('--binary-x86_64 goes with --arch universal');
+    if (problems.length) throw new UsageError(problems);
+    const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, String(args.binary)), binaryX86_64: args['binary-x86_64'] ? path.resolve(ctx.cwd, String(args['binary-x86_64'])) : undefined };
+    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const log = (s: string): void => {
+      if (!ctx.json) ctx.stderr(`${s}…\n`);
+    };
+    const r = await buildRelease({
+      spec,
+      version: typeof args.version === 'string' ? args.version : DEMO_VERSION,
+      arch,
+      ...bins,
+      outDir: path.resolve(ctx.cwd, String(args.out)),
+      epoch: buildEpoch(ctx.env),
+      builderVersion: BUILDER_VERSION,
+      allowUnsignedBinary: args['allow-unsigned-binary'] === true,
+      onStep: log,
+      signal: ctx.signal,
+    });
+    const warn = r.manifest.warnings.map((w) => `WARNING: ${w}`).join('\n');
+    return {
+      text: [warn, `wrote ${path.relative(ctx.cwd, r.zip) || r.zip}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].filter(Boolean).join('\n'),
+      json: { ok: true, zip: r.zip, manifest: r.manifest },
+    };
+  },
+};

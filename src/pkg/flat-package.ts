@@ -1,0 +1,159 @@
+/**
+ * The composer: the only module that combines the format modules into a product archive (what productbuild
+ * writes and MDMs accept), laid out as reference §1.4:
+ *
+ *   Distribution                       (zlib)
+ *   Resources/                         (directory)
+ *   <component>.pkg/Bom                (zlib)
+ *   <component>.pkg/PackageInfo        (zlib)
+ *   <component>.pkg/Payload            (stored: gzip of a cpio odc archive)
+ *   <component>.pkg/Scripts            (stored: gzip of a cpio odc archive of preinstall/postinstall)
+ *
+ * It runs as a list of named steps; each failure is wrapped with the step's name. The Payload is streamed
+ * cpio → parallel gzip → a temporary file while its SHA-1 and size are measured, so the xar writer copies it once
+ * and memory does not grow with the binary's size.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { DeploymentSpec } from '../config/spec-types.js';
+import { AiwatchError } from '../errors.js';
+import { renderLaunchdPlist } from '../launchd/plist.js';
+import { writeBom, type BomArchInfo } from './bom.js';
+import { writeCpio } from './cpio.js';
+import { renderDistribution, type HostArchitecture } from './distribution.js';
+import { gzipParallel } from './gzip.js';
+import { renderPackageInfo } from './package-info.js';
+import { payloadStats, planPayload, planScripts, type InstallFile, type PayloadEntry, type PayloadStats } from './payload.js';
+import { writeXar, type XarInput, type XarSigner, type XarWriteResult } from './xar.js';
+
+export interface FlatPackageInput {
+  spec: DeploymentSpec;
+  version: string;
+  hostArchitectures: readonly HostArchitecture[];
+  /** The agent binary to install at spec.installPath. */
+  binaryFile: string;
+  /** Rendered install scripts (POSIX sh). */
+  scripts: { preinstall: string; postinstall: string };
+  /** Seconds since the epoch for every timestamp (SOURCE_DATE_EPOCH). */
+  epoch: number;
+  /** `aiwatch-deploy <version>`, for PackageInfo generator-version. */
+  generator: string;
+  /** A private folder for the staged Payload (removed by the caller). */
+  workDir: string;
+  /** Per-architecture Mach-O sizes for BomInfo. */
+  bomArch?: BomArchInfo;
+  /** Sign the product archive as productsign does. */
+  signer?: XarSigner;
+  /** Called as each named step starts. */
+  onStep?: (step: string) => void;
+  /** gzip workers; default all cores. */
+  gzipWorkers?: number;
+}
+
+export interface FlatPackageResult {
+  componentName: string;
+  payloadEntries: number;
+  stats: PayloadStats;
+  payloadBytes: number;
+  xar: XarWriteResult;
+}
+
+/** The component directory name inside the product archive: the last label of the identifier, e.g. `aiwatch.pkg`. */
+export function componentName(spec: Pick<DeploymentSpec, 'identifier'>): string {
+  return `${spec.identifier.split('.').pop()}.pkg`;
+}
+
+/** What the package installs: the binary (0755) and each launchd plist (0644), all root:wheel. */
+export function installFiles(spec: DeploymentSpec, binaryFile: string): InstallFile[] {
+  return [
+    { path: spec.installPath, mode: 0o755, source: { file: binaryFile } },
+    ...spec.units.map((u) => ({ path: u.plistPath, mode: 0o644, source: { bytes: Buffer.from(renderLaunchdPlist(u), 'utf8') } })),
+  ];
+}
+
+class StepError extends Error {}
+
+async function step<T>(name: string, onStep: ((s: string) => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  onStep?.(name);
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AiwatchError) throw e;
+    throw new StepError(`${name}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function stagePayload(entries: PayloadEntry[], file: string, workers: number | undefined): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
+  const checksums = new Map<string, number>();
+  const out = createWriteStream(file, { mode: 0o600 });
+  const sha1 = createHash('sha1');
+  let size = 0;
+  try {
+    for await (const chunk of gzipParallel(writeCpio(entries, { checksums }), { workers })) {
+      sha1.update(chunk);
+      size += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((r, j) => { out.once('drain', r); out.once('error', j); });
+    }
+  } finally {
+    out.end();
+    await finished(out);
+  }
+  return { size, sha1: sha1.digest('hex'), checksums };
+}
+
+async function gzipBytes(entries: PayloadEntry[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of gzipParallel(writeCpio(entries), { workers: 0 })) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** Build the product archive into `out`. */
+export async function buildFlatPackage(input: FlatPackageInput, out: Writable): Promise<FlatPackageResult> {
+  const { spec, onStep } = input;
+  const comp = componentName(spec);
+  const entries = await step('plan payload', onStep, () => planPayload(installFiles(spec, input.binaryFile), { mtime: input.epoch, what: 'payload' }));
+  const payloadFile = path.join(input.workDir, 'Payload');
+  const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers));
+  const bom = await step('write Bom', onStep, () => writeBom(entries, { checksums: payload.checksums, arch: input.bomArch }));
+  const scripts = await step('write Scripts', onStep, async () =>
+    gzipBytes(
+      await planScripts(
+        [
+          { name: 'postinstall', source: { bytes: Buffer.from(input.scripts.postinstall, 'utf8') } },
+          { name: 'preinstall', source: { bytes: Buffer.from(input.scripts.preinstall, 'utf8') } },
+        ],
+        { mtime: input.epoch },
+      ),
+    ),
+  );
+  const stats = payloadStats(entries);
+  const packageInfo = renderPackageInfo({
+    identifier: spec.packageIdentifier,
+    version: input.version,
+    generatorVersion: input.generator,
+    payload: stats,
+    scripts: { preinstall: true, postinstall: true },
+  });
+  const distribution = renderDistribution({
+    title: spec.productTitle,
+    hostArchitectures: input.hostArchitectures,
+    minimumMacOS: spec.minimumMacOS,
+    components: [{ id: spec.packageIdentifier, version: input.version, installKBytes: stats.installKBytes, pkgName: comp }],
+    product: { id: spec.packageIdentifier, version: input.version },
+  });
+  const members: XarInput[] = [
+    { path: 'Distribution', source: { bytes: Buffer.from(distribution, 'utf8') }, encoding: 'zlib' },
+    { path: 'Resources', directory: true },
+    { path: `${comp}/Bom`, source: { bytes: bom }, encoding: 'zlib' },
+    { path: `${comp}/PackageInfo`, source: { bytes: Buffer.from(packageInfo, 'utf8') }, encoding: 'zlib' },
+    { path: `${comp}/Payload`, source: { file: payloadFile, known: { size: payload.size, sha1: payload.sha1 } } },
+    { path: `${comp}/Scripts`, source: { bytes: scripts } },
+  ];
+  const xar = await step(input.signer ? 'write signed product archive (xar)' : 'write product archive (xar)', onStep, () =>
+    writeXar(out, members, { creationTime: new Date(input.epoch * 1000), signer: input.signer }),
+  );
+  return { componentName: comp, payloadEntries: entries.length, stats, payloadBytes: payload.size, xar };
+}

@@ -1,0 +1,182 @@
+/**
+ * The release build: compiled agent binary + options → `aiwatch-<version>-macos-<arch>.zip` in the output folder.
+ * Orchestrates, as a flat list of named steps: check the binary, merge a universal binary, build the flat package,
+ * (sign, notarize, staple through injected steps), render the profiles and scripts, write the manifest, checksums
+ * and README, then the zip. Everything is staged in a private temporary folder; the only write into `--out` is the
+ * final zip, renamed into place, so an interrupted or failed build leaves nothing there.
+ */
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
+import type { DeploymentSpec } from '../config/spec-types.js';
+import { InterruptedError } from '../errors.js';
+import { hashFile, withTempDir, writeStreamAtomic } from '../io/fs.js';
+import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
+import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
+import type { HostArchitecture } from '../pkg/distribution.js';
+import { buildFlatPackage, type FlatPackageResult } from '../pkg/flat-package.js';
+import { createUniversal } from '../pkg/lipo.js';
+import type { XarSigner } from '../pkg/xar.js';
+import { writeZip, type ZipEntryInput } from '../pkg/zip.js';
+import { readInputFile } from '../io/fs.js';
+import { planProfiles, profileFileNames } from './profiles.js';
+import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
+
+export interface ReleaseOptions {
+  spec: DeploymentSpec;
+  version: string;
+  arch: ReleaseArch;
+  /** The binary (thin of `arch`, or fat holding every needed arch). */
+  binary: string;
+  /** With arch universal: a second thin x86_64 binary to merge with the arm64 `binary`. */
+  binaryX86_64?: string;
+  /** Folder that receives the zip. */
+  outDir: string;
+  epoch: number;
+  builderVersion: string;
+  allowUnsignedBinary?: boolean;
+  signer?: XarSigner;
+  /** Runs on the finished pkg (in the staging folder): notarize and staple. */
+  afterPkg?: (pkgFile: string) => Promise<{ notarized: boolean; stapled: boolean }>;
+  onStep?: (step: string) => void;
+  signal?: AbortSignal;
+  gzipWorkers?: number;
+}
+
+export interface ReleaseResult {
+  zip: string;
+  manifest: ReleaseManifest;
+  pkg: FlatPackageResult;
+}
+
+function hostArchitectures(arch: ReleaseArch): HostArchitecture[] {
+  return arch === 'universal' ? ['arm64', 'x86_64'] : [arch];
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
+}
+
+async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
+  const expect = { identifier: o.spec.identifier, teamId: o.spec.teamId, allowUnsigned: o.allowUnsignedBinary };
+  if (o.arch !== 'universal' || !o.binaryX86_64) {
+    return { file: o.binary, identity: await checkReleaseBinary(o.binary, { ...expect, arch: o.arch }) };
+  }
+  await checkReleaseBinary(o.binary, { ...expect, arch: 'arm64' });
+  await checkReleaseBinary(o.binaryX86_64, { ...expect, arch: 'x86_64', what: '--binary-x86_64' });
+  const fat = createUniversal([
+    { name: o.binary, data: await readInputFile(o.binary, '--binary') },
+    { name: o.binaryX86_64, data: await readInputFile(o.binaryX86_64, '--binary-x86_64') },
+  ]);
+  const file = path.join(work, 'aiwatch-universal');
+  await writeFile(file, fat, { mode: 0o755 });
+  return { file, identity: await checkReleaseBinary(file, { ...expect, arch: 'universal' }) };
+}
+
+function warningsFor(identity: ReleaseBinaryIdentity): string[] {
+  if (identity.signature === 'signed') return [];
+  return [
+    `DEVELOPMENT BUILD: the agent binary is ${identity.signature === 'adhoc' ? 'ad-hoc signed' : 'unsigned'} (--allow-unsigned-binary). ` +
+      'The PPPC profile will not match it, Full Disk Access will be denied, and Gatekeeper may block it. Do not deploy to production.',
+  ];
+}
+
+/** Build the release zip. */
+export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
+  const { version, arch } = checkReleaseInput({ version: o.version, arch: o.arch });
+  const stem = releaseStem(version, arch);
+  const step = (s: string): void => {
+    checkAborted(o.signal);
+    o.onStep?.(s);
+  };
+  return withTempDir('build', async (work) => {
+    step('check binary');
+    const bin = await prepareBinary(o, work);
+    step('render scripts');
+    const scripts = renderMacosScripts(o.spec);
+    const pkgName = `${stem}.pkg`;
+    const pkgFile = path.join(work, pkgName);
+    const out = createWriteStream(pkgFile, { mode: 0o644 });
+    let pkg: FlatPackageResult;
+    try {
+      pkg = await buildFlatPackage(
+        {
+          spec: o.spec,
+          version,
+          hostArchitectures: hostArchitectures(arch),
+          binaryFile: bin.file,
+          scripts,
+          epoch: o.epoch,
+          generator: `aiwatch-deploy ${o.builderVersion}`,
+          workDir: work,
+          signer: o.signer,
+          onStep: step,
+          gzipWorkers: o.gzipWorkers,
+        },
+        out,
+      );
+    } finally {
+      out.end();
+      await finished(out);
+    }
+    let trust = { notarized: false, stapled: false };
+    if (o.afterPkg) trust = await o.afterPkg(pkgFile);
+    step('write release documents');
+    const names = profileFileNames(o.spec);
+    const roleOf: Record<string, FileRole> = { [names.pppc]: 'pppc-profile', [names.loginItems]: 'login-items-profile', [names.jamfSchema]: 'jamf-schema' };
+    const entries: Array<ZipEntryInput & { role: FileRole }> = [];
+    const pkgHash = await hashFile(pkgFile);
+    const files: ReleaseFile[] = [{ name: pkgName, role: 'pkg', mode: 0o644, ...pkgHash }];
+    entries.push({ name: pkgName, mode: 0o644, source: { file: pkgFile }, role: 'pkg' });
+    const add = (name: string, role: FileRole, text: string | Uint8Array, mode = 0o644): void => {
+      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+      files.push(describeFile(name, role, bytes, mode));
+      entries.push({ name, mode, source: { bytes }, role });
+    };
+    for (const a of planProfiles(o.spec)) if (roleOf[a.path]) add(a.path, roleOf[a.path]!, a.bytes);
+    add(CLEANUP_SCRIPT_NAME, 'cleanup-script', scripts.cleanup, 0o755);
+    add(UNINSTALL_SCRIPT_NAME, 'uninstall-script', scripts.uninstall, 0o755);
+    const manifest: ReleaseManifest = {
+      schemaVersion: 1,
+      product: 'aiwatch',
+      version,
+      arch,
+      builder: { name: 'aiwatch-deploy', version: o.builderVersion },
+      sourceDateEpoch: o.epoch,
+      identifiers: {
+        signingIdentifier: o.spec.identifier,
+        teamId: o.spec.teamId,
+        packageIdentifier: o.spec.packageIdentifier,
+        domain: o.spec.domain,
+        labelPrefix: o.spec.labelPrefix,
+      },
+      installPath: o.spec.installPath,
+      binary: {
+        arches: bin.identity.arches,
+        identifier: bin.identity.identifier,
+        teamId: bin.identity.teamId,
+        signature: bin.identity.signature === 'signed' ? 'developer-id' : bin.identity.signature,
+        hardenedRuntime: bin.identity.hardenedRuntime,
+      },
+      warnings: warningsFor(bin.identity),
+      pkg: { signed: o.signer !== undefined, ...trust },
+      files: [],
+    };
+    add('README.txt', 'readme', renderReadme(o.spec, { ...manifest, files }));
+    manifest.files = [...files].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const manifestText = renderManifest(manifest);
+    add('manifest.json', 'manifest', manifestText);
+    add('SHA256SUMS', 'checksums', renderSha256Sums(files));
+    step('write zip');
+    const zipFile = path.join(o.outDir, `${stem}.zip`);
+    const ordered = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    await writeStreamAtomic(zipFile, async (s) => {
+      checkAborted(o.signal);
+      await writeZip(ordered, o.epoch, s);
+      checkAborted(o.signal);
+    });
+    return { zip: zipFile, manifest, pkg };
+  });
+}
