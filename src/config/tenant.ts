@@ -19,6 +19,8 @@ export interface RawTenantValues {
 }
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Code units no XML property list can carry: unpaired surrogates and the noncharacters U+FFFE/U+FFFF. */
+const NOT_PLIST = /[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function shown(def: TenantKeyDef, value: string): string {
   if (def.secret) return new Secret(value, def.name).masked();
@@ -43,6 +45,7 @@ export function hostProblem(value: string): string | undefined {
 function stringProblem(def: TenantKeyDef, value: string): string | undefined {
   if (def.maxLength !== undefined && value.length > def.maxLength) return `is ${value.length} characters long; at most ${def.maxLength} allowed`;
   if (CONTROL.test(value)) return 'must not contain control characters or line breaks';
+  if (NOT_PLIST.test(value)) return 'must not contain unpaired surrogates or U+FFFE/U+FFFF (a property list cannot carry them)';
   if (def.name === 'Host') return hostProblem(value);
   if (def.pattern && !new RegExp(def.pattern, 'u').test(value)) {
     if (def.secret) return `expected a key of the form ${def.pattern.replace(/^\^|\[.*$/g, '')}… without spaces`;
