@@ -99,6 +99,25 @@ export class FakeMac {
     symlinkSync(target, this.p(macPath));
   }
 
+  rm(macPath: string): void {
+    rmSync(this.p(macPath));
+  }
+
+  rmTree(macPath: string): void {
+    rmSync(this.p(macPath), { recursive: true });
+  }
+
+  /** A file outside the fake root (next to it); returns its real path. */
+  outside(name: string, content: string): string {
+    const file = path.join(this.dir, name);
+    writeFileSync(file, content);
+    return file;
+  }
+
+  readOutside(name: string): string {
+    return readFileSync(path.join(this.dir, name), 'utf8');
+  }
+
   exists(macPath: string): boolean {
     try {
       lstatSync(this.p(macPath));
