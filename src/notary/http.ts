@@ -37,7 +37,19 @@ export interface JsonRequest {
   authHint?: string;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A timer that ends early (resolving) when `signal` aborts; callers check `signal.aborted` afterwards. */
+export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** The URL without query or fragment, safe to print. */
 export function printableUrl(url: string): string {
@@ -98,7 +110,7 @@ function excerpt(text: string): string {
 /** Send one JSON request with the retry policy above; resolves to the parsed JSON body of a 2xx answer. */
 export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Promise<unknown> {
   const retries = opts.retries ?? 4;
-  const sleep = opts.sleep ?? realSleep;
+  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, opts.signal));
   let delay = opts.backoffMs ?? 1000;
   for (let n = 0; ; n += 1) {
     try {

@@ -112,6 +112,7 @@ export async function notarize(opts: NotarizeOptions): Promise<NotarizeResult> {
     timeoutMs: opts.timeoutMs,
     now: opts.now,
     sleep: opts.sleep,
+    signal: opts.signal,
     onStatus: (s) => {
       if (s.status !== last) say(`notary: submission ${id}: ${s.status}`);
       last = s.status;

@@ -4,8 +4,9 @@
  * Rejected, or the time limit passes — a NetworkError (exit 5) that says how to resume with --submission-id.
  * Clock and sleep are injected, so tests run a 30-minute wait in milliseconds.
  */
-import { NetworkError } from '../errors.js';
+import { InterruptedError, NetworkError } from '../errors.js';
 import { FINAL_STATUSES, type NotaryClient, type SubmissionInfo } from './client.js';
+import { sleepFor } from './http.js';
 
 export interface PollOptions {
   /** Give up after this long; default 30 minutes. */
@@ -15,22 +16,26 @@ export interface PollOptions {
   /** Milliseconds since the epoch. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Aborted on SIGINT/SIGTERM: stop waiting (InterruptedError naming the submission to resume). */
+  signal?: AbortSignal;
   /** Told about each status seen. */
   onStatus?: (info: SubmissionInfo, elapsedMs: number) => void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Poll until a final status; resolves with it (Accepted, Invalid or Rejected alike). */
 export async function waitForVerdict(client: NotaryClient, id: string, opts: PollOptions = {}): Promise<SubmissionInfo> {
   const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? realSleep;
+  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, opts.signal));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const start = now();
   let delay = opts.initialDelayMs ?? 3000;
+  const interrupted = (): InterruptedError => new InterruptedError(`interrupted while waiting for submission ${id}; resume with --submission-id ${id}`);
   for (;;) {
-    const info = await client.getSubmission(id);
+    const info = await client.getSubmission(id).catch((e: unknown) => {
+      throw e instanceof InterruptedError ? interrupted() : e;
+    });
     const elapsed = now() - start;
     opts.onStatus?.(info, elapsed);
     if (FINAL_STATUSES.includes(info.status)) return info;
@@ -42,6 +47,7 @@ export async function waitForVerdict(client: NotaryClient, id: string, opts: Pol
       );
     }
     await sleep(Math.min(delay, left));
+    if (opts.signal?.aborted) throw interrupted();
     delay = Math.min(delay * 1.5, opts.maxDelayMs ?? 30_000);
   }
 }

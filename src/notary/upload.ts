@@ -13,6 +13,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InputFileError, InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
 import { redact } from '../secret.js';
 import type { UploadTarget } from './client.js';
+import { sleepFor } from './http.js';
 
 export const NOTARY_S3_REGION = 'us-west-2';
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
@@ -22,7 +23,7 @@ export interface UploadOptions {
   endpoint?: string;
   retries?: number;
   backoffMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
   onRetry?: (message: string) => void;
   /** A connection silent this long counts as failed (and is retried); default 120 s. */
@@ -35,7 +36,6 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
@@ -86,7 +86,8 @@ export async function uploadToS3(file: string, size: number, target: UploadTarge
         if (status !== undefined && status < 500 && status !== 429) throw new RemoteRejection(`${where}: S3 refused the upload: ${what}`);
         if (n >= (opts.retries ?? 4)) throw new NetworkError(`${where}: ${what}; gave up after ${n + 1} attempts`);
         opts.onRetry?.(`${where}: ${what}; retrying in ${Math.round(delay / 1000)} s`);
-        await (opts.sleep ?? realSleep)(delay);
+        await (opts.sleep ?? sleepFor)(delay, opts.signal);
+        if (opts.signal?.aborted) throw new InterruptedError();
         delay *= 2;
       }
     }

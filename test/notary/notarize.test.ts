@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputFileError, NetworkError, RemoteRejection, UsageError } from '../../src/errors.js';
+import { InputFileError, InterruptedError, NetworkError, RemoteRejection, UsageError } from '../../src/errors.js';
 import { loadApiKey } from '../../src/notary/jwt.js';
 import { NotarizationRejected, notarize, submissionNameFor, type NotarizeOptions } from '../../src/notary/notarize.js';
 import { Secret } from '../../src/secret.js';
@@ -165,6 +165,18 @@ describe('notarize (library, local servers)', () => {
     expect(slept).toBe(30 * 60 * 1000);
     expect(Math.max(...w.clock.sleeps)).toBe(30_000);
     expect(w.clock.sleeps.length).toBeLessThan(80);
+  });
+
+  it('Ctrl-C while waiting → InterruptedError (exit 130) at once, naming the submission to resume', async () => {
+    const w = await world({ outcome: 'never' });
+    const ac = new AbortController();
+    const started = Date.now();
+    const e = await failure(w.run({ sleep: undefined, signal: ac.signal, progress: (l) => l.endsWith('In Progress') && ac.abort() }));
+    const id = [...w.notary.submissions.keys()][0]!;
+    expect(e).toBeInstanceOf(InterruptedError);
+    expect((e as InterruptedError).exitCode).toBe(130);
+    expect(e.message).toBe(`interrupted while waiting for submission ${id}; resume with --submission-id ${id}`);
+    expect(Date.now() - started).toBeLessThan(2500); // did not sit out the 3 s poll delay
   });
 
   it('connection refused → retried 4 times with doubling backoff, then NetworkError (exit 5)', async () => {
