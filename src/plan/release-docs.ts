@@ -30,7 +30,10 @@ export interface BinaryIdentitySummary {
   arches: string[];
   identifier?: string;
   teamId?: string;
-  signature: 'developer-id' | 'adhoc' | 'unsigned';
+  /** `signed`: a CMS signature is present (its chain is not checked here); `adhoc`; `unsigned`. */
+  signature: 'signed' | 'adhoc' | 'unsigned';
+  /** Common name of the signing certificate, when the signature names one. */
+  signer?: string;
   hardenedRuntime?: boolean;
 }
 
