@@ -96,7 +96,8 @@ function embed(bytes: Uint8Array): Embedded {
   return { base64: lines.join('\n'), sha256: createHash('sha256').update(bytes).digest('hex').toUpperCase() };
 }
 
-function baseContext(input: IntuneInput): Record<string, unknown> {
+/** The values every template sees (secrets revealed: for rendering only). Exported for tests that render one template. */
+export function templateContext(input: IntuneInput): Record<string, unknown> {
   const { spec, tenant } = input;
   const subject = input.specSubject ?? 'deployment spec';
   const problems = windowsSpecProblems(spec.windows, subject);
@@ -136,7 +137,7 @@ export function withProvisioning(tenant: TenantInput): boolean {
 
 /** The scripts the scheduled tasks run (Invoke-*.ps1): rendered first, signed, then embedded in the wrappers. */
 export function renderPayloadScripts(input: IntuneInput): IntuneFile[] {
-  const ctx = baseContext(input);
+  const ctx = templateContext(input);
   const files: IntuneFile[] = [
     {
       name: 'Invoke-AiwatchScan.ps1',
@@ -171,7 +172,7 @@ export function renderWrapperScripts(input: IntuneInput, payloads: readonly Intu
     ca: ca ? embed(Buffer.from(ca, 'ascii')) : undefined,
   };
   if (withProvisioning(input.tenant)) payload.provisioning = embed(payloadBytes(payloads, 'Invoke-AiwatchProvisioning.ps1'));
-  const ctx = { ...baseContext(input), payload };
+  const ctx = { ...templateContext(input), payload };
   const one = (name: string, holdsSecret: boolean, purpose: string): IntuneFile => ({
     name,
     text: render(`${name}.hbs`, ctx, name),
