@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `--help` lists them. Add a command by importing its module here. */
 import type { AiwatchCommand } from '../command.js';
 import { buildCommand } from './build.js';
+import { cleanupScriptCommand } from './cleanup-script.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
 import { profilesCommand } from './profiles.js';
@@ -8,6 +9,7 @@ import { signProfileCommand } from './sign-profile.js';
 import { stapleCommand } from './staple.js';
 import { tenantCommand } from './tenant.js';
 import { tenantsCommand } from './tenants.js';
+import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];

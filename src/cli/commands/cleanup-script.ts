@@ -1,0 +1,40 @@
+/**
+ * `aiwatch-deploy cleanup-script [--out FILE]`: adapter over src/mdm/macos-scripts.ts. Writes
+ * cleanup-runlayer-scan.sh (mode 0755), which an MDM runs before the pkg to remove the legacy runlayer-scan
+ * deployment; without --out the script is printed. `writeScript` is shared with `uninstall-script`.
+ */
+import path from 'node:path';
+import { loadSpec } from '../../config/spec.js';
+import type { DeploymentSpec } from '../../config/spec-types.js';
+import { writeFileAtomic } from '../../io/fs.js';
+import { CLEANUP_SCRIPT_NAME, renderCleanupScript } from '../../mdm/macos-scripts.js';
+import type { AiwatchCommand, CliContext, CommandResult } from '../command.js';
+
+/** Load `--spec`, render, and write `--out` (0755) or return the script as the text to print. */
+export async function writeScript(
+  args: Record<string, unknown>,
+  ctx: CliContext,
+  name: string,
+  render: (spec: DeploymentSpec) => string,
+): Promise<CommandResult> {
+  const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+  const script = render(spec);
+  if (typeof args.out !== 'string' || args.out === '') return { text: script, json: { ok: true, name, script } };
+  const out = path.resolve(ctx.cwd, args.out);
+  await writeFileAtomic(out, script, { mode: 0o755 });
+  return { text: `wrote ${path.relative(ctx.cwd, out) || out}`, json: { ok: true, name, out, bytes: Buffer.byteLength(script) } };
+}
+
+export const cleanupScriptCommand: AiwatchCommand = {
+  command: 'cleanup-script',
+  describe: `Write ${CLEANUP_SCRIPT_NAME}: removes the legacy runlayer-scan deployment (run it from the MDM before the pkg)`,
+  examples: [
+    [`$0 cleanup-script --out ${CLEANUP_SCRIPT_NAME}`, 'write the script (0755); run it as root, --dry-run first to see what it would do'],
+    ['$0 cleanup-script --spec staging.json', 'print the script for another deployment spec'],
+  ],
+  builder: (y) =>
+    y
+      .option('out', { type: 'string', describe: 'Write the script to this file (default: print it)' })
+      .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding the built-in values' }),
+  run: (args, ctx) => writeScript(args, ctx, CLEANUP_SCRIPT_NAME, renderCleanupScript),
+};
