@@ -7,7 +7,7 @@
  * dates other than the CMS signing time stored in the file).
  */
 import { hex } from './macho-bytes.js';
-import { packedVersion, type Segment } from './macho-loadcommands.js';
+import type { Segment } from './macho-loadcommands.js';
 import type { CodeDirectoryInfo, CodeSignatureInfo } from './macho-codesign.js';
 import type { MachOFile, MachOSlice } from './macho.js';
 
@@ -62,7 +62,8 @@ function cdLines(cd: CodeDirectoryInfo): string[] {
     `      CDHash=${cd.cdhash ?? 'unknown'}`,
     `      Page size=${cd.pageSize || 'none'}  codeLimit=${hex(cd.codeLimit)}`,
   ];
-  if (cd.runtimeVersion !== undefined) out.push(`      Runtime Version=${packedVersion(cd.runtimeVersion)}`);
+  const rt = cd.runtimeVersion;
+  if (rt !== undefined) out.push(`      Runtime Version=${rt >>> 16}.${(rt >>> 8) & 0xff}.${rt & 0xff}`);
   if (cd.execSeg) out.push(`      execSeg base=${hex(cd.execSeg.base)} limit=${hex(cd.execSeg.limit)} flags=${hex(cd.execSeg.flags)}`);
   return out;
 }

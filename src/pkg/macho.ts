@@ -36,8 +36,11 @@ export type { CodeSignatureInfo, CodeDirectoryInfo, RequirementInfo, SignatureBl
 export type { Segment, Section, LoadCommand, BuildVersion, DylibRef, EntryPoint } from './macho-loadcommands.js';
 export { describeMachO } from './macho-describe.js';
 
-/** More architectures than this in a fat header means it is not one (Java class files share 0xcafebabe). */
-export const MAX_FAT_ARCHES = 64;
+/**
+ * More architectures than this in a fat header means it is not one: Java class files share 0xcafebabe and have their
+ * major version (45 and up) where nfat_arch would be; file(1) draws the line at 30 too.
+ */
+export const MAX_FAT_ARCHES = 30;
 
 export interface MachOSlice extends LoadCommandSummary {
   /** Architecture as lipo names it: arm64, arm64e, x86_64, x86_64h, i386 … */
