@@ -24,7 +24,12 @@ const NOT_PLIST = /[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800
 
 function shown(def: TenantKeyDef, value: string): string {
   if (def.secret) return new Secret(value, def.name).masked();
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  // JSON escapes C0 controls; also escape what would be invisible or reorder the message on a terminal
+  // (C1 controls, line/paragraph separators, bidi controls, BOM, noncharacters, lone surrogates).
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value).replace(
+    /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Host must be an https origin: no credentials, no path/query/fragment, a plausible host name. */
