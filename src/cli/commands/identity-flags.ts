@@ -2,16 +2,20 @@
  * CLI flags for a signing identity, shared by every command that signs (`sign-profile`, the pkg build):
  * `--p12 F` with its password from `--p12-password-file F`, `--p12-password-stdin` or AIWATCH_P12_PASSWORD
  * (`--p12-password` itself exists only to be refused without echoing it), or `--key F --cert F [--chain F]`
- * (an encrypted key takes the same password flags). `--allow-untrusted` only where a pkg is signed.
+ * (an encrypted key takes the same password flags). Where a pkg is signed, also `--allow-untrusted`,
+ * `--timestamp-url URL` (default Apple's) and `--no-timestamp`.
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { readSecret } from '../../config/secrets.js';
 import { UsageError } from '../../errors.js';
 import type { IdentitySource } from '../../sign/identity.js';
+import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
 import type { CliContext } from '../command.js';
 
 export const P12_PASSWORD_ENV = 'AIWATCH_P12_PASSWORD';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export function addIdentityFlags(y: Argv, opts: { allowUntrusted: boolean }): Argv {
   let b = y
@@ -23,16 +27,25 @@ export function addIdentityFlags(y: Argv, opts: { allowUntrusted: boolean }): Ar
     .option('cert', { type: 'string', describe: 'Signing identity as PEM: the certificate (with --key)' })
     .option('chain', { type: 'string', describe: 'Intermediate (and root) certificates, PEM, for --key/--cert' });
   if (opts.allowUntrusted) {
-    b = b.option('allow-untrusted', {
-      type: 'boolean',
-      default: false,
-      describe: 'Sign with a certificate that is not a Developer ID Installer chained to Apple (tests only: Installer calls the result untrusted)',
-    });
+    b = b
+      .option('allow-untrusted', {
+        type: 'boolean',
+        default: false,
+        describe: 'Sign with a certificate that is not a Developer ID Installer chained to Apple (tests only: Installer calls the result untrusted)',
+      })
+      .option('timestamp-url', { type: 'string', default: APPLE_TIMESTAMP_URL, describe: 'RFC 3161 time-stamp server for the pkg signature' })
+      .option('timestamp', { type: 'boolean', default: true, describe: 'Timestamp the pkg signature (--no-timestamp: offline, but the signature then lapses with the certificate)' });
   }
   return b;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+/** The timestamp URL for createXarSigner from `--timestamp-url` / `--no-timestamp` (null: no timestamp). */
+export function timestampUrlFromArgs(args: Record<string, unknown>): string | null {
+  if (args.timestamp === false) return null;
+  const url = str(args['timestamp-url']) ?? APPLE_TIMESTAMP_URL;
+  if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`--timestamp-url: expected an http(s) URL, got ${JSON.stringify(url)}`);
+  return url;
+}
 
 /** The identity source from parsed flags, the password read from its file / stdin / environment. */
 export async function identitySourceFromArgs(args: Record<string, unknown>, ctx: CliContext): Promise<IdentitySource> {
