@@ -89,7 +89,7 @@ function checkCompatible(thins: Thin[]): void {
         throw new InputFileError(a.name, `has architecture ${a.slice.arch}, which ${b.name} already provides; a universal binary holds each architecture once`);
       }
       if (a.slice.fileType !== b.slice.fileType) {
-        throw new InputFileError(a.name, `is a Mach-O ${a.slice.fileTypeDescription} (${a.slice.fileTypeName}) but ${b.name} is a ${b.slice.fileTypeDescription} (${b.slice.fileTypeName}); a universal binary holds one program built for several architectures`);
+        throw new InputFileError(a.name, `is a Mach-O ${a.slice.fileTypeDescription} (${a.slice.fileTypeName}) but ${b.name} is a Mach-O ${b.slice.fileTypeDescription} (${b.slice.fileTypeName}); a universal binary holds one program built for several architectures`);
       }
     }
   }
