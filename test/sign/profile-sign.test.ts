@@ -98,6 +98,20 @@ describeWithTools(['openssl'], 'signed configuration profiles', () => {
     expect(u.signer?.commonName).toBe('Test Code Signing');
   });
 
+  it('signs with an EC P-256 identity too (ECDSA), verified by openssl', async () => {
+    const key = path.join(dir, 'ec.key');
+    const cert = path.join(dir, 'ec.pem');
+    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=EC Signer', '-days', '30']);
+    const ec = await loadSigningIdentity({ kind: 'pem', keyFile: key, certFile: cert }, { purpose: 'profile', clock: () => new Date() });
+    expect(ec.keyType).toBe('ec');
+    const f = path.join(dir, 'ec.signed');
+    writeFileSync(f, await signProfile(Buffer.from(PROFILE), ec, { clock: () => new Date() }));
+    const out = path.join(dir, 'ec.out');
+    expect(tryRun('openssl', ['cms', '-verify', '-inform', 'DER', '-in', f, '-CAfile', cert, '-purpose', 'any', '-binary', '-out', out]).stderr).toMatch(/Verification successful/);
+    expect(readFileSync(out, 'utf8')).toBe(PROFILE);
+    await expect(loadSigningIdentity({ kind: 'pem', keyFile: key, certFile: cert }, { purpose: 'installer', allowUntrusted: true, clock: () => new Date() })).rejects.toThrow(/a pkg signature needs an RSA key, got ec/);
+  });
+
   it('refuses an already-signed or non-plist input, and a non-CMS file to unwrap', async () => {
     const signed = await signProfile(bytes, identity, { clock: () => new Date() });
     await expect(signProfile(signed, identity, { clock: () => new Date() }, 'x.mobileconfig')).rejects.toThrow(/x\.mobileconfig: is already signed/);
