@@ -11,7 +11,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors.js';
-import type { WindowsSpec } from '../config/spec-types.js';
+import type { TenantInput, WindowsSpec } from '../config/spec-types.js';
 
 /** Intune's limit for a platform script, in bytes. */
 export const INTUNE_SCRIPT_MAX_BYTES = 200 * 1024;
@@ -44,6 +44,24 @@ export function scriptTextProblems(name: string, text: string): string[] {
 export function assertScriptText(files: ReadonlyArray<{ name: string; text: string }>): void {
   const problems = files.flatMap((f) => scriptTextProblems(f.name, f.text));
   if (problems.length > 0) throw new UsageError(problems);
+}
+
+/**
+ * Tenant values the scripts embed must be ASCII: we refuse rather than escape, since a host or key is ASCII in
+ * practice (an internationalised host has an ASCII xn-- form). Secrets are named, never shown.
+ */
+export function tenantAsciiProblems(t: TenantInput): string[] {
+  const problems: string[] = [];
+  const bad = (v: string): string | undefined => /[^\x00-\x7f]/.exec(v)?.[0];
+  const host = bad(t.host);
+  if (host) {
+    const code = host.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    problems.push(`--host: ${JSON.stringify(t.host)} holds U+${code}; the Windows scripts take ASCII only (give an internationalised host in its xn-- form)`);
+  }
+  for (const key of [t.orgApiKey, t.enrollmentKey]) {
+    if (key && bad(key.reveal())) problems.push(`${key.label}: ${key.masked()} holds a character outside ASCII; the Windows scripts take ASCII only`);
+  }
+  return problems;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
 import { renderTemplate } from '../render/templates.js';
-import { assertScriptText, toCrlf, windowsSpecProblems } from './intune-checks.js';
+import { assertScriptText, tenantAsciiProblems, toCrlf, windowsSpecProblems } from './intune-checks.js';
 
 export const DEFAULT_UV_DOWNLOAD_BASE = 'https://github.com/astral-sh/uv/releases/latest/download';
 
@@ -96,17 +96,26 @@ function embed(bytes: Uint8Array): Embedded {
   return { base64: lines.join('\n'), sha256: createHash('sha256').update(bytes).digest('hex').toUpperCase() };
 }
 
-/** The values every template sees (secrets revealed: for rendering only). Exported for tests that render one template. */
+/** Refuse inputs the scripts cannot carry: every problem at once. */
+function assertRenderable(input: IntuneInput): void {
+  const problems = [...windowsSpecProblems(input.spec.windows, input.specSubject ?? 'deployment spec'), ...tenantAsciiProblems(input.tenant)];
+  if (!input.tenant.orgApiKey) problems.push('OrgApiKey is required for the Windows scripts');
+  const uv = input.options?.uvDownloadBase;
+  if (uv !== undefined && !/^https:\/\/[!-~]+[^/]$/.test(uv)) problems.push(`uvDownloadBase: expected an https:// URL without a trailing slash, got ${JSON.stringify(uv)}`);
+  if (problems.length > 0) throw new UsageError(problems);
+}
+
+/**
+ * The values every template sees (secrets revealed: for rendering only). Does not validate: the render functions
+ * do; exported for tests that render one template with values the validation would refuse.
+ */
 export function templateContext(input: IntuneInput): Record<string, unknown> {
   const { spec, tenant } = input;
   const subject = input.specSubject ?? 'deployment spec';
-  const problems = windowsSpecProblems(spec.windows, subject);
-  if (!tenant.orgApiKey) problems.push('OrgApiKey is required for the Windows scripts');
-  if (problems.length > 0) throw new UsageError(problems);
   return {
     tenant: {
       host: tenant.host,
-      orgApiKey: tenant.orgApiKey!.reveal(),
+      orgApiKey: tenant.orgApiKey?.reveal() ?? '',
       enrollmentKey: tenant.enrollmentKey?.reveal() ?? '',
     },
     enforcement: tenant.enforcement,
@@ -137,6 +146,7 @@ export function withProvisioning(tenant: TenantInput): boolean {
 
 /** The scripts the scheduled tasks run (Invoke-*.ps1): rendered first, signed, then embedded in the wrappers. */
 export function renderPayloadScripts(input: IntuneInput): IntuneFile[] {
+  assertRenderable(input);
   const ctx = templateContext(input);
   const files: IntuneFile[] = [
     {
@@ -166,6 +176,7 @@ function payloadBytes(payloads: readonly IntuneFile[], name: string): Uint8Array
 
 /** The scripts an admin uploads, each carrying the (possibly signed) payload scripts it installs. */
 export function renderWrapperScripts(input: IntuneInput, payloads: readonly IntuneFile[]): IntuneFile[] {
+  assertRenderable(input);
   const ca = input.options?.caBundlePem;
   const payload: Record<string, Embedded | undefined> = {
     scan: embed(payloadBytes(payloads, 'Invoke-AiwatchScan.ps1')),
