@@ -34,9 +34,12 @@ export function csvColumnName(def: TenantKeyDef): string {
   return def.flag.replace(/-/g, '_');
 }
 
-/** A tenant name as a folder name: letters, digits, `.`, `_`, `-` kept; runs of anything else become `-`. */
+/**
+ * A tenant name as a folder name: accents dropped (`Müller` → `Muller`), ASCII letters, digits, `.`, `_`, `-` kept,
+ * runs of anything else become `-`, no leading or trailing dots or dashes, at most 64 characters.
+ */
 export function tenantFolderName(name: string): string | undefined {
-  const f = name.normalize('NFC').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 64).replace(/[-.]+$/, '');
+  const f = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 64).replace(/[-.]+$/, '');
   return f === '' ? undefined : f;
 }
 
