@@ -48,9 +48,13 @@ export interface DemoBinaryOptions {
   hardenedRuntime?: boolean;
   /** XML entitlements plist to embed (slot 5); default none. */
   entitlements?: string;
+  /** OU of the demo certificate, when a test needs it to differ from the CodeDirectory's team; default teamId. */
+  certificateTeamId?: string;
 }
 
-function uuidFor(o: Required<Omit<DemoBinaryOptions, 'entitlements'>>): Buffer {
+type Resolved = Required<Omit<DemoBinaryOptions, 'entitlements'>> & { entitlements?: string };
+
+function uuidFor(o: Resolved): Buffer {
   const h = createHash('sha256').update(`aiwatch demo binary ${o.arch} ${o.identifier} ${o.teamId} ${o.signature}`).digest().subarray(0, 16);
   h[6] = (h[6]! & 0x0f) | 0x40; // version 4 layout, so tools show a well-formed UUID
   h[8] = (h[8]! & 0x3f) | 0x80;
@@ -58,7 +62,7 @@ function uuidFor(o: Required<Omit<DemoBinaryOptions, 'entitlements'>>): Buffer {
 }
 
 /** The signature blobs for an image whose code (bytes before the signature) is `code`. */
-function signatureFor(o: Required<Omit<DemoBinaryOptions, 'entitlements'>> & { entitlements?: string }, image: ImageLayout): Buffer {
+function signatureFor(o: Resolved, image: ImageLayout): Buffer {
   const code = image.bytes.subarray(0, image.sigOffset);
   const kind = o.signature;
   const adhoc = kind !== 'demo-cms';
@@ -80,7 +84,7 @@ function signatureFor(o: Required<Omit<DemoBinaryOptions, 'entitlements'>> & { e
   if (kind === 'adhoc') all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, Buffer.alloc(0)));
   if (kind === 'demo-cms') {
     const cdhash = createHash('sha256').update(cd).digest().subarray(0, 20);
-    all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, demoCms(cd, [cdhash], demoSigner(o.teamId))));
+    all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, demoCms(cd, [cdhash], demoSigner(o.certificateTeamId))));
   }
   return superBlob(all);
 }
@@ -88,10 +92,12 @@ function signatureFor(o: Required<Omit<DemoBinaryOptions, 'entitlements'>> & { e
 /** Build one demo binary. Same options → same bytes. */
 export function buildDemoBinary(options: DemoBinaryOptions): Buffer {
   const signature = options.signature ?? 'demo-cms';
-  const o = {
+  const teamId = options.teamId ?? DEMO_TEAM_ID;
+  const o: Resolved = {
     arch: options.arch,
     identifier: options.identifier ?? DEMO_IDENTIFIER,
-    teamId: options.teamId ?? DEMO_TEAM_ID,
+    teamId,
+    certificateTeamId: options.certificateTeamId ?? teamId,
     signature,
     hardenedRuntime: options.hardenedRuntime ?? signature === 'demo-cms',
     entitlements: options.entitlements,

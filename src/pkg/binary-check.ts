@@ -117,9 +117,9 @@ function archProblems(file: MachOFile, spec: ReleaseBinarySpec): string[] {
   const have = file.slices.map((s) => s.arch);
   const missing = REQUIRED[spec.arch].filter((a) => !have.includes(a));
   if (!missing.length) return [];
-  const expected = spec.arch === 'universal' ? 'a universal binary with arm64 and x86_64 slices' : `${spec.arch} (thin, or a universal binary containing ${spec.arch})`;
-  if (file.kind === 'thin') return [`is a thin ${have[0]} binary; expected ${expected}`];
-  return [`is a universal binary of ${have.join(', ')}; it has no ${missing.join(' or ')} slice (expected ${expected})`];
+  if (file.kind === 'fat') return [`is a universal binary of ${have.join(' + ')}, with no ${missing.join(' or ')} slice`];
+  const expected = spec.arch === 'universal' ? 'a universal binary with arm64 and x86_64 slices' : `${spec.arch} (or a universal binary with an ${spec.arch} slice)`;
+  return [`is a thin ${have[0]} binary; expected ${expected}`];
 }
 
 function signatureKind(s: MachOSlice): SignatureKind {
