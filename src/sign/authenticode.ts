@@ -1,0 +1,132 @@
+/**
+ * Authenticode signatures for the Intune PowerShell scripts, made with osslsigncode (src/tools/osslsigncode.ts)
+ * from a PKCS#12 (.pfx) file, and verified right after signing.
+ *
+ * Before anything runs, the PFX is opened here (src/sign/pkcs12.ts) so that a wrong password, a missing key, a
+ * certificate without the Code Signing EKU or an expired one is reported as such, not as a tool failure. The
+ * password reaches osslsigncode through a 0600 file in a private temporary folder (`-readpass`), never argv.
+ *
+ * The check after signing runs `osslsigncode verify` against trust anchors: `caFile` when given, else the PFX's
+ * own certificates plus the system roots (/etc/ssl/certs/ca-certificates.crt when present). It proves the
+ * signature covers the script and chains to a known certificate; whether Windows trusts the publisher is decided
+ * on the device (Trusted Publishers store), which no check here can stand in for.
+ * Not covered: timestamp validation (`-ts` is passed through), catalog signing, other script types.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { InputFileError, ToolError, UsageError } from '../errors.js';
+import { readInputFile, readInputText, withTempDir, writeFileAtomic } from '../io/fs.js';
+import type { IntuneFile, ScriptSigner } from '../mdm/intune.js';
+import { Secret } from '../secret.js';
+import { osslsigncodeSign, osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
+import { extendedKeyUsages, parseCertificate, summarize, validityProblem, type Certificate, type CertificateSummary } from './certificate.js';
+import { OID } from './oids.js';
+import { decodePkcs12 } from './pkcs12.js';
+
+export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
+
+export interface AuthenticodeOptions {
+  /** The .pfx / .p12 file (`--sign-pfx`). */
+  pfxFile: string;
+  /** Its password; undefined for a PFX without one. */
+  password?: Secret;
+  /** PEM trust anchors for the check after signing (`--sign-ca-file`). Default: the PFX's certificates + system roots. */
+  caFile?: string;
+  /** RFC 3161 timestamp server; needs network. Default: none. */
+  timestampUrl?: string;
+  /** Signed description, e.g. the product title. */
+  description?: string;
+  /** The signing certificate's validity is checked at this time. Default: now. */
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+export interface SigningPfx {
+  signer: CertificateSummary;
+  /** Every certificate in the PFX, as PEM. */
+  certificatesPem: string;
+}
+
+function pem(der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
+}
+
+function publicDer(key: KeyObject): string {
+  return createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/** Open the PFX and check it can sign code now: one key, its certificate, Code Signing EKU, validity. */
+export async function checkSigningPfx(opts: AuthenticodeOptions): Promise<SigningPfx> {
+  const what = '--sign-pfx';
+  const bytes = await readInputFile(opts.pfxFile, what);
+  const password = opts.password ?? new Secret('', 'no password');
+  const contents = decodePkcs12(bytes, password, opts.pfxFile);
+  if (contents.keys.length !== 1) {
+    throw new InputFileError(opts.pfxFile, `${what}: expected one private key, found ${contents.keys.length}`);
+  }
+  const keyId = publicDer(contents.keys[0]!);
+  const certs: Certificate[] = contents.certificates.map((d) => parseCertificate(d));
+  const leaf = certs.find((c) => publicDer(c.node.publicKey) === keyId);
+  if (!leaf) throw new InputFileError(opts.pfxFile, `${what}: no certificate in it matches its private key`);
+  const problems: string[] = [];
+  const ekus = extendedKeyUsages(leaf);
+  if (!ekus.includes(OID.ekuCodeSigning)) {
+    problems.push(`${opts.pfxFile}: ${what}: certificate "${summarize(leaf).commonName}" lacks the Code Signing extended key usage (${OID.ekuCodeSigning}); it has ${ekus.length > 0 ? ekus.join(', ') : 'none'}`);
+  }
+  const validity = validityProblem(leaf, opts.now ?? new Date());
+  if (validity) problems.push(`${opts.pfxFile}: ${what}: certificate "${summarize(leaf).commonName}" ${validity}`);
+  if (problems.length > 0) throw new UsageError(problems);
+  return { signer: summarize(leaf), certificatesPem: certs.map((c) => pem(c.der)).join('') };
+}
+
+async function trustAnchors(opts: AuthenticodeOptions, pfx: SigningPfx): Promise<string> {
+  if (opts.caFile) return readInputText(opts.caFile, '--sign-ca-file');
+  const system = existsSync(SYSTEM_CA_FILE) ? await readInputText(SYSTEM_CA_FILE, 'system CA bundle') : '';
+  return `${pfx.certificatesPem}${system}`;
+}
+
+async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions, passwordFile: string | undefined, caFile: string): Promise<IntuneFile> {
+  const input = path.join(dir, `in-${file.name}`);
+  const output = path.join(dir, file.name);
+  const secrets = opts.password ? [opts.password] : [];
+  await writeFileAtomic(input, file.text, { mode: 0o600 });
+  await osslsigncodeSign(
+    { input, output, pkcs12: opts.pfxFile, passwordFile, description: opts.description, timestampUrl: opts.timestampUrl },
+    { secrets, signal: opts.signal },
+  );
+  const check = await osslsigncodeVerify(output, caFile, { secrets, signal: opts.signal });
+  if (!check.ok) {
+    const hint = opts.caFile ? '' : ' (if the chain ends at a private root, give it with --sign-ca-file)';
+    throw new ToolError('osslsigncode', `verify failed for ${file.name} right after signing${hint}`, check.output.trim().split('\n').slice(-12).join('\n'));
+  }
+  const text = (await readInputFile(output, 'signed script')).toString('latin1');
+  return { ...file, text };
+}
+
+/**
+ * A {@link ScriptSigner} that signs with osslsigncode and verifies each result. The PFX is checked once, on first
+ * use; the temporary folder (password file, scripts) is removed after each batch.
+ */
+export function authenticodeSigner(opts: AuthenticodeOptions): ScriptSigner & { pfx: () => Promise<SigningPfx> } {
+  let checked: Promise<SigningPfx> | undefined;
+  const pfx = (): Promise<SigningPfx> => (checked ??= checkSigningPfx(opts));
+  const signer = async (files: IntuneFile[]): Promise<IntuneFile[]> => {
+    const info = await pfx();
+    await osslsigncodeVersion({ signal: opts.signal });
+    return withTempDir('authenticode', async (dir) => {
+      let passwordFile: string | undefined;
+      if (opts.password && opts.password.reveal() !== '') {
+        passwordFile = path.join(dir, 'pfx-password');
+        await writeFileAtomic(passwordFile, opts.password.reveal(), { mode: 0o600 });
+      }
+      const caFile = path.join(dir, 'trust-anchors.pem');
+      await writeFileAtomic(caFile, await trustAnchors(opts, info), { mode: 0o600 });
+      const out: IntuneFile[] = [];
+      for (const f of files) out.push(await signOne(dir, f, opts, passwordFile, caFile));
+      return out;
+    });
+  };
+  return Object.assign(signer, { pfx });
+}
