@@ -54,7 +54,8 @@ function pem(der: Uint8Array): string {
 }
 
 function publicDer(key: KeyObject): string {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
 /** Open the PFX and check it can sign code now: one key, its certificate, Code Signing EKU, validity. */
