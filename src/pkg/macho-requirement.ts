@@ -22,9 +22,10 @@ const OP_FLAG_MASK = 0xff000000;
 /** Match suffixes: operator text, and whether a value follows. */
 const MATCH: Record<number, [string, boolean]> = {
   0: ['/* exists */', false], 1: ['=', true], 2: ['~', true], 3: ['= *', true], 4: ['= *', true], 5: ['<', true],
-  6: ['>', true], 7: ['<=', true], 8: ['>=', true], 9: ['= timestamp', true], 10: ['< timestamp', true],
-  11: ['> timestamp', true], 12: ['<= timestamp', true], 13: ['>= timestamp', true], 14: ['absent', false],
+  6: ['>', true], 7: ['<=', true], 8: ['>=', true], 9: ['=', true], 10: ['<', true], 11: ['>', true],
+  12: ['<=', true], 13: ['>=', true], 14: ['absent', false],
 };
+const MATCH_ON = 9;
 const MATCH_BEGINS_WITH = 3;
 const MATCH_ENDS_WITH = 4;
 
@@ -67,16 +68,22 @@ class Cursor {
 }
 
 function isPrintable(b: Uint8Array): boolean {
-  return b.every((c) => c >= 0x20 && c < 0x7f);
+  return b.every((c) => (c >= 0x20 && c < 0x7f) || (c >= 0x09 && c <= 0x0d));
 }
 
-/** A value as the requirement un-parser prints it: bare word, quoted string, or hex. */
-export function requirementValue(b: Uint8Array): string {
+/**
+ * A value as the requirement un-parser prints it: a bare word when every character is alphanumeric (or a dot, for
+ * keys and field names) and it neither starts with a digit nor is a keyword; a quoted string when printable; else hex.
+ */
+export function requirementValue(b: Uint8Array, dotsOk = false): string {
   const s = Buffer.from(b).toString('latin1');
-  if (/^[A-Za-z][A-Za-z0-9]*$/.test(s) && !RESERVED.has(s)) return s;
+  const word = dotsOk ? /^[A-Za-z][A-Za-z0-9.]*$/ : /^[A-Za-z][A-Za-z0-9]*$/;
+  if (word.test(s) && !RESERVED.has(s)) return s;
   if (isPrintable(b)) return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-  return `H"${Buffer.from(b).toString('hex')}"`;
+  return `0x${Buffer.from(b).toString('hex')}`;
 }
+
+const key = (c: Cursor): string => requirementValue(c.data(), true);
 
 /** Dotted decimal of DER OID content bytes. */
 function oidText(b: Uint8Array): string {
@@ -104,10 +111,10 @@ function match(c: Cursor): string {
   const m = MATCH[op];
   if (!m) throw new Unreadable(`unknown match operator ${op}`);
   if (!m[1]) return ` ${m[0]}`;
+  if (op >= MATCH_ON) return ` ${m[0]} <${(BigInt(c.u32()) << 32n) | BigInt(c.u32())}>`; // 8-byte absolute time
   const raw = c.data();
   if (op === MATCH_BEGINS_WITH) return ` = ${requirementValue(raw)}*`;
   if (op === MATCH_ENDS_WITH) return ` = *${requirementValue(raw)}`;
-  if (op >= 9) return ` ${m[0]} H"${Buffer.from(raw).toString('hex')}"`;
   return ` ${m[0]} ${requirementValue(raw)}`;
 }
 
@@ -136,15 +143,15 @@ function term(c: Cursor, level: Level): string {
     case OP.anchorHash: return `certificate ${certSlot(c.i32())} = H"${Buffer.from(c.data()).toString('hex')}"`;
     case OP.cdHash: return `cdhash H"${Buffer.from(c.data()).toString('hex')}"`;
     case OP.trustedCert: return `certificate ${certSlot(c.i32())} trusted`;
-    case OP.infoKeyValue: return `info[${Buffer.from(c.data()).toString('latin1')}] = ${requirementValue(c.data())}`;
-    case OP.infoKeyField: return `info[${Buffer.from(c.data()).toString('latin1')}]${match(c)}`;
-    case OP.entitlementField: return `entitlement[${Buffer.from(c.data()).toString('latin1')}]${match(c)}`;
-    case OP.certField: return `certificate ${certSlot(c.i32())}[${Buffer.from(c.data()).toString('latin1')}]${match(c)}`;
+    case OP.infoKeyValue: return `info[${key(c)}] = ${requirementValue(c.data())}`;
+    case OP.infoKeyField: return `info[${key(c)}]${match(c)}`;
+    case OP.entitlementField: return `entitlement[${key(c)}]${match(c)}`;
+    case OP.certField: return `certificate ${certSlot(c.i32())}[${key(c)}]${match(c)}`;
     case OP.certGeneric: return `certificate ${certSlot(c.i32())}[field.${oidText(c.data())}]${match(c)}`;
     case OP.certPolicy: return `certificate ${certSlot(c.i32())}[policy.${oidText(c.data())}]${match(c)}`;
     case OP.certFieldDate: return `certificate ${certSlot(c.i32())}[timestamp.${oidText(c.data())}]${match(c)}`;
-    case OP.namedAnchor: return `anchor apple ${Buffer.from(c.data()).toString('latin1')}`;
-    case OP.namedCode: return `(${Buffer.from(c.data()).toString('latin1')})`;
+    case OP.namedAnchor: return `anchor apple ${requirementValue(c.data())}`;
+    case OP.namedCode: return `(${requirementValue(c.data())})`;
     case OP.platform: return `platform = ${c.i32()}`;
     case OP.not: return `! ${expr(c, 0)}`;
     case OP.and: return binary(c, level, 1, 'and');

@@ -5,15 +5,17 @@
  * fuzzer that feeds truncated and corrupted files and accepts nothing but MachOFormatError.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyCodeDirectory } from '../../src/pkg/macho-codesign.js';
+import { decompileRequirement } from '../../src/pkg/macho-requirement.js';
 import { describeMachO, MachOFormatError, parseMachO, readMachOFile, type MachOFile } from '../../src/pkg/macho.js';
 import { createUniversal } from '../../src/pkg/lipo.js';
 import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
+import { developerIdRequirement } from '../../scripts/demo-binary/code-signature.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 import { demoArm64, demoArm64Path, demoX8664, demoX8664Path, llvmTool, parseOtoolL, thin32, treeSitterPrebuild } from './macho-helpers.js';
 
@@ -360,5 +362,84 @@ describe('fuzz: truncated, corrupted and random input never crashes the reader',
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('requirement decompiler', () => {
+  /** A requirement blob from 32-bit words and length-prefixed strings. */
+  function req(...parts: (number | string)[]): Buffer {
+    const body = Buffer.concat(
+      parts.map((p) => {
+        if (typeof p === 'number') return Buffer.from([p >>> 24, (p >>> 16) & 0xff, (p >>> 8) & 0xff, p & 0xff]);
+        const s = Buffer.from(p, 'latin1');
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(s.length);
+        return Buffer.concat([len, s, Buffer.alloc((4 - (s.length % 4)) % 4)]);
+      }),
+    );
+    const head = Buffer.alloc(12);
+    head.writeUInt32BE(0xfade0c00, 0);
+    head.writeUInt32BE(12 + body.length, 4);
+    head.writeUInt32BE(1, 8);
+    return Buffer.concat([head, body]);
+  }
+
+  it('prints the canonical Developer ID requirement; a team starting with a digit is quoted (reference §2.1)', () => {
+    expect(decompileRequirement(developerIdRequirement('com.runlayer.aiwatch', 'AF2M8HC7A2'))).toBe(CANONICAL_DR);
+    expect(decompileRequirement(developerIdRequirement('com.runlayer.aiwatch', '483DWKW443'))).toBe(CANONICAL_DR.replace('= AF2M8HC7A2', '= "483DWKW443"'));
+  });
+
+  it('parenthesises or inside and, prints not, entitlements, info keys, prefixes and hashes', () => {
+    // anchor apple generic and (identifier a or identifier "b.c")
+    expect(decompileRequirement(req(6, 15, 7, 2, 'a', 2, 'b.c'))).toBe('anchor apple generic and (identifier a or identifier "b.c")');
+    // (x or y) or z stays flat; ! applies to a primary
+    expect(decompileRequirement(req(7, 7, 2, 'x', 2, 'y', 9, 3))).toBe('identifier x or identifier y or ! anchor apple');
+    expect(decompileRequirement(req(16, 'com.apple.security.app-sandbox', 0))).toBe('entitlement["com.apple.security.app-sandbox"] /* exists */');
+    expect(decompileRequirement(req(16, 'com.apple.developer.team', 14))).toBe('entitlement[com.apple.developer.team] absent');
+    expect(decompileRequirement(req(22, 0, '\x2a\x86\x48\x86\xf7\x63\x64\x06\x01\x0d', 13, 0, 700000000))).toBe('certificate leaf[timestamp.1.2.840.113635.100.6.1.13] >= <700000000>');
+    expect(decompileRequirement(req(2, '\x01\x02'))).toBe('identifier 0x0102');
+    expect(decompileRequirement(req(10, 'CFBundleVersion', 3, '1.'))).toBe('info[CFBundleVersion] = "1."*');
+    expect(decompileRequirement(req(8, 'ab'))).toBe('cdhash H"6162"');
+    expect(decompileRequirement(req(11, -1 >>> 0, 'subject.CN', 1, 'say "hi"'))).toBe('certificate root[subject.CN] = "say \\"hi\\""');
+    expect(decompileRequirement(req(21))).toBe('notarized');
+    expect(decompileRequirement(req(2, 'and'))).toBe('identifier "and"');
+  });
+
+  it('never throws on nonsense: it says what it could not read', () => {
+    expect(decompileRequirement(req(99))).toBe('<unreadable: unknown operator 99>');
+    expect(decompileRequirement(req(11, 0, 'subject.CN', 77))).toBe('<unreadable: unknown match operator 77>');
+    expect(decompileRequirement(req(6, 2))).toBe('<unreadable: truncated>');
+    expect(decompileRequirement(req(...Array(5000).fill(9), 1))).toBe('<unreadable: nested deeper than 200 levels>');
+    const k = req(1);
+    k.writeUInt32BE(2, 8);
+    expect(decompileRequirement(k)).toBe('<unreadable: requirement kind 2, expected 1 (expression)>');
+  });
+});
+
+describe('readMachOFile reads only the ranges it needs', () => {
+  it('a 4 GiB sparse FAT_MAGIC_64 file with its slice beyond 2^32 (too big for a Buffer-based reader)', async () => {
+    const p = path.join(tmp, 'sparse-fat64');
+    const slice = demoArm64();
+    const offset = 2 ** 32; // a multiple of 2^14
+    const head = Buffer.alloc(8 + 32);
+    head.writeUInt32BE(0xcafebabf, 0);
+    head.writeUInt32BE(1, 4);
+    head.writeUInt32BE(0x0100000c, 8);
+    head.writeUInt32BE(0, 12);
+    head.writeBigUInt64BE(BigInt(offset), 16);
+    head.writeBigUInt64BE(BigInt(slice.length), 24);
+    head.writeUInt32BE(14, 32);
+    const fd = openSync(p, 'w');
+    try {
+      writeSync(fd, head, 0, head.length, 0);
+      writeSync(fd, slice, 0, slice.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    const f = await readMachOFile(p);
+    expect([f.kind, f.fatMagic, f.size]).toEqual(['fat', 'FAT_MAGIC_64', offset + slice.length]);
+    expect(f.slices[0]).toMatchObject({ arch: 'arm64', offset, size: slice.length, align: 14 });
+    expect(f.slices[0]!.codeSignature!.codeDirectory!.identifier).toBe('com.runlayer.aiwatch');
+    rmSync(p);
   });
 });
