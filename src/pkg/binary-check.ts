@@ -171,6 +171,7 @@ function sliceProblems(data: Uint8Array, s: MachOSlice, id: SliceIdentity, spec:
   }
   if (id.identifier !== spec.identifier) out.push(`${prefix}signing identifier is "${id.identifier}", expected "${spec.identifier}" (the PPPC designated requirement pins it)`);
   if (id.teamId !== spec.teamId) out.push(id.teamId ? `${prefix}team ID is ${id.teamId}, expected ${spec.teamId}` : `${prefix}has no team ID in its CodeDirectory, expected ${spec.teamId}`);
+  if (sig?.cms?.digestMatches === false) out.push(`${prefix}the CMS signature was made over another CodeDirectory (its message digest differs): the signature was copied from another binary or the CodeDirectory was edited`);
   const certTeam = sig?.cms?.summary?.certificates[0]?.organizationalUnit;
   if (certTeam && id.teamId && certTeam !== id.teamId) out.push(`${prefix}the signing certificate's team (OU ${certTeam}) differs from the CodeDirectory's team ${id.teamId}`);
   if (!id.hardenedRuntime) out.push(`${prefix}is signed without the hardened runtime (${flagText(id)}); notarization requires it (codesign --options runtime)`);

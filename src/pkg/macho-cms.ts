@@ -3,7 +3,8 @@
  * signed (the certificates' subjects, leaf first as codesign's "Authority=" lines), the team (the leaf's OU), and
  * the signing time.
  *
- * Covers: parsing with pkijs; certificates ordered leaf → root by following issuer names from the signer.
+ * Covers: parsing with pkijs; certificates ordered leaf → root by following issuer names from the signer; the signed
+ * message digest (so the caller can check the CMS was made over this CodeDirectory).
  * Does not cover: verifying the signature or the chain (openssl does that in tests; Gatekeeper does it on a Mac).
  * Never throws: a blob that is not CMS gives `{ parsed: false, error }`.
  */
@@ -24,6 +25,8 @@ export interface CmsSummary {
   certificates: CmsCertificate[];
   /** Signing time from the signed attributes, ISO 8601. */
   signingTime?: string;
+  /** The signer's message digest (hex) and the node:crypto name of its digest algorithm. */
+  messageDigest?: { algorithm: string; hex: string };
 }
 
 const OID_NAMES: Record<string, string> = {
@@ -35,6 +38,13 @@ const OID_NAMES: Record<string, string> = {
 };
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
+const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+const DIGESTS: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
 
 function valueText(tv: AttributeTypeAndValue): string {
   const block = (tv.value as { valueBlock?: { value?: unknown } }).valueBlock;
@@ -75,13 +85,21 @@ function signingTime(sd: SignedData): string | undefined {
   return undefined;
 }
 
+function messageDigest(sd: SignedData): CmsSummary['messageDigest'] {
+  const signer = sd.signerInfos[0];
+  const algorithm = signer ? DIGESTS[signer.digestAlgorithm.algorithmId] : undefined;
+  const value = signer?.signedAttrs?.attributes.find((a) => a.type === OID_MESSAGE_DIGEST)?.values[0];
+  if (!algorithm || !(value instanceof asn1js.OctetString)) return undefined;
+  return { algorithm, hex: Buffer.from(value.valueBlock.valueHexView).toString('hex') };
+}
+
 export function summarizeCms(der: Uint8Array): CmsSummary {
   try {
     const ci = ContentInfo.fromBER(der);
     if (ci.contentType !== OID_SIGNED_DATA) return { parsed: false, error: `content type ${ci.contentType}, expected SignedData`, certificates: [] };
     const sd = new SignedData({ schema: ci.content });
     const certs = (sd.certificates ?? []).filter((c): c is Certificate => c instanceof Certificate);
-    return { parsed: true, certificates: chainFromSigner(sd, certs).map(describeCert), signingTime: signingTime(sd) };
+    return { parsed: true, certificates: chainFromSigner(sd, certs).map(describeCert), signingTime: signingTime(sd), messageDigest: messageDigest(sd) };
   } catch (e) {
     return { parsed: false, error: e instanceof Error ? e.message : String(e), certificates: [] };
   }

@@ -100,8 +100,12 @@ export interface CodeSignatureInfo {
   entitlements?: string;
   /** Size of the DER entitlements blob, when present. */
   derEntitlementsSize?: number;
-  /** The CMS blob: `size` is its payload length (0 = an empty placeholder, as ad-hoc signatures carry). */
-  cms?: { size: number; summary?: CmsSummary };
+  /**
+   * The CMS blob: `size` is its payload length (0 = an empty placeholder, as ad-hoc signatures carry);
+   * `digestMatches` says whether its signed message digest is that of the primary CodeDirectory (undefined when
+   * either is missing or unreadable).
+   */
+  cms?: { size: number; summary?: CmsSummary; digestMatches?: boolean };
   /** true when the CodeDirectory says ad-hoc or there is no non-empty CMS blob. */
   adhoc: boolean;
 }
@@ -122,6 +126,11 @@ export function decodeCodeSignature(sig: Uint8Array, dataoff: number, ctx: ReadC
   const sb = new ByteView(sig.subarray(0, length), false, ctx, 'the code signature super-blob');
   for (let i = 0; i < count; i++) info.blobs.push(readIndexEntry(sb, i));
   for (const blob of info.blobs) decodeBlob(sb, blob, info, ctx);
+  const md = info.cms?.summary?.messageDigest;
+  const cd = info.codeDirectory;
+  if (info.cms && md && cd) {
+    info.cms.digestMatches = createHash(md.algorithm).update(sig.subarray(cd.offset, cd.offset + cd.length)).digest('hex') === md.hex;
+  }
   const cdFlags = info.codeDirectory?.flags ?? 0;
   info.adhoc = (cdFlags & CS_ADHOC) !== 0 || !info.cms || info.cms.size === 0;
   return info;

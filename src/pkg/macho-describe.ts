@@ -80,6 +80,9 @@ function signatureLines(sig: CodeSignatureInfo | undefined): string[] {
     if (sum && !sum.parsed) out.push(`      CMS unreadable: ${sum.error}`);
     for (const c of sum?.certificates ?? []) out.push(`      Authority=${c.commonName ?? c.subject}`);
     if (sum?.signingTime) out.push(`      Signed Time=${sum.signingTime}`);
+    if (sum?.messageDigest && sig.cms.digestMatches !== undefined) {
+      out.push(`      CMS message digest (${sum.messageDigest.algorithm}) ${sig.cms.digestMatches ? 'matches' : 'DOES NOT match'} the CodeDirectory`);
+    }
   } else {
     out.push('      CMS signature: none');
   }

@@ -159,6 +159,13 @@ describe('refusals: what differs, in words', () => {
     expect(refusal(b)).toEqual(['--binary: the code signature does not match the file (page 0 hash differs): the binary was changed after it was signed']);
   });
 
+  it('a CMS signature that was made over another CodeDirectory', () => {
+    const b = demoArm64();
+    const sig = parseMachO(b).slices[0]!.codeSignature!;
+    b.writeUInt32BE(0x000f0000, sig.dataoff + sig.codeDirectory!.offset + 88); // runtime version 14.0 → 15.0: not page-hashed
+    expect(refusal(b)).toEqual(['--binary: the CMS signature was made over another CodeDirectory (its message digest differs): the signature was copied from another binary or the CodeDirectory was edited']);
+  });
+
   it('a bundle, not an executable (even when unsigned builds are allowed)', () => {
     expect(refusal(readFileSync(treeSitterPrebuild('darwin-arm64')), { allowUnsigned: true })).toEqual(['--binary: is a Mach-O bundle (MH_BUNDLE); expected an executable (MH_EXECUTE)']);
   });

@@ -61,7 +61,8 @@ describe('demo fixtures', () => {
       expect(sig.blobs.map((b) => b.slotName)).toEqual(['CodeDirectory', 'Requirements', 'CMS signature']);
       expect(sig.adhoc).toBe(false);
       expect(sig.cms!.size).toBeGreaterThan(1000);
-      expect(sig.cms!.summary).toMatchObject({ parsed: true, signingTime: '2025-01-01T00:00:00.000Z' });
+      expect(sig.cms!.summary).toMatchObject({ parsed: true, signingTime: '2025-01-01T00:00:00.000Z', messageDigest: { algorithm: 'sha256' } });
+      expect(sig.cms!.digestMatches).toBe(true);
       expect(sig.cms!.summary!.certificates[0]).toMatchObject({ organizationalUnit: 'AF2M8HC7A2', commonName: expect.stringContaining('NOT Apple-issued') });
       expect(sig.requirements).toEqual([{ type: 3, typeName: 'designated', text: CANONICAL_DR }]);
       expect(verifyCodeDirectory(data, sigBytes(data, f), sig, cd)).toEqual([]);
