@@ -113,7 +113,7 @@ export function registerProfileVerifiers(): void {
     priority: 2,
     detect: (head) => {
       const t = headText(head);
-      return t.startsWith('{') && /"properties"\s*:/.test(t);
+      return t.startsWith('{') && /"properties"\s*:\s*\{/.test(t) && /"(?:title|type)"\s*:/.test(t);
     },
     check: async (file, ctx) => jamfSchemaProblems(await readText(file), file, ctx.spec),
   });
@@ -121,7 +121,11 @@ export function registerProfileVerifiers(): void {
     kind: 'jamf-values',
     describe: 'Jamf tenant values (JSON)',
     priority: 1,
-    detect: (head) => headText(head).startsWith('{'),
+    // Only JSON that names a tenant key: other JSON (manifest.json, …) belongs to other verifiers or none.
+    detect: (head) => {
+      const t = headText(head);
+      return t.startsWith('{') && /"(?:Host|OrgApiKey|EnrollmentKey)"\s*:/.test(t);
+    },
     check: async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
   });
 }

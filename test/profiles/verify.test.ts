@@ -99,3 +99,16 @@ describe('without Apple schemas', () => {
     expect(bad.problems.map((p) => p.message)).toContain('expected <integer>, found <string>');
   });
 });
+
+describe('detection', () => {
+  it('other JSON is not taken for Jamf values or a schema', async () => {
+    const r = await verifyText('manifest.json', JSON.stringify({ version: '1.0.0', files: [{ name: 'a.pkg' }] }));
+    expect(r.kind).toBe('unknown');
+  });
+  it('a generic XML plist is read for structure only', async () => {
+    const ok = await verifyText('x.plist', '<?xml version="1.0"?>\n<plist version="1.0"><dict><key>A</key><integer>1</integer></dict></plist>\n');
+    expect([ok.kind, ok.problems]).toEqual(['plist', []]);
+    const bad = await verifyText('x.plist', '<?xml version="1.0"?>\n<plist version="1.0"><dict><key>A</key><integer>one</integer></dict></plist>\n');
+    expect(bad.problems.map((p) => p.message)).toEqual(['<integer> "one" is not an integer']);
+  });
+});
