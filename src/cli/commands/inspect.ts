@@ -1,0 +1,30 @@
+/** `aiwatch-deploy inspect FILE`: adapter over src/inspect (a human dump of a pkg, release zip, binary or profile). */
+import path from 'node:path';
+import { loadSpec } from '../../config/spec.js';
+import { inspectFile } from '../../inspect/index.js';
+import type { AiwatchCommand } from '../command.js';
+
+export const inspectCommand: AiwatchCommand = {
+  command: 'inspect <file>',
+  describe: 'Show what is inside a .pkg, a release zip, a Mach-O binary or a configuration profile',
+  examples: [
+    ['$0 inspect out/aiwatch-1.4.0-macos-arm64.pkg', 'xar TOC, signatures, Distribution, PackageInfo, lsbom listing, scripts, binary identity'],
+    ['$0 inspect --scripts aiwatch.pkg', 'print the preinstall/postinstall scripts in full'],
+    ['$0 inspect --json out/aiwatch-1.4.0-macos-arm64.zip', 'the same as JSON, nested pkg and profiles included'],
+  ],
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', describe: 'The file to describe' })
+      .option('scripts', { type: 'boolean', default: false, describe: 'Show package scripts in full (default: their first lines)' })
+      .option('spec', { type: 'string', describe: 'Deployment spec JSON (which tenant keys are secret, masked in profiles)' }),
+  run: async (args, ctx) => {
+    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const given = String(args.file);
+    const r = await inspectFile(path.resolve(ctx.cwd, given), {
+      name: given,
+      scripts: args.scripts === true,
+      secretKeys: spec.tenantKeys.filter((k) => k.secret).map((k) => k.name),
+    });
+    return { text: r.text, json: r.json };
+  },
+};

@@ -1,0 +1,79 @@
+/**
+ * `inspect FILE`: tells the kind of file from its first bytes — a flat package (xar), a zip (release zip), a Mach-O
+ * binary, or a configuration profile (XML plist or CMS) — and returns both the text and the JSON description.
+ */
+import { open } from 'node:fs/promises';
+import { InputFileError } from '../errors.js';
+import { checkInputFile, readInputFile } from '../io/fs.js';
+import { describeNonMachO } from '../pkg/binary-check.js';
+import { profileEncoding } from '../sign/profile-sign.js';
+import { inspectBinary } from './macho.js';
+import { inspectPkg } from './pkg.js';
+import { formatPkgReport } from './pkg-text.js';
+import { formatProfileReport, inspectProfileBytes } from './profile.js';
+import { formatZipReport, inspectZip } from './zip.js';
+
+export type InspectKind = 'pkg' | 'zip' | 'macho' | 'profile';
+
+export interface InspectOptions {
+  /** How the file is named in the output (default: its path). */
+  name?: string;
+  /** Show package scripts in full. */
+  scripts?: boolean;
+  /** Preference keys whose values are secrets (masked). */
+  secretKeys?: readonly string[];
+}
+
+export interface Inspection {
+  kind: InspectKind;
+  text: string;
+  json: unknown;
+}
+
+async function head(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(buf, 0, 64, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The kind of file `inspect` sees in these first bytes, or undefined. */
+export function detectInspectKind(first: Uint8Array): InspectKind | undefined {
+  const b = Buffer.from(first);
+  if (b.toString('latin1', 0, 4) === 'xar!') return 'pkg';
+  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return 'zip';
+  if (b.length > 0 && describeNonMachO(b) === undefined) return 'macho';
+  const enc = profileEncoding(b);
+  return enc === 'xml' || enc === 'cms' ? 'profile' : undefined;
+}
+
+/** Describe `file`. InputFileError (exit 3) when it is missing or of a kind inspect does not know. */
+export async function inspectFile(file: string, opts: InspectOptions = {}): Promise<Inspection> {
+  await checkInputFile(file, 'inspect');
+  const name = opts.name ?? file;
+  const kind = detectInspectKind(await head(file));
+  switch (kind) {
+    case 'pkg': {
+      const r = await inspectPkg(file, { name, scripts: opts.scripts });
+      return { kind, text: formatPkgReport(r), json: r };
+    }
+    case 'zip': {
+      const r = await inspectZip(file, { name, scripts: opts.scripts, secretKeys: opts.secretKeys });
+      return { kind, text: formatZipReport(r), json: r };
+    }
+    case 'macho': {
+      const r = await inspectBinary(file, name);
+      return { kind, text: r.text, json: r.json };
+    }
+    case 'profile': {
+      const r = await inspectProfileBytes(await readInputFile(file, 'inspect'), { name, secretKeys: opts.secretKeys });
+      return { kind, text: formatProfileReport(r), json: r };
+    }
+    default:
+      throw new InputFileError(file, 'inspect: not a kind of file inspect knows (expected a .pkg, a release .zip, a Mach-O binary or a configuration profile)');
+  }
+}
