@@ -2,6 +2,7 @@
 import type { AiwatchCommand } from '../command.js';
 import { buildCommand } from './build.js';
 import { cleanupScriptCommand } from './cleanup-script.js';
+import { inspectCommand } from './inspect.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
 import { profilesCommand } from './profiles.js';
@@ -12,4 +13,4 @@ import { tenantsCommand } from './tenants.js';
 import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];
