@@ -13,10 +13,3 @@ export function mcxContent(domain: string, settings: PlistDict): PlistDict {
   return { PayloadContent: { [domain]: { Forced: [{ mcx_preference_settings: settings }] } } };
 }
 
-/** The forced settings of `domain` in an MCX payload content, or undefined when the shape does not match. */
-export function mcxForcedSettings(content: unknown, domain: string): Record<string, unknown>[] | undefined {
-  const pc = (content as { PayloadContent?: unknown } | undefined)?.PayloadContent;
-  const d = (pc as Record<string, unknown> | undefined)?.[domain] as { Forced?: unknown } | undefined;
-  if (!d || !Array.isArray(d.Forced)) return undefined;
-  return d.Forced.map((f) => (f as { mcx_preference_settings?: Record<string, unknown> }).mcx_preference_settings ?? {});
-}

@@ -21,9 +21,12 @@ import { apple, CATALOG, spec } from './helpers.js';
 
 const PIECES = ['<', '>', '&', '"', "'", ']]>', '<![CDATA[', '&amp;', '&#0;', '\u0000', '\u0001', '\u0008', '\t', '\n', '\r', '\u007f', '\u0085', '\u2028',
   '\u202e', '\u200f', '\u200e', '\u2066', '\ufeff', '\ufffe', '\uffff', '\ud800', '\udc00', '😀', 'é', 'e\u0301', ' ', '  ', '\\', '$(id)', '`', '%s'];
-const hostile = fc
-  .array(fc.oneof(fc.constantFrom(...PIECES), fc.string({ unit: 'grapheme', maxLength: 4 }), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c))), { maxLength: 24 })
-  .map((parts) => parts.join(''));
+const piece = fc.oneof(fc.constantFrom(...PIECES), fc.string({ unit: 'grapheme', maxLength: 4 }), fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)));
+/** Mostly short hostile strings; one in ten around 10 KB (over the 256-character limit). */
+const hostile = fc.oneof(
+  { arbitrary: fc.array(piece, { maxLength: 24 }).map((parts) => parts.join('')), weight: 9 },
+  { arbitrary: fc.tuple(fc.array(piece, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1000, max: 1300 })).map(([p, n]) => p.join('').repeat(n).slice(0, 10240)), weight: 1 },
+);
 
 function values(username: string, deviceName: string): { Username: string; DeviceName: string } {
   return { Username: username, DeviceName: deviceName };
