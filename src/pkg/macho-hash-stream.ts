@@ -1,0 +1,118 @@
+/**
+ * Streaming check of a CodeDirectory against the image it signs: the same verdict as
+ * {@link verifyCodeDirectory} (macho-codesign.ts), but the image arrives as a sequence of chunks, so a 256 MiB agent
+ * binary is verified page by page without ever being held in memory.
+ *
+ * Covers: every code-page hash (any page size, page size 0 = one page up to codeLimit, a short last page), the
+ * code-limit/slot-count consistency check, and the special slots whose blobs are present in the signature
+ * (requirements, entitlements …), which live in the small signature area the caller reads separately.
+ * Does not cover: parsing the signature (macho-codesign.ts), CMS or certificate validation.
+ *
+ * Memory: one hash object and the current page index; mismatches beyond {@link MAX_REPORTED} are counted, not kept.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { HASH_TYPES } from './macho-constants.js';
+import type { CodeDirectoryInfo, CodeSignatureInfo, HashMismatch } from './macho-codesign.js';
+
+/** At most this many mismatches are kept (a rebuilt binary differs in every page); the rest are only counted. */
+export const MAX_REPORTED = 16;
+
+export interface StreamVerdict {
+  /** The first mismatches, in page order, then special slots (at most MAX_REPORTED). */
+  mismatches: HashMismatch[];
+  /** How many hashes differ in all. */
+  count: number;
+}
+
+export class CodeDirectoryHasher {
+  readonly #cd: CodeDirectoryInfo;
+  readonly #cdBytes: Uint8Array;
+  readonly #algorithm: string | undefined;
+  readonly #limit: number;
+  readonly #page: number;
+  readonly #verdict: StreamVerdict = { mismatches: [], count: 0 };
+  #pos = 0;
+  #index = 0;
+  #hash: Hash | undefined;
+
+  /**
+   * `sig` is the signature area (LC_CODE_SIGNATURE dataoff..+datasize) decoded as `info`; `imageSize` is the length
+   * of the thin image the chunks will cover.
+   */
+  constructor(
+    private readonly sig: Uint8Array,
+    private readonly info: CodeSignatureInfo,
+    cd: CodeDirectoryInfo,
+    imageSize: number,
+  ) {
+    this.#cd = cd;
+    this.#cdBytes = sig.subarray(cd.offset, cd.offset + cd.length);
+    this.#algorithm = HASH_TYPES[cd.hashType]?.algorithm;
+    this.#limit = Math.min(cd.codeLimit, imageSize);
+    this.#page = cd.pageSize || Math.max(this.#limit, 1);
+    if (!this.#algorithm) {
+      this.#report({ what: 'hash type', expected: 'a known hash type', actual: cd.hashTypeName });
+      return;
+    }
+    if (cd.codeLimit > imageSize || Math.ceil(cd.codeLimit / this.#page) !== cd.nCodeSlots) {
+      this.#report({ what: 'code limit', expected: `${cd.nCodeSlots} pages within ${imageSize} bytes`, actual: `codeLimit ${cd.codeLimit}` });
+    }
+  }
+
+  /** Feed the next bytes of the image (contiguous with the previous call, starting at image offset 0). */
+  update(chunk: Uint8Array): void {
+    if (!this.#algorithm) return;
+    let at = 0;
+    while (at < chunk.length && this.#pos < this.#limit && this.#index < this.#cd.nCodeSlots) {
+      const pageEnd = Math.min(this.#limit, (this.#index + 1) * this.#page);
+      const take = Math.min(chunk.length - at, pageEnd - this.#pos);
+      this.#hash ??= createHash(this.#algorithm);
+      this.#hash.update(chunk.subarray(at, at + take));
+      at += take;
+      this.#pos += take;
+      if (this.#pos === pageEnd) this.#endPage();
+    }
+    this.#pos += chunk.length - at;
+  }
+
+  /** After the whole image was fed: the verdict, including the special slots. */
+  finish(): StreamVerdict {
+    if (!this.#algorithm) return this.#verdict;
+    for (const blob of this.info.blobs) {
+      if (blob.slot < 1 || blob.slot > this.#cd.nSpecialSlots) continue;
+      const actual = this.#digest(createHash(this.#algorithm).update(this.sig.subarray(blob.offset, blob.offset + blob.length)));
+      const expected = this.#slot(-blob.slot);
+      if (actual !== expected) this.#report({ what: `special slot ${blob.slot} (${blob.slotName})`, expected, actual });
+    }
+    return this.#verdict;
+  }
+
+  #endPage(): void {
+    const actual = this.#digest(this.#hash!);
+    this.#hash = undefined;
+    const expected = this.#slot(this.#index);
+    if (actual !== expected) this.#report({ what: `page ${this.#index}`, expected, actual });
+    this.#index += 1;
+  }
+
+  #digest(h: Hash): string {
+    return h.digest().subarray(0, this.#cd.hashSize).toString('hex');
+  }
+
+  #slot(i: number): string {
+    const at = this.#cd.hashOffset + i * this.#cd.hashSize;
+    return Buffer.from(this.#cdBytes.subarray(at, at + this.#cd.hashSize)).toString('hex');
+  }
+
+  #report(m: HashMismatch): void {
+    this.#verdict.count += 1;
+    if (this.#verdict.mismatches.length < MAX_REPORTED) this.#verdict.mismatches.push(m);
+  }
+}
+
+/** Verify a thin image held in memory (one chunk): the same verdict as the streamed check. */
+export function verifyImage(image: Uint8Array, sig: Uint8Array, info: CodeSignatureInfo, cd: CodeDirectoryInfo): StreamVerdict {
+  const h = new CodeDirectoryHasher(sig, info, cd, image.length);
+  h.update(image);
+  return h.finish();
+}
