@@ -41,6 +41,9 @@ export { describeMachO } from './macho-describe.js';
  * major version (45 and up) where nfat_arch would be; file(1) draws the line at 30 too.
  */
 export const MAX_FAT_ARCHES = 30;
+/** Larger load-command areas and code signatures than these are refused rather than read into memory. */
+export const MAX_LOAD_COMMANDS_SIZE = 16 * 1024 * 1024;
+export const MAX_SIGNATURE_SIZE = 256 * 1024 * 1024;
 
 export interface MachOSlice extends LoadCommandSummary {
   /** Architecture as lipo names it: arm64, arm64e, x86_64, x86_64h, i386 … */
@@ -167,7 +170,7 @@ export function parseThinHeaders(head: Uint8Array, size: number, offset: number,
   const ncmds = v.u32(16, 'ncmds');
   const sizeofcmds = v.u32(20, 'sizeofcmds');
   const flags = v.u32(24, 'flags');
-  if (hs + sizeofcmds > size) v.fail(`load commands (${sizeofcmds} bytes) run past the end of the image (${size} bytes): truncated file?`);
+  checkSizeofcmds(sizeofcmds, hs, size, ctx);
   if (ncmds * 8 > sizeofcmds) v.fail(`${ncmds} load commands cannot fit in ${sizeofcmds} bytes`);
   const lc = readLoadCommands(v, hs, ncmds, sizeofcmds, m.bits === 64, size);
   return {
@@ -187,6 +190,15 @@ export function parseThinHeaders(head: Uint8Array, size: number, offset: number,
     ncmds,
     sizeofcmds,
   };
+}
+
+function checkSizeofcmds(sizeofcmds: number, hs: number, size: number, ctx: ReadContext): void {
+  if (sizeofcmds > MAX_LOAD_COMMANDS_SIZE) fail(ctx, `load commands claim ${sizeofcmds} bytes, more than the ${MAX_LOAD_COMMANDS_SIZE} this reader accepts`);
+  if (hs + sizeofcmds > size) fail(ctx, `load commands (${sizeofcmds} bytes) run past the end of the image (${size} bytes): truncated file?`);
+}
+
+function checkSignatureSize(datasize: number, ctx: ReadContext): void {
+  if (datasize > MAX_SIGNATURE_SIZE) fail(ctx, `code signature claims ${datasize} bytes, more than the ${MAX_SIGNATURE_SIZE} this reader accepts`);
 }
 
 function sliceContext(name: string, arch: string): ReadContext {
@@ -224,7 +236,10 @@ function parseThinImage(image: Uint8Array, offset: number, ctx: ReadContext): Ma
   const slice = parseThinHeaders(image, image.length, offset, ctx);
   const sctx = ctx.where ? ctx : sliceContext(ctx.name, slice.arch);
   const r = slice.codeSignatureRange;
-  if (r) slice.codeSignature = decodeCodeSignature(image.subarray(r.dataoff, r.dataoff + r.datasize), r.dataoff, sctx);
+  if (r) {
+    checkSignatureSize(r.datasize, sctx);
+    slice.codeSignature = decodeCodeSignature(image.subarray(r.dataoff, r.dataoff + r.datasize), r.dataoff, sctx);
+  }
   return slice;
 }
 
@@ -278,12 +293,14 @@ async function readThinFromFile(fh: import('node:fs/promises').FileHandle, offse
   }
   if (probe.length < headerSize(m.bits)) fail(ctx, `is ${size} bytes long, too short for a ${m.bits}-bit Mach-O header`);
   const sizeofcmds = new DataView(probe.buffer, probe.byteOffset).getUint32(20, m.littleEndian);
-  const headLen = headerSize(m.bits) + sizeofcmds;
-  if (headLen > size) fail(ctx, `load commands (${sizeofcmds} bytes) run past the end of the image (${size} bytes): truncated file?`);
-  const slice = parseThinHeaders(await readRange(fh, offset, headLen, ctx), size, offset, ctx);
+  checkSizeofcmds(sizeofcmds, headerSize(m.bits), size, ctx);
+  const slice = parseThinHeaders(await readRange(fh, offset, headerSize(m.bits) + sizeofcmds, ctx), size, offset, ctx);
   const sctx = ctx.where ? ctx : sliceContext(ctx.name, slice.arch);
   const r = slice.codeSignatureRange;
-  if (r) slice.codeSignature = decodeCodeSignature(await readRange(fh, offset + r.dataoff, r.datasize, sctx), r.dataoff, sctx);
+  if (r) {
+    checkSignatureSize(r.datasize, sctx);
+    slice.codeSignature = decodeCodeSignature(await readRange(fh, offset + r.dataoff, r.datasize, sctx), r.dataoff, sctx);
+  }
   return slice;
 }
 

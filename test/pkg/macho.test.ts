@@ -261,6 +261,7 @@ describe('malformed input: one clear MachOFormatError', () => {
     ['cmdsize 0', () => patch(x(), 0x24, 0), 'load command 0 (LC_SEGMENT_64) has cmdsize 0; expected a multiple of 4, at least 8'],
     ['cmdsize too large', () => patch(x(), 0x24, 0x10000), 'load command 0 (LC_SEGMENT_64, 65536 bytes at 0x20) runs past the 576-byte load-command area'],
     ['ncmds too large', () => patch(x(), 16, 1000), '1000 load commands cannot fit in 576 bytes'],
+    ['sizeofcmds absurd', () => patch(x(), 20, 0x7fffffff), 'load commands claim 2147483647 bytes, more than the 16777216 this reader accepts'],
     ['nsects too large', () => patch(x(), 0x68 + 64, 9), 'segment __TEXT claims 9 sections, more than its 152-byte command holds'],
     ['code signature past the end', () => patch(x(), 0x25c, 0x100000), 'LC_CODE_SIGNATURE points past the end of the image (dataoff 0x1010, datasize 1048576'],
     ['bad super-blob magic', () => patch(x(), SIG, 0x12345678, true), 'code signature at 0x1010 starts with 0x12345678, expected the embedded-signature magic 0xfade0cc0'],
@@ -348,6 +349,23 @@ describe('fuzz: truncated, corrupted and random input never crashes the reader',
   it('random bytes behind each magic', () => {
     const magic = fc.constantFrom('cffaedfe', 'feedfacf', 'cefaedfe', 'feedface', 'cafebabe', 'cafebabf');
     fc.assert(fc.property(magic, fc.uint8Array({ maxLength: 600 }), (m, rest) => survive(Buffer.concat([Buffer.from(m, 'hex'), rest]))), { numRuns: 1500 });
+  });
+
+  it('readMachOFile on truncated and corrupted files', async () => {
+    const p = path.join(tmp, 'fuzz-file');
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), async (i, cut, edits) => {
+        const b = Buffer.from(samples[i]!.subarray(0, cut % (samples[i]!.length + 1)));
+        for (const [at, v] of edits) if (b.length) b[at % Math.min(b.length, 0x400)] = v;
+        writeFileSync(p, b);
+        try {
+          await readMachOFile(p);
+        } catch (e) {
+          if (!(e instanceof MachOFormatError)) throw e;
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('random 32-bit words in the requirement and CodeDirectory blobs', () => {
