@@ -5,8 +5,7 @@
  * refused before any tool runs.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { InputFileError, ToolError, UsageError } from '../../src/errors.js';
@@ -15,50 +14,9 @@ import { buildIntuneScripts, type IntuneFile } from '../../src/mdm/intune.js';
 import { Secret } from '../../src/secret.js';
 import { authenticodeSigner, checkSigningPfx } from '../../src/sign/authenticode.js';
 import { describeWithTools, tryRun } from '../helpers/tools.js';
+import { makePki, PASSWORD, type Pki } from './pki.js';
 import { VARIANTS } from './helpers.js';
 import { psSyntaxProblems } from './ps-parse.js';
-
-const PASSWORD = `pa ss'w"rd $(calc) ;#`;
-
-interface Pki {
-  dir: string;
-  caCert: string;
-  /** leaf only */
-  pfx: string;
-  /** leaf + root */
-  pfxWithRoot: string;
-  pfxNoPassword: string;
-  pfxServerAuth: string;
-  pfxNoKey: string;
-}
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-function makePki(): Pki {
-  const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-authenticode-'));
-  writeFileSync(path.join(dir, 'pw.txt'), `${PASSWORD}\n`);
-  writeFileSync(
-    path.join(dir, 'ext.cnf'),
-    ['[cs]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = codeSigning', '',
-      '[tls]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth', ''].join('\n'),
-  );
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-sha256', '-days', '30', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=aiwatch-deploy Test Root',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  for (const [name, ext] of [['cs', 'cs'], ['tls', 'tls']] as const) {
-    openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=Test ${name}`]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '10', '-sha256', '-extfile', 'ext.cnf', '-extensions', ext, '-out', `${name}.crt`]);
-  }
-  const p12 = (out: string, extra: string[]) => openssl(dir, ['pkcs12', '-export', '-out', out, ...extra]);
-  p12('cs.pfx', ['-inkey', 'cs.key', '-in', 'cs.crt', '-passout', 'file:pw.txt']);
-  p12('cs-root.pfx', ['-inkey', 'cs.key', '-in', 'cs.crt', '-certfile', 'ca.crt', '-passout', 'file:pw.txt']);
-  p12('cs-nopass.pfx', ['-inkey', 'cs.key', '-in', 'cs.crt', '-passout', 'pass:']);
-  p12('tls.pfx', ['-inkey', 'tls.key', '-in', 'tls.crt', '-passout', 'file:pw.txt']);
-  p12('nokey.pfx', ['-nokeys', '-in', 'cs.crt', '-passout', 'file:pw.txt']);
-  const f = (n: string) => path.join(dir, n);
-  return { dir, caCert: f('ca.crt'), pfx: f('cs.pfx'), pfxWithRoot: f('cs-root.pfx'), pfxNoPassword: f('cs-nopass.pfx'), pfxServerAuth: f('tls.pfx'), pfxNoKey: f('nokey.pfx') };
-}
 
 const password = () => new Secret(PASSWORD, '--pfx-password-file');
 
