@@ -171,6 +171,9 @@ function sliceProblems(data: Uint8Array, s: MachOSlice, id: SliceIdentity, spec:
   }
   if (id.identifier !== spec.identifier) out.push(`${prefix}signing identifier is "${id.identifier}", expected "${spec.identifier}" (the PPPC designated requirement pins it)`);
   if (id.teamId !== spec.teamId) out.push(id.teamId ? `${prefix}team ID is ${id.teamId}, expected ${spec.teamId}` : `${prefix}has no team ID in its CodeDirectory, expected ${spec.teamId}`);
+  const cms = sig?.cms?.summary;
+  if (cms && !cms.parsed) out.push(`${prefix}the CMS signature blob is not readable CMS SignedData (${cms.error})`);
+  else if (cms && !cms.messageDigest) out.push(`${prefix}the CMS signature has no signed message digest, so it does not bind the CodeDirectory`);
   if (sig?.cms?.digestMatches === false) out.push(`${prefix}the CMS signature was made over another CodeDirectory (its message digest differs): the signature was copied from another binary or the CodeDirectory was edited`);
   const certTeam = sig?.cms?.summary?.certificates[0]?.organizationalUnit;
   if (certTeam && id.teamId && certTeam !== id.teamId) out.push(`${prefix}the signing certificate's team (OU ${certTeam}) differs from the CodeDirectory's team ${id.teamId}`);

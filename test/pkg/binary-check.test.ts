@@ -166,6 +166,16 @@ describe('refusals: what differs, in words', () => {
     expect(refusal(b)).toEqual(['--binary: the CMS signature was made over another CodeDirectory (its message digest differs): the signature was copied from another binary or the CodeDirectory was edited']);
   });
 
+  it('a CMS blob that is not CMS', () => {
+    const b = demoArm64();
+    const sig = parseMachO(b).slices[0]!.codeSignature!;
+    const cms = sig.blobs.find((x) => x.slotName === 'CMS signature')!;
+    b.fill(0x41, sig.dataoff + cms.offset + 8, sig.dataoff + cms.offset + cms.length); // outside the hashed range
+    const problems = refusal(b);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^--binary: the CMS signature blob is not readable CMS SignedData \(.+\)$/);
+  });
+
   it('a bundle, not an executable (even when unsigned builds are allowed)', () => {
     expect(refusal(readFileSync(treeSitterPrebuild('darwin-arm64')), { allowUnsigned: true })).toEqual(['--binary: is a Mach-O bundle (MH_BUNDLE); expected an executable (MH_EXECUTE)']);
   });
