@@ -204,3 +204,16 @@ describeWithTools(['shellcheck', 'dash'], 'preinstall legacy cleanup', () => {
     expect(a.loaded()).toEqual(['system/com.runlayer.aiwatch.bootstrap']);
   });
 });
+
+describeWithTools(['shellcheck', 'bash'], 'cleanup-runlayer-scan.sh under bash --posix (macOS /bin/sh)', () => {
+  it('does the same as under dash', () => {
+    const a = legacyMac();
+    const b = legacyMac();
+    const viaDash = a.run(cleanup);
+    const viaBash = b.run(cleanup, [], {}, ['bash', '--posix']);
+    expect(viaBash.status, viaBash.stderr).toBe(0);
+    expect(viaBash.stderr).toBe('');
+    expect(b.snapshot().split(b.root).join('')).toBe(a.snapshot().split(a.root).join(''));
+    expect(viaBash.calls.map((c) => c.join(' '))).toEqual(viaDash.calls.map((c) => c.join(' ')));
+  });
+});

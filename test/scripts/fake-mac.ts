@@ -171,12 +171,16 @@ export class FakeMac {
     for (const u of spec.units) this.file(u.plistPath, `<plist><dict><key>Label</key><string>${u.label}</string></dict></plist>\n`);
   }
 
-  /** Run `script` under dash with `args`; `env` adds stub knobs (STUB_BOOTSTRAP_RCS, STUB_CHOWN_RC …). */
-  run(script: string, args: string[] = [], env: Record<string, string> = {}): RunResult {
+  /**
+   * Run `script` with `args` under dash (default) or another shell command line such as `['bash', '--posix']`
+   * (macOS /bin/sh is bash in POSIX mode); `env` adds stub knobs (STUB_BOOTSTRAP_RCS, STUB_CHOWN_RC …).
+   */
+  run(script: string, args: string[] = [], env: Record<string, string> = {}, shell: readonly string[] = ['dash']): RunResult {
     const file = path.join(this.dir, 'script.sh');
     writeFileSync(file, script, { mode: 0o755 });
     writeFileSync(this.log, '');
-    const r = spawnSync('dash', [file, ...args], {
+    const [cmd = 'dash', ...flags] = shell;
+    const r = spawnSync(cmd, [...flags, file, ...args], {
       encoding: 'utf8',
       env: { HOME: this.dir, ...this.env, ...env },
       timeout: 20_000,

@@ -254,3 +254,24 @@ describeWithTools(['shellcheck', 'dash'], 'preinstall', () => {
     expect(m.exists(`${vol}/Library/LaunchAgents/com.runlayer.scan.plist`)).toBe(false);
   });
 });
+
+describeWithTools(['shellcheck', 'dash', 'bash'], 'a whole upgrade', () => {
+  it.each([['dash'], ['bash', '--posix']])('preinstall, new payload, postinstall under %s: the same jobs end up loaded, legacy gone', (...shell) => {
+    const m = mac({ loginwindowUids: [0, 501, 502] });
+    m.installPayload(spec);
+    m.setLoaded([...ALL_LOADED_501, 'gui/502/com.runlayer.scan']);
+    m.file('/Library/LaunchAgents/com.runlayer.scan.plist', 'legacy\n');
+    const pre = m.run(preinstall, ARGS, {}, shell);
+    expect(pre.status, pre.stdout + pre.stderr).toBe(0);
+    expect(m.loaded()).toEqual([]);
+    m.installPayload(spec);
+    const post = m.run(postinstall, ARGS, {}, shell);
+    expect(post.status, post.stdout + post.stderr).toBe(0);
+    expect(post.stderr).toBe('');
+    expect(m.loaded()).toEqual([...ALL_LOADED_501, ...AGENTS.map((l) => `gui/502/${l}`)].sort());
+    expect(m.exists('/Library/LaunchAgents/com.runlayer.scan.plist')).toBe(false);
+    const log = m.read('/var/log/runlayer/install.log');
+    expect(log).toContain('preinstall: booted out gui/502/com.runlayer.scan');
+    expect(log).toContain('postinstall: bootstrapped com.runlayer.aiwatch.enroll in gui/502');
+  });
+});

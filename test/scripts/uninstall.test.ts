@@ -116,3 +116,16 @@ describeWithTools(['shellcheck', 'dash'], 'uninstall-aiwatch.sh', () => {
     expect(r.stdout).toContain('ERROR: launchctl bootout system/com.runlayer.aiwatch.bootstrap failed with 1');
   });
 });
+
+describeWithTools(['shellcheck', 'bash'], 'uninstall-aiwatch.sh under bash --posix (macOS /bin/sh)', () => {
+  it('does the same as under dash', () => {
+    const a = installedMac();
+    const b = installedMac();
+    const viaDash = a.run(uninstall, ['--purge']);
+    const viaBash = b.run(uninstall, ['--purge'], {}, ['bash', '--posix']);
+    expect(viaBash.status, viaBash.stderr).toBe(0);
+    expect(viaBash.stderr).toBe('');
+    expect(b.snapshot().split(b.root).join('')).toBe(a.snapshot().split(a.root).join(''));
+    expect(viaBash.calls.map((c) => c.join(' '))).toEqual(viaDash.calls.map((c) => c.join(' ')));
+  });
+});
