@@ -1,0 +1,105 @@
+/**
+ * `verify FILE.pkg`: every problem of a flat package at once — the xar container (src/pkg/xar-verify.ts: header,
+ * TOC checksum, every member's checksums), the members' consistency (src/verify/pkg-rules.ts: Bom ↔ Payload,
+ * PackageInfo counts and scripts, Distribution ↔ components and architectures), the launchd plists in the payload
+ * (src/verify/launchd-plist.ts), the Mach-O programs' signatures against their bytes, and the package signatures
+ * (src/inspect/signature.ts: RSA and CMS over the TOC checksum, timestamp). Trust (a chain to Apple, a Developer
+ * ID Installer leaf), the absence of a signature and stapled tickets are reported as notes, not problems: a
+ * development build is unsigned by design.
+ */
+import { InputFileError, type Problem } from '../errors.js';
+import { findXarEntry } from '../pkg/xar-reader.js';
+import { verifyXar } from '../pkg/xar-verify.js';
+import { memberWhere, readPkg, type PkgContents } from '../inspect/pkg-read.js';
+import { analyzeXarSignature, type XarSignatureReport } from '../inspect/signature.js';
+import { launchdPlistProblems } from './launchd-plist.js';
+import {
+  bomPayloadProblems,
+  distributionProblems,
+  memberProblems,
+  ownershipProblems,
+  payloadCountProblems,
+  programProblems,
+  scriptsProblems,
+} from './pkg-rules.js';
+import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+
+export interface PkgVerification {
+  problems: Problem[];
+  notes: string[];
+  /** What was read (undefined when the file is not a readable xar). */
+  contents?: PkgContents;
+  signature?: XarSignatureReport;
+}
+
+/** Members whose bytes the xar check found damaged: their contents are not examined further. */
+function damagedMembers(file: string, xarProblems: readonly Problem[]): Set<string> {
+  const prefix = `${file}:`;
+  return new Set(xarProblems.filter((p) => p.where.startsWith(prefix)).map((p) => p.where.slice(prefix.length)));
+}
+
+function contentProblems(p: PkgContents, damaged: ReadonlySet<string>, ctx: Pick<VerifyContext, 'spec'>): Problem[] {
+  const out: Problem[] = [];
+  const present = (path: string): boolean => findXarEntry(p.archive, path)?.type === 'file';
+  if (p.distribution?.error && !damaged.has('Distribution')) out.push({ where: memberWhere(p.file, 'Distribution'), message: `cannot be read: ${p.distribution.error}` });
+  out.push(...(p.distribution?.problems ?? []));
+  for (const c of p.components) {
+    const ok = (m: string): boolean => !damaged.has(`${c.prefix}${m}`);
+    const errors = Object.fromEntries(Object.entries(c.errors).filter(([m]) => ok(m)));
+    out.push(...memberProblems(p.file, { ...c, errors }, present));
+    if (ok('PackageInfo')) out.push(...(c.packageInfo?.problems ?? []));
+    if (ok('Bom') && ok('Payload')) out.push(...bomPayloadProblems(p.file, c));
+    if (ok('Payload')) {
+      out.push(...ownershipProblems(p.file, c), ...programProblems(p.file, c));
+      for (const l of c.launchdPlists) out.push(...launchdPlistProblems(l.text, `${memberWhere(p.file, `${c.prefix}Payload`)}:${l.path}`, ctx));
+    }
+    if (ok('PackageInfo') && ok('Payload')) out.push(...payloadCountProblems(p.file, c));
+    if (ok('PackageInfo') && ok('Scripts')) out.push(...scriptsProblems(p.file, c));
+  }
+  if (!damaged.has('Distribution')) out.push(...distributionProblems(p));
+  return out;
+}
+
+function signatureNotes(s: XarSignatureReport, staples: number): string[] {
+  const notes: string[] = [];
+  if (!s.signed) notes.push('not signed: Installer and MDMs treat it as unsigned (sign it with a Developer ID Installer identity for distribution)');
+  else {
+    notes.push(`signature: ${s.status}`);
+    if (s.chain[0]) notes.push(`signed by "${s.chain[0].commonName}"${s.cms?.timestamp ? `, timestamp ${s.cms.timestamp.genTime}` : s.cms ? ', no timestamp' : ''}`);
+  }
+  notes.push(staples > 0 ? `stapled notarization ticket: ${staples === 1 ? 'yes' : `${staples} tickets (the last one counts)`}` : 'no stapled notarization ticket');
+  return notes;
+}
+
+/** Verify the package at `file`. Throws only when the file cannot be read at all. */
+export async function verifyPkgFile(file: string, ctx: Pick<VerifyContext, 'spec'>): Promise<PkgVerification> {
+  let contents: PkgContents;
+  try {
+    contents = await readPkg(file);
+  } catch (e) {
+    if (!(e instanceof InputFileError) || e.file !== file) throw e;
+    return { problems: await verifyXar(file), notes: [] };
+  }
+  const xar = await verifyXar(contents.archive);
+  const signature = await analyzeXarSignature(contents.archive);
+  const problems = [
+    ...xar,
+    ...contentProblems(contents, damagedMembers(file, xar), ctx),
+    ...signature.problems.map((message) => ({ where: `${file}:signature`, message })),
+  ];
+  return { problems, notes: signatureNotes(signature, contents.archive.staples.length), contents, signature };
+}
+
+export function registerPkgVerifier(): void {
+  registerVerifier({
+    kind: 'pkg',
+    describe: 'flat package (.pkg)',
+    priority: 20,
+    detect: (head) => startsWithBytes(head, 'xar!'),
+    check: async (file, ctx) => {
+      const r = await verifyPkgFile(file, ctx);
+      r.notes.forEach(ctx.note);
+      return r.problems;
+    },
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * `verify` of a release zip (src/plan/release.ts): the zip's own bookkeeping — entry names safe and unique,
+ * `manifest.json` well-formed with every file's size, sha256 and mode matching the entry, every entry listed,
+ * `SHA256SUMS` in `sha256sum -c` format matching every entry — then each nested artifact with its own verifier
+ * (the pkg with src/verify/pkg.ts, profiles and the Jamf schema with whatever the registry detects), then the
+ * cross-artifact rules (src/verify/cross.ts). Nested problems are named `zip:entry[:place]`.
+ *
+ * Nested checks use the `--spec` given, with the manifest's identifiers (signing identifier, team, install path,
+ * package id, domain, label prefix) taking precedence when they differ, so a release built from a custom spec
+ * verifies without it (a note says so).
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { DeploymentSpec } from '../config/spec-types.js';
+import { InputFileError, type Problem } from '../errors.js';
+import { withTempDir, writeFileAtomic } from '../io/fs.js';
+import { parseManifest, readZipEntries, type ZipEntryData } from '../inspect/zip.js';
+import type { ReleaseManifest } from '../plan/release-docs.js';
+import { readPlist } from '../profiles/plist-read.js';
+import { crossProblems, type ReleaseArtifacts } from './cross.js';
+import { verifyPkgFile } from './pkg.js';
+import { detectVerifier, HEAD_BYTES, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+
+const OWN_FILES = new Set(['manifest.json', 'SHA256SUMS']);
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+function nameProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) out.push({ where: `${zip}:${e.name}`, message: 'appears twice in the zip (unzip keeps one of them)' });
+    seen.add(e.name);
+    if (e.name.startsWith('/') || e.name.split('/').includes('..') || e.name.includes('\\')) out.push({ where: `${zip}:${e.name}`, message: 'unsafe entry name (absolute, "..", or a backslash)' });
+  }
+  return out;
+}
+
+function manifestShape(m: ReleaseManifest, where: string): Problem[] {
+  const out: Problem[] = [];
+  const fail = (message: string): void => void out.push({ where, message });
+  if (m.schemaVersion !== 1) fail(`schemaVersion is ${JSON.stringify(m.schemaVersion)}, expected 1`);
+  for (const k of ['version', 'arch', 'installPath'] as const) if (typeof m[k] !== 'string' || m[k] === '') fail(`${k} is missing or not a string`);
+  if (typeof m.identifiers !== 'object' || m.identifiers === null) fail('identifiers is missing');
+  if (!Array.isArray(m.files)) fail('files is missing or not an array');
+  else {
+    m.files.forEach((f, i) => {
+      const ok = f && typeof f.name === 'string' && typeof f.role === 'string' && Number.isSafeInteger(f.size) && typeof f.sha256 === 'string' && /^[0-9a-f]{64}$/.test(f.sha256) && Number.isInteger(f.mode);
+      if (!ok) fail(`files[${i}] needs name, role, size, sha256 (64 hex digits) and mode`);
+    });
+    const pkgs = m.files.filter((f) => f?.role === 'pkg').length;
+    if (pkgs !== 1) fail(`files lists ${pkgs} entries with role "pkg", expected exactly 1`);
+  }
+  return out;
+}
+
+function manifestFileProblems(zip: string, m: ReleaseManifest, entries: readonly ZipEntryData[]): Problem[] {
+  const where = `${zip}:manifest.json`;
+  const out = manifestShape(m, where);
+  if (!Array.isArray(m.files)) return out;
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  for (const f of m.files) {
+    if (!f || typeof f.name !== 'string') continue;
+    const e = byName.get(f.name);
+    if (!e?.data) {
+      out.push({ where, message: `lists ${f.name}, which is missing from the zip` });
+      continue;
+    }
+    const actual = sha256(e.data);
+    if (f.sha256 !== actual) out.push({ where, message: `${f.name}: sha256 is ${f.sha256}, the zip entry hashes to ${actual}` });
+    if (f.size !== e.data.length) out.push({ where, message: `${f.name}: size is ${f.size}, the zip entry has ${e.data.length} bytes` });
+    if (f.mode !== e.mode) out.push({ where, message: `${f.name}: mode is ${(f.mode ?? 0).toString(8)}, the zip entry has ${e.mode.toString(8)}` });
+  }
+  const listed = new Set(m.files.map((f) => f?.name));
+  for (const e of entries) if (!OWN_FILES.has(e.name) && !listed.has(e.name)) out.push({ where, message: `does not list ${e.name}, which is in the zip` });
+  return out;
+}
+
+function sumsProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] {
+  const where = `${zip}:SHA256SUMS`;
+  const sums = entries.find((e) => e.name === 'SHA256SUMS');
+  if (!sums?.data) return [{ where: zip, message: 'the zip has no SHA256SUMS' }];
+  const out: Problem[] = [];
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const listed = new Set<string>();
+  sums.data.toString('utf8').split('\n').forEach((line, i) => {
+    if (line === '') return;
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m) return void out.push({ where: `${where}:${i + 1}`, message: `not a "<sha256>  <name>" line: ${JSON.stringify(line.slice(0, 80))}` });
+    const [, hash, name] = m as unknown as [string, string, string];
+    if (listed.has(name)) out.push({ where: `${where}:${i + 1}`, message: `${name} is listed twice` });
+    listed.add(name);
+    const e = byName.get(name);
+    if (!e?.data) out.push({ where: `${where}:${i + 1}`, message: `lists ${name}, which is missing from the zip` });
+    else if (sha256(e.data) !== hash) out.push({ where: `${where}:${i + 1}`, message: `${name}: says ${hash}, the zip entry hashes to ${sha256(e.data)} (sha256sum -c fails)` });
+  });
+  for (const e of entries) if (e.name !== 'SHA256SUMS' && !listed.has(e.name)) out.push({ where, message: `does not list ${e.name}` });
+  return out;
+}
+
+/** The spec nested checks use: `--spec`, with the manifest's identifiers where they differ. */
+function releaseSpec(spec: DeploymentSpec, m: ReleaseManifest | undefined, note: (s: string) => void): DeploymentSpec {
+  const id = m?.identifiers;
+  if (!id || typeof m.installPath !== 'string') return spec;
+  const merged: DeploymentSpec = { ...spec, identifier: id.signingIdentifier, teamId: id.teamId, packageIdentifier: id.packageIdentifier, domain: id.domain, labelPrefix: id.labelPrefix, installPath: m.installPath };
+  const changed = (['identifier', 'teamId', 'packageIdentifier', 'domain', 'labelPrefix', 'installPath'] as const).filter((k) => merged[k] !== spec[k] && typeof merged[k] === 'string');
+  if (changed.length === 0) return spec;
+  note(`the release was built with other identifiers than the spec in use (${changed.join(', ')}): the manifest's were used for the nested checks`);
+  return merged;
+}
+
+async function nestedChecks(zip: string, entries: readonly ZipEntryData[], ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
+  const out: Problem[] = [];
+  await withTempDir('verify-zip', async (dir) => {
+    for (const e of entries) {
+      if (!e.data || OWN_FILES.has(e.name) || e.name.includes('/')) continue;
+      const tmp = path.join(dir, e.name);
+      await writeFileAtomic(tmp, e.data);
+      const rename = (p: Problem): Problem => ({ where: p.where.startsWith(tmp) ? `${zip}:${e.name}${p.where.slice(tmp.length)}` : p.where, message: p.message });
+      const note = (s: string): void => ctx.note(`${e.name}: ${s}`);
+      if (e.name.endsWith('.pkg')) {
+        const r = await verifyPkgFile(tmp, ctx);
+        out.push(...r.problems.map(rename));
+        r.notes.forEach(note);
+        if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
+        continue;
+      }
+      const v = detectVerifier(e.data.subarray(0, HEAD_BYTES), tmp);
+      if (v && v.kind !== 'release-zip') out.push(...(await v.check(tmp, { ...ctx, note })).map(rename));
+    }
+  });
+  return out;
+}
+
+function collectArtifacts(m: ReleaseManifest | undefined, entries: readonly ZipEntryData[], art: ReleaseArtifacts): void {
+  const files = Array.isArray(m?.files) ? m.files : [];
+  const byRole = (role: string): ZipEntryData | undefined => entries.find((e) => e.name === files.find((f) => f?.role === role)?.name);
+  for (const [role, key] of [['pppc-profile', 'pppc'], ['login-items-profile', 'loginItems']] as const) {
+    const e = byRole(role);
+    const root = e?.data ? readPlist(e.data, e.name).root : undefined;
+    if (e && root) art[key] = { name: e.name, root };
+  }
+  for (const [role, key] of [['uninstall-script', 'uninstall'], ['cleanup-script', 'cleanup']] as const) {
+    const e = byRole(role);
+    if (e?.data) art[key] = { name: e.name, text: e.data.toString('utf8') };
+  }
+}
+
+/** Every problem of the release zip at `file`. */
+export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  let entries: ZipEntryData[];
+  try {
+    entries = await readZipEntries(file);
+  } catch (e) {
+    if (e instanceof InputFileError && e.file === file) return [{ where: file, message: e.message.slice(file.length + 2) }];
+    throw e;
+  }
+  const { manifest, error } = parseManifest(entries);
+  const problems = [...nameProblems(file, entries), ...sumsProblems(file, entries)];
+  if (manifest) problems.push(...manifestFileProblems(file, manifest, entries));
+  else problems.push({ where: file, message: `${error}: not a release zip, or a damaged one` });
+  const art: ReleaseArtifacts = { zip: file, ...(manifest ? { manifest } : {}) };
+  const spec = releaseSpec(ctx.spec, manifest, ctx.note);
+  problems.push(...(await nestedChecks(file, entries, { ...ctx, spec }, art)));
+  collectArtifacts(manifest, entries, art);
+  const cross = crossProblems(art);
+  cross.notes.forEach(ctx.note);
+  return [...problems, ...cross.problems];
+}
+
+export function registerReleaseZipVerifier(): void {
+  registerVerifier({
+    kind: 'release-zip',
+    describe: 'release zip',
+    priority: 15,
+    detect: (head, file) => startsWithBytes(head, 'PK\x03\x04') && file.toLowerCase().endsWith('.zip'),
+    check: (file, ctx) => verifyReleaseZip(file, ctx),
+  });
+}
