@@ -2,7 +2,9 @@
  * Every verifier `verify` knows, registered once. To add a kind, register it in your module's function and call
  * that function here (one line each).
  */
+import { registerPkgVerifier } from './pkg.js';
 import { registerProfileVerifiers } from './profile-verifiers.js';
+import { registerReleaseZipVerifier } from './zip.js';
 
 let done = false;
 
@@ -10,4 +12,6 @@ export function registerAllVerifiers(): void {
   if (done) return;
   done = true;
   registerProfileVerifiers();
+  registerPkgVerifier();
+  registerReleaseZipVerifier();
 }
