@@ -38,6 +38,10 @@ export interface ReleaseOptions {
   builderVersion: string;
   allowUnsignedBinary?: boolean;
   signer?: XarSigner;
+  /** Sign the agent binary: writes a signed copy of `input` to `out` (in the staging folder) before the check. */
+  signBinary?: (input: string, out: string) => Promise<void>;
+  /** CMS-sign the PPPC and login-items profiles (unsigned when absent). */
+  signProfile?: (bytes: Uint8Array, name: string) => Promise<Uint8Array>;
   /** Runs on the finished pkg (in the staging folder): notarize and staple. */
   afterPkg?: (pkgFile: string) => Promise<{ notarized: boolean; stapled: boolean }>;
   onStep?: (step: string) => void;
@@ -59,16 +63,26 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
 }
 
+/** The binary itself, or (with `signBinary`) its signed copy in the staging folder. */
+async function signedCopy(o: ReleaseOptions, file: string, work: string, name: string): Promise<string> {
+  if (!o.signBinary) return file;
+  const out = path.join(work, name);
+  await o.signBinary(file, out);
+  return out;
+}
+
 async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
   const expect = { identifier: o.spec.identifier, teamId: o.spec.teamId, allowUnsigned: o.allowUnsignedBinary };
+  const binary = await signedCopy(o, o.binary, work, 'signed-binary');
   if (o.arch !== 'universal' || !o.binaryX86_64) {
-    return { file: o.binary, identity: await checkReleaseBinary(o.binary, { ...expect, arch: o.arch }) };
+    return { file: binary, identity: await checkReleaseBinary(binary, { ...expect, arch: o.arch }) };
   }
-  await checkReleaseBinary(o.binary, { ...expect, arch: 'arm64' });
-  await checkReleaseBinary(o.binaryX86_64, { ...expect, arch: 'x86_64', what: '--binary-x86_64' });
+  const binaryX86_64 = await signedCopy(o, o.binaryX86_64, work, 'signed-binary-x86_64');
+  await checkReleaseBinary(binary, { ...expect, arch: 'arm64' });
+  await checkReleaseBinary(binaryX86_64, { ...expect, arch: 'x86_64', what: '--binary-x86_64' });
   const fat = createUniversal([
-    { name: o.binary, data: await readInputFile(o.binary, '--binary') },
-    { name: o.binaryX86_64, data: await readInputFile(o.binaryX86_64, '--binary-x86_64') },
+    { name: o.binary, data: await readInputFile(binary, '--binary') },
+    { name: o.binaryX86_64, data: await readInputFile(binaryX86_64, '--binary-x86_64') },
   ]);
   const file = path.join(work, 'aiwatch-universal');
   await writeFile(file, fat, { mode: 0o755 });
@@ -135,7 +149,12 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
       files.push(describeFile(name, role, bytes, mode));
       entries.push({ name, mode, source: { bytes }, role });
     };
-    for (const a of planProfiles(o.spec)) if (roleOf[a.path]) add(a.path, roleOf[a.path]!, a.bytes);
+    for (const a of planProfiles(o.spec)) {
+      const role = roleOf[a.path];
+      if (!role) continue;
+      const sign = o.signProfile && role !== 'jamf-schema';
+      add(a.path, role, sign ? await o.signProfile!(a.bytes, a.path) : a.bytes);
+    }
     add(CLEANUP_SCRIPT_NAME, 'cleanup-script', scripts.cleanup, 0o755);
     add(UNINSTALL_SCRIPT_NAME, 'uninstall-script', scripts.uninstall, 0o755);
     const manifest: ReleaseManifest = {

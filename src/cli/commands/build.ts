@@ -11,6 +11,7 @@ import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { buildRelease } from '../../plan/release.js';
 import type { AiwatchCommand } from '../command.js';
+import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
 
 export const DEMO_VERSION = '1.0.0';
 
@@ -18,6 +19,10 @@ function demoBinaries(arch: ReleaseArch): { binary: string; binaryX86_64?: strin
   const f = (a: string): string => path.join(FIXTURES_DIR, 'demo', `aiwatch-${a}`);
   if (arch === 'universal') return { binary: f('arm64'), binaryX86_64: f('x86_64') };
   return { binary: f(arch) };
+}
+
+function trustLine(p: { signed: boolean; notarized: boolean; stapled: boolean }): string {
+  return `${p.signed ? 'signed' : 'NOT signed'}, ${p.notarized ? 'notarized' : 'NOT notarized'}, ${p.stapled ? 'stapled' : 'not stapled'}`;
 }
 
 export const buildCommand: AiwatchCommand = {
@@ -28,8 +33,10 @@ export const buildCommand: AiwatchCommand = {
     ['$0 build --binary aiwatch --version 1.4.0 --arch arm64 --out dist/', 'aiwatch-1.4.0-macos-arm64.zip'],
     ['$0 build --binary aiwatch-arm64 --binary-x86_64 aiwatch-x86_64 --arch universal --version 1.4.0', 'merge into a universal binary'],
     ['SOURCE_DATE_EPOCH=1700000000 $0 build --binary aiwatch --version 1.4.0 --json', 'reproducible build, manifest on stdout'],
+    ['$0 build --binary aiwatch --version 1.4.0 --sign --p12 installer.p12 --p12-password-file pw --notarize --staple', 'signed, notarized, stapled (docs/ci-release.md)'],
   ],
   builder: (y) =>
+    addReleaseTrustOptions(
       y
         .option('binary', { type: 'string', describe: 'The compiled aiwatch binary (Mach-O, signed with the spec identifier and team)' })
         .option('binary-x86_64', { type: 'string', describe: 'With --arch universal: the x86_64 binary to merge with --binary (arm64)' })
@@ -40,6 +47,7 @@ export const buildCommand: AiwatchCommand = {
         .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' })
         .option('allow-unsigned-binary', { type: 'boolean', default: false, describe: 'Accept an unsigned or ad-hoc-signed binary (development builds; flagged loudly)' })
         .version(false),
+    ),
   run: async (args, ctx) => {
     const arch = String(args.arch) as ReleaseArch;
     const demo = args.demo === true;
@@ -54,6 +62,7 @@ export const buildCommand: AiwatchCommand = {
     const log = (s: string): void => {
       if (!ctx.json) ctx.stderr(`${s}…\n`);
     };
+    const trust = await releaseTrustFromArgs(args, ctx, spec);
     const r = await buildRelease({
       spec,
       version: typeof args.version === 'string' ? args.version : DEMO_VERSION,
@@ -63,12 +72,13 @@ export const buildCommand: AiwatchCommand = {
       epoch: buildEpoch(ctx.env),
       builderVersion: BUILDER_VERSION,
       allowUnsignedBinary: args['allow-unsigned-binary'] === true,
+      ...trust,
       onStep: log,
       signal: ctx.signal,
     });
     const warn = r.manifest.warnings.map((w) => `WARNING: ${w}`).join('\n');
     return {
-      text: [warn, `wrote ${path.relative(ctx.cwd, r.zip) || r.zip}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].filter(Boolean).join('\n'),
+      text: [warn, `wrote ${path.relative(ctx.cwd, r.zip) || r.zip}`, `  pkg: ${trustLine(r.manifest.pkg)}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].filter(Boolean).join('\n'),
       json: { ok: true, zip: r.zip, manifest: r.manifest },
     };
   },
