@@ -124,6 +124,22 @@ describeWithTools(['osslsigncode', 'openssl'], 'Authenticode signing (osslsignco
     expect(info.signer.commonName).toBe('Test cs');
   });
 
+  it('refuses an osslsigncode too old to sign scripts (2.5, as in Debian 12 main)', async () => {
+    const shimDir = path.join(pki.dir, 'old');
+    execFileSync('mkdir', ['-p', shimDir]);
+    writeFileSync(path.join(shimDir, 'osslsigncode'), "#!/bin/sh\necho 'osslsigncode 2.5, using:'\nexit 0\n");
+    chmodSync(path.join(shimDir, 'osslsigncode'), 0o755);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${shimDir}:${savedPath}`;
+    try {
+      await expect(buildIntuneScripts(VARIANTS.detect!(), authenticodeSigner({ pfxFile: pki.pfx, password: password() }))).rejects.toThrow(
+        /osslsigncode: version 2\.5 cannot sign PowerShell scripts; install 2\.9/,
+      );
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+
   it('a tool failure is a ToolError that does not echo the password', async () => {
     const err = await buildIntuneScripts(VARIANTS.detect!(), authenticodeSigner({ pfxFile: pki.pfx, password: password(), caFile: pki.pfxNoKey })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ToolError);
