@@ -11,6 +11,8 @@
  * A malformed or unknown operator ends the text with `<unreadable: …>` rather than throwing: this is display text.
  */
 
+import { requirementConstant } from '../sign/requirement-text.js';
+
 const OP = {
   false: 0, true: 1, ident: 2, appleAnchor: 3, anchorHash: 4, infoKeyValue: 5, and: 6, or: 7, cdHash: 8, not: 9,
   infoKeyField: 10, certField: 11, trustedCert: 12, trustedCerts: 13, certGeneric: 14, appleGenericAnchor: 15,
@@ -29,11 +31,6 @@ const MATCH_ON = 9;
 const MATCH_BEGINS_WITH = 3;
 const MATCH_ENDS_WITH = 4;
 
-const RESERVED = new Set([
-  'and', 'or', 'not', 'always', 'never', 'false', 'true', 'identifier', 'cdhash', 'anchor', 'apple', 'generic',
-  'certificate', 'cert', 'trusted', 'info', 'entitlement', 'exists', 'absent', 'leaf', 'root', 'host', 'guest',
-  'designated', 'library', 'plugin', 'platform', 'notarized', 'legacy', 'timestamp', 'field', 'policy',
-]);
 
 class Unreadable extends Error {}
 
@@ -67,20 +64,9 @@ class Cursor {
   }
 }
 
-function isPrintable(b: Uint8Array): boolean {
-  return b.every((c) => (c >= 0x20 && c < 0x7f) || (c >= 0x09 && c <= 0x0d));
-}
-
-/**
- * A value as the requirement un-parser prints it: a bare word when every character is alphanumeric (or a dot, for
- * keys and field names) and it neither starts with a digit nor is a keyword; a quoted string when printable; else hex.
- */
+/** A value of a requirement blob as the un-parser prints it (see src/sign/requirement-text.ts). */
 export function requirementValue(b: Uint8Array, dotsOk = false): string {
-  const s = Buffer.from(b).toString('latin1');
-  const word = dotsOk ? /^[A-Za-z][A-Za-z0-9.]*$/ : /^[A-Za-z][A-Za-z0-9]*$/;
-  if (word.test(s) && !RESERVED.has(s)) return s;
-  if (isPrintable(b)) return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-  return `0x${Buffer.from(b).toString('hex')}`;
+  return requirementConstant(b, { dotsOk });
 }
 
 const key = (c: Cursor): string => requirementValue(c.data(), true);

@@ -15,42 +15,9 @@
 import type { DeploymentSpec, PppcService } from '../config/spec-types.js';
 import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
 import type { PlistDict } from './plist-serialize.js';
+import { requirementConstant } from '../sign/requirement-text.js';
 
-/** Reserved words of the code-requirement language (plus ""): never printed bare. */
-const REQUIREMENT_KEYWORDS = new Set([
-  'guest', 'host', 'designated', 'library', 'plugin', 'or', 'and', 'always', 'true', 'never', 'false', 'identifier',
-  'cdhash', 'platform', 'notarized', 'anchor', 'apple', 'generic', 'certificate', 'cert', 'trusted', 'info',
-  'entitlement', 'exists', 'leaf', 'root', '',
-]);
-
-const isAlnum = (b: number): boolean => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
-const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
-const isGraphOrSpace = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || b === 0x20 || (b >= 0x09 && b <= 0x0d);
-
-/**
- * A constant as Apple's requirement un-parser prints it: bare when every byte is an ASCII letter or digit, the
- * first is not a digit and it is not a reserved word; otherwise in double quotes with `\` and `"` escaped; and as
- * `0x…` hex when a byte is neither printable nor space (e.g. any non-ASCII byte, in the C locale).
- */
-export function requirementConstant(value: string): string {
-  const bytes = Buffer.from(value, 'utf8');
-  let mode: 'simple' | 'printable' | 'binary' = 'simple';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (isAlnum(b)) {
-      if (i === 0 && isDigit(b)) mode = 'printable';
-    } else if (isGraphOrSpace(b)) {
-      if (mode === 'simple') mode = 'printable';
-    } else {
-      mode = 'binary';
-      break;
-    }
-  }
-  if (mode === 'simple' && REQUIREMENT_KEYWORDS.has(value)) mode = 'printable';
-  if (mode === 'simple') return value;
-  if (mode === 'printable') return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-  return `0x${bytes.toString('hex')}`;
-}
+export { requirementConstant };
 
 /** Developer ID intermediate CA marker, checked on certificate 1. */
 export const OID_DEVELOPER_ID_CA = '1.2.840.113635.100.6.2.6';

@@ -65,3 +65,15 @@ describe('PPPC profile', () => {
     expect(text).toContain('certificate leaf[subject.OU] = "483DWKW443"');
   });
 });
+
+describe('one requirement printer for writing and reading', () => {
+  it('the PPPC requirement equals the requirement decompiled from the demo binary', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseMachO } = await import('../../src/pkg/macho.js');
+    const { loadDefaultSpec } = await import('../../src/config/spec.js');
+    const spec = loadDefaultSpec();
+    const bin = parseMachO(readFileSync(new URL('../../fixtures/demo/aiwatch-arm64', import.meta.url)));
+    const designated = bin.slices[0]?.codeSignature?.requirements?.find((r) => r.typeName === 'designated');
+    expect(designated?.text).toBe(designatedRequirement(spec.identifier, spec.teamId));
+  });
+});
