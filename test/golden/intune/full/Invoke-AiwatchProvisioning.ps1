@@ -177,7 +177,12 @@ function Set-AiwatchOutcome {
 
 try {
     $outcome = @(Invoke-AiwatchMain)
-    $exitCode = [int]$outcome[-1]
+    if ($outcome.Count -eq 0) {
+        Set-AiwatchOutcome 'no result'
+        $exitCode = 1
+    } else {
+        $exitCode = [int]$outcome[-1]
+    }
 } catch {
     Set-AiwatchOutcome ('unexpected error: ' + $_.Exception.Message)
     $exitCode = 1
