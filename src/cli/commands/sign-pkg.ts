@@ -1,0 +1,72 @@
+/**
+ * `aiwatch-deploy sign-pkg IN --out OUT`: adapter over src/sign/sign-pkg.ts. The default signer is ours (any OS):
+ * a Developer ID Installer identity (--p12 or --key/--cert; the EKU and Apple chain are checked unless
+ * --allow-untrusted), RSA + CMS signatures, a timestamp from --timestamp-url (Apple's by default). `--signer apple`
+ * runs productsign with a keychain identity (macOS). OUT may be IN: the signed file replaces it atomically.
+ */
+import path from 'node:path';
+import { ToolError, UsageError } from '../../errors.js';
+import { loadSigningIdentity } from '../../sign/identity.js';
+import { createXarSigner } from '../../sign/pkg-signer.js';
+import { productsignPkgFile, signPkgFile, type SignPkgResult } from '../../sign/sign-pkg.js';
+import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
+import { PRODUCTSIGN } from '../../tools/productsign.js';
+import { hasTool } from '../../tools/run.js';
+import type { AiwatchCommand, CliContext } from '../command.js';
+import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+async function builtin(args: Record<string, unknown>, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
+  const clock = (): Date => new Date();
+  const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'installer', allowUntrusted: args['allow-untrusted'] === true, clock });
+  for (const w of identity.warnings) if (!ctx.json) ctx.stderr(`WARNING: ${w}\n`);
+  const signer = createXarSigner(identity, { clock, timestampUrl: timestampUrlFromArgs(args), timestamp: { signal: ctx.signal } });
+  return signPkgFile(input, out, signer);
+}
+
+async function apple(args: Record<string, unknown>, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
+  const problems: string[] = [];
+  const identity = str(args.identity);
+  if (!identity) problems.push('--signer apple needs --identity "Developer ID Installer: …" (a keychain identity; productsign cannot read a .p12)');
+  if (['p12', 'key', 'cert', 'chain'].some((f) => str(args[f]))) problems.push('--signer apple signs with a keychain identity (--identity); --p12/--key/--cert are for the builtin signer');
+  if (timestampUrlFromArgs(args) !== null && timestampUrlFromArgs(args) !== APPLE_TIMESTAMP_URL) problems.push("--timestamp-url: productsign always uses Apple's time-stamp server");
+  if (problems.length) throw new UsageError(problems);
+  if (!(await hasTool(PRODUCTSIGN))) throw new ToolError(PRODUCTSIGN, 'not found: it ships with macOS only; on other systems use the default --signer builtin with --p12');
+  const keychain = str(args.keychain) && path.resolve(ctx.cwd, str(args.keychain)!);
+  return productsignPkgFile(input, out, { identity: identity!, keychain, timestamp: args.timestamp !== false }, ctx.signal);
+}
+
+export const signPkgCommand: AiwatchCommand = {
+  command: 'sign-pkg <in>',
+  describe: 'Sign a .pkg with a Developer ID Installer identity (RSA + CMS signatures, timestamped), like productsign',
+  examples: [
+    ['$0 sign-pkg out/aiwatch.pkg --out signed/aiwatch.pkg --p12 installer.p12 --p12-password-file pw.txt', 'sign with a .p12 (any OS)'],
+    ['$0 sign-pkg aiwatch.pkg --out aiwatch.pkg --key key.pem --cert cert.pem', 'sign in place (replaced atomically)'],
+    ['$0 sign-pkg aiwatch.pkg --out signed.pkg --signer apple --identity "Developer ID Installer: Runlayer (AF2M8HC7A2)"', 'productsign (macOS)'],
+  ],
+  builder: (y) =>
+    addIdentityFlags(
+      y
+        .positional('in', { type: 'string', describe: 'Flat package (.pkg) to sign; an existing signature is replaced' })
+        .option('out', { type: 'string', demandOption: true, describe: 'Where to write the signed package (may be IN: replaced atomically)' })
+        .option('signer', { type: 'string', choices: ['builtin', 'apple'], default: 'builtin', describe: 'builtin (any OS) or apple (productsign, macOS)' })
+        .option('identity', { type: 'string', describe: '--signer apple: keychain identity, e.g. "Developer ID Installer: Runlayer (AF2M8HC7A2)"' })
+        .option('keychain', { type: 'string', describe: '--signer apple: keychain file to search' }),
+      { allowUntrusted: true },
+    ),
+  run: async (args, ctx) => {
+    const input = path.resolve(ctx.cwd, String(args.in));
+    const out = path.resolve(ctx.cwd, String(args.out));
+    const r = args.signer === 'apple' ? await apple(args, ctx, input, out) : await builtin(args, ctx, input, out);
+    const notes = [
+      r.replacedSignature ? `note: ${args.in} was signed already; its signature was replaced` : '',
+      r.droppedTicket ? `note: ${args.in} carried a stapled ticket; it was dropped (it names the old TOC checksum): notarize and staple again` : '',
+    ].filter(Boolean);
+    if (!ctx.json) for (const n of notes) ctx.stderr(`${n}\n`);
+    return {
+      text: `signed: ${path.relative(ctx.cwd, out) || out} by "${r.signer}" (TOC checksum sha1 ${r.tocChecksum})`,
+      json: { ok: true, ...r },
+    };
+  },
+};
