@@ -6,6 +6,8 @@ import { inspectCommand } from './inspect.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
 import { profilesCommand } from './profiles.js';
+import { signBinaryCommand } from './sign-binary.js';
+import { signPkgCommand } from './sign-pkg.js';
 import { signProfileCommand } from './sign-profile.js';
 import { stapleCommand } from './staple.js';
 import { tenantCommand } from './tenant.js';
@@ -13,4 +15,4 @@ import { tenantsCommand } from './tenants.js';
 import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signProfileCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];
