@@ -8,17 +8,17 @@
  * was found and what was expected: an empty file, ELF, PE, a script, an archive, not Mach-O, not an executable, a thin
  * binary of the wrong architecture, a universal binary without the requested one, unsigned / ad-hoc (unless
  * `allowUnsigned`), identifier or team not matching (both values shown), no hardened runtime, hashes not matching.
- * On success it returns the identity for the release manifest.
+ * On success it returns the identity for the release manifest. A path is checked in one streamed pass
+ * (macho-file-scan.ts), so a 256 MiB binary costs a few MiB of memory, not its size.
  *
  * Does not cover: validating the certificate chain up to Apple's CA or the notarization ticket (notary/ and the
  * Apple tools do that); Gatekeeper policy.
  */
-import { createHash } from 'node:crypto';
 import { InputFileError } from '../errors.js';
-import { readInputFile } from '../io/fs.js';
 import { CS_RUNTIME, MH_EXECUTE } from './macho-constants.js';
-import { verifyCodeDirectory } from './macho-codesign.js';
-import { isFatMagic, MachOFormatError, parseMachO, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
+import { scanMachOBytes, scanMachOFile, type MachOScan } from './macho-file-scan.js';
+import type { StreamVerdict } from './macho-hash-stream.js';
+import { isFatMagic, MachOFormatError, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
 
 export type ReleaseArch = 'arm64' | 'x86_64' | 'universal';
 export type SignatureKind = 'signed' | 'adhoc' | 'unsigned';
@@ -151,15 +151,14 @@ function flagText(id: SliceIdentity): string {
 }
 
 /** Problems of one slice's signature: integrity always, identity unless unsigned/ad-hoc is allowed. */
-function sliceProblems(data: Uint8Array, s: MachOSlice, id: SliceIdentity, spec: ReleaseBinarySpec, prefix: string): string[] {
+function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: SliceIdentity, spec: ReleaseBinarySpec, prefix: string): string[] {
   const sig = s.codeSignature;
   const out: string[] = [];
   if (s.fileType !== MH_EXECUTE) out.push(`${prefix}is a Mach-O ${s.fileTypeDescription} (${s.fileTypeName}); expected an executable (MH_EXECUTE)`);
   if (sig && !sig.codeDirectory) return [...out, `${prefix}has a code signature without a CodeDirectory (a broken signature)`];
-  if (sig?.codeDirectory) {
-    const image = data.subarray(s.offset, s.offset + s.size);
-    const bad = verifyCodeDirectory(image, image.subarray(sig.dataoff, sig.dataoff + sig.datasize), sig, sig.codeDirectory);
-    if (bad.length) out.push(`${prefix}the code signature does not match the file (${bad[0]!.what} hash differs${bad.length > 1 ? `, and ${bad.length - 1} more` : ''}): the binary was changed after it was signed`);
+  if (verdict?.count) {
+    const n = verdict.count;
+    out.push(`${prefix}the code signature does not match the file (${verdict.mismatches[0]!.what} hash differs${n > 1 ? `, and ${n - 1} more` : ''}): the binary was changed after it was signed`);
   }
   if (id.signature !== 'signed') {
     if (!spec.allowUnsigned) {
@@ -183,26 +182,19 @@ function sliceProblems(data: Uint8Array, s: MachOSlice, id: SliceIdentity, spec:
 
 const RANK: Record<SignatureKind, number> = { unsigned: 0, adhoc: 1, signed: 2 };
 
-/** Check bytes already in memory; `file` names them in messages. */
-export function checkReleaseBinaryBytes(data: Uint8Array, file: string, spec: ReleaseBinarySpec): ReleaseBinaryIdentity {
+/** Turn a scan into the identity, or one ReleaseBinaryError listing every problem. */
+function assess(scan: MachOScan, file: string, spec: ReleaseBinarySpec): ReleaseBinaryIdentity {
   const what = spec.what ?? '--binary';
-  const foreign = describeNonMachO(data);
-  if (foreign) throw new ReleaseBinaryError(file, [`${what}: ${foreign}; expected a macOS Mach-O executable`]);
-  let parsed: MachOFile;
-  try {
-    parsed = parseMachO(data, { name: file });
-  } catch (e) {
-    if (e instanceof MachOFormatError) throw new ReleaseBinaryError(file, [`${what}: ${e.detail}`]);
-    throw e;
-  }
+  const parsed = scan.parsed;
+  if (!parsed) throw new ReleaseBinaryError(file, [`${what}: ${describeNonMachO(scan.head) ?? 'is not a Mach-O file'}; expected a macOS Mach-O executable`]);
   const ids = parsed.slices.map(identityOf);
   const problems = archProblems(parsed, spec);
-  parsed.slices.forEach((s, i) => problems.push(...sliceProblems(data, s, ids[i]!, spec, parsed.kind === 'fat' ? `${s.arch} slice: ` : '')));
+  parsed.slices.forEach((s, i) => problems.push(...sliceProblems(scan.verdicts[i], s, ids[i]!, spec, parsed.kind === 'fat' ? `${s.arch} slice: ` : '')));
   if (problems.length) throw new ReleaseBinaryError(file, problems.map((p) => `${what}: ${p}`));
   const weakest = ids.reduce((a, b) => (RANK[b.signature] < RANK[a.signature] ? b : a));
   return {
-    size: data.length,
-    sha256: createHash('sha256').update(data).digest('hex'),
+    size: scan.size,
+    sha256: scan.sha256,
     universal: parsed.kind === 'fat',
     arches: ids.map((s) => s.arch),
     signature: weakest.signature,
@@ -213,15 +205,38 @@ export function checkReleaseBinaryBytes(data: Uint8Array, file: string, spec: Re
   };
 }
 
+/** A malformed Mach-O structure is a refusal like any other, in the same words. */
+function asRefusal(e: unknown, file: string, spec: ReleaseBinarySpec): unknown {
+  return e instanceof MachOFormatError ? new ReleaseBinaryError(file, [`${spec.what ?? '--binary'}: ${e.detail}`]) : e;
+}
+
+/** Check bytes already in memory; `file` names them in messages. */
+export function checkReleaseBinaryBytes(data: Uint8Array, file: string, spec: ReleaseBinarySpec): ReleaseBinaryIdentity {
+  let scan: MachOScan;
+  try {
+    scan = scanMachOBytes(data, file);
+  } catch (e) {
+    throw asRefusal(e, file, spec);
+  }
+  return assess(scan, file, spec);
+}
+
 /**
- * Check the release binary: a path (read whole: every page's hash is verified), bytes in memory (named "binary" in
- * messages), or `{ name, data }`.
+ * Check the release binary: a path (streamed in one pass: headers and signatures read by range, every page hash and
+ * the file's SHA-256 computed chunk by chunk, so memory does not grow with the binary), bytes in memory (named
+ * "binary" in messages), or `{ name, data }`.
  */
 export async function checkReleaseBinary(
   input: string | Uint8Array | { name: string; data: Uint8Array },
   spec: ReleaseBinarySpec,
 ): Promise<ReleaseBinaryIdentity> {
-  if (typeof input === 'string') return checkReleaseBinaryBytes(await readInputFile(input, spec.what ?? '--binary'), input, spec);
   if (input instanceof Uint8Array) return checkReleaseBinaryBytes(input, 'binary', spec);
-  return checkReleaseBinaryBytes(input.data, input.name, spec);
+  if (typeof input !== 'string') return checkReleaseBinaryBytes(input.data, input.name, spec);
+  let scan: MachOScan;
+  try {
+    scan = await scanMachOFile(input, spec.what ?? '--binary');
+  } catch (e) {
+    throw asRefusal(e, input, spec);
+  }
+  return assess(scan, input, spec);
 }

@@ -3,7 +3,8 @@
  * identity the manifest records, and a fuzzer checks that nothing but the typed error ever comes out.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -218,5 +219,30 @@ describe('fuzz: only the typed error ever comes out', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('a path is checked streamed, with the same verdict as its bytes in memory', () => {
+  it('accepted and refused binaries: identical identities and messages', async () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'binary-check-'));
+    const changed = demoArm64();
+    changed[0x262]! ^= 0xff;
+    const samples: Array<[string, Buffer, Partial<ReleaseBinarySpec>]> = [
+      ['arm64', demoArm64(), {}],
+      ['fat', createUniversal([{ name: 'a', data: demoArm64() }, { name: 'x', data: demoX8664() }]), { arch: 'universal' }],
+      ['changed', changed, {}],
+      ['x86_64', demoX8664(), {}],
+      ['adhoc', demo({ signature: 'adhoc' }), {}],
+      ['truncated', demoArm64().subarray(0, 300), {}],
+      ['elf', readFileSync(treeSitterPrebuild('linux-x64')), {}],
+      ['empty', Buffer.alloc(0), {}],
+    ];
+    for (const [name, data, spec] of samples) {
+      const p = path.join(tmp, name);
+      writeFileSync(p, data);
+      const fromBytes = await Promise.resolve().then(() => checkReleaseBinaryBytes(data, p, { ...SPEC, ...spec })).then((id) => ({ id }), (e: unknown) => ({ e: String(e) }));
+      const fromPath = await checkReleaseBinary(p, { ...SPEC, ...spec }).then((id) => ({ id }), (e: unknown) => ({ e: String(e) }));
+      expect([name, fromPath]).toEqual([name, fromBytes]);
+    }
   });
 });

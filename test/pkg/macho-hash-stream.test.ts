@@ -116,7 +116,7 @@ describe('scanMachOFile', () => {
     expect([s.parsed, Buffer.from(s.head).toString()]).toEqual([undefined, '#!/bin/sh\n']);
   });
 
-  it('streams: checking a 96 MiB signed binary keeps the peak RSS far below its size', () => {
+  it('streams: the release check of a 96 MiB signed binary keeps the peak RSS far below its size', () => {
     // A child process (clean RSS): generate the binary with the bench generator, then check it.
     const big = path.join(tmp, 'big');
     const script = `
@@ -126,14 +126,14 @@ describe('scanMachOFile', () => {
     const gen = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(gen.stderr).toBe('');
     const check = `
-      const { scanMachOFile } = await import(${JSON.stringify(path.join(repoRoot, 'dist/pkg/macho-file-scan.js'))});
+      const { checkReleaseBinary } = await import(${JSON.stringify(path.join(repoRoot, 'dist/pkg/binary-check.js'))});
       const before = process.memoryUsage().rss;
-      const s = await scanMachOFile(${JSON.stringify(big)}, '--binary');
-      console.log(JSON.stringify({ count: s.verdicts[0].count, size: s.size, before, maxRSS: process.resourceUsage().maxRSS * 1024 }));`;
+      const id = await checkReleaseBinary(${JSON.stringify(big)}, { arch: 'x86_64', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2' });
+      console.log(JSON.stringify({ signature: id.signature, size: id.size, before, maxRSS: process.resourceUsage().maxRSS * 1024 }));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', check], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    const m = JSON.parse(r.stdout) as { count: number; size: number; before: number; maxRSS: number };
-    expect(m.count).toBe(0);
+    const m = JSON.parse(r.stdout) as { signature: string; size: number; before: number; maxRSS: number };
+    expect(m.signature).toBe('signed');
     expect(m.size).toBeGreaterThan(96 * 1024 * 1024);
     expect(m.maxRSS - m.before).toBeLessThan(48 * 1024 * 1024);
   });
