@@ -5,11 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, encryptContent, type IntuneWinKeys, type IntuneWinPackage } from '../../src/mdm/intunewin.js';
+import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, encryptContent, zipEntries, type IntuneWinKeys, type IntuneWinPackage } from '../../src/mdm/intunewin.js';
+import { readIntuneWin } from '../../src/mdm/intunewin-read.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 import { GOLDEN } from './helpers.js';
 
@@ -69,6 +71,68 @@ describe('intunewin: pure properties', () => {
     await expect(buildIntuneWin({ files: [{ name: '../x.ps1', data: Buffer.alloc(1) }], setupFile: '../x.ps1' })).rejects.toThrow(/plain ASCII file name/);
   });
 });
+
+describe('intunewin: our own reader (for verify/inspect)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-intunewin-read-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads back what the writer made, with no problem, and the inner zip it encrypted', async () => {
+    const pkg = await buildIntuneWin({ files: sources(), setupFile: 'Install-AiwatchDetect.ps1', keys: KEYS, mtime: MTIME });
+    const file = path.join(dir, pkg.fileName);
+    writeFileSync(file, pkg.bytes);
+    const r = await readIntuneWin(file);
+    expect(r.problems).toEqual([]);
+    expect(r.detection?.setupFile).toBe('Install-AiwatchDetect.ps1');
+    expect(r.innerZip?.length).toBe(pkg.innerZipSize);
+  });
+
+  it('a flipped ciphertext byte is reported (HMAC), and so is a Detection.xml that lies about the size', async () => {
+    const pkg = await buildIntuneWin({ files: sources(), setupFile: 'Install-AiwatchDetect.ps1', keys: KEYS, mtime: MTIME });
+    const blob = Buffer.from(pkg.bytes);
+    // The content entry is stored, so its bytes sit in the outer zip as they are: flip one inside the ciphertext.
+    const at = blob.indexOf(Buffer.from(KEYS.iv)) + 16 + 5;
+    blob[at] = blob[at]! ^ 1;
+    const tampered = path.join(dir, 'tampered.intunewin');
+    writeFileSync(tampered, blob);
+    // yauzl checks the entry CRC, so patch the CRC-32 too: otherwise the zip layer, not our check, would catch it.
+    const fixed = await fixCrc(tampered);
+    const r = await readIntuneWin(fixed);
+    expect(r.problems.join('\n')).toMatch(/HMAC-SHA256 over IV and ciphertext does not match its first 32 bytes/);
+    const xml = pkg.detectionXml.replace(/<UnencryptedContentSize>\d+</, '<UnencryptedContentSize>1<');
+    const lying = await zipEntries([{ name: CONTENT_ENTRY, data: encryptContent(await innerOf(pkg), KEYS).encrypted }, { name: DETECTION_ENTRY, data: Buffer.from(xml) }], { compress: false, mtime: MTIME });
+    writeFileSync(path.join(dir, 'lying.intunewin'), lying);
+    expect((await readIntuneWin(path.join(dir, 'lying.intunewin'))).problems).toEqual([
+      `${path.join(dir, 'lying.intunewin')}: Detection.xml: UnencryptedContentSize is 1, the decrypted content is ${pkg.innerZipSize} bytes`,
+    ]);
+  });
+});
+
+/** The inner zip of a package we built (through our reader). */
+async function innerOf(pkg: IntuneWinPackage): Promise<Buffer> {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'aiwatch-inner-')), 'p.intunewin');
+  writeFileSync(file, pkg.bytes);
+  return (await readIntuneWin(file)).innerZip!;
+}
+
+/** Rewrite the CRC-32 of the stored content entry (local and central headers) to match its bytes. */
+async function fixCrc(file: string): Promise<string> {
+  const b = readFileSync(file);
+  const nameBytes = Buffer.from(CONTENT_ENTRY);
+  const local = b.indexOf(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04])]));
+  const dataStart = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+  const size = b.readUInt32LE(local + 18);
+  const crc = crc32(b.subarray(dataStart, dataStart + size));
+  b.writeUInt32LE(crc, local + 14);
+  const central = b.indexOf(Buffer.concat([Buffer.from([0x50, 0x4b, 0x01, 0x02])]));
+  expect(b.subarray(central + 46, central + 46 + nameBytes.length).equals(nameBytes)).toBe(true);
+  b.writeUInt32LE(crc, central + 16);
+  const out = `${file}.crc.intunewin`;
+  writeFileSync(out, b);
+  return out;
+}
 
 describeWithTools(['openssl', 'unzip', 'xmllint'], 'intunewin: read back with unzip, xmllint and openssl', () => {
   let dir: string;
