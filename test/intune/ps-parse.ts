@@ -3,6 +3,10 @@
  * A file passes when the tree has no ERROR or MISSING node, and no `try` lacks its `catch`/`finally` (the one
  * error the grammar accepts; reference launchd-intune-ops.md §4.3).
  *
+ * House style that avoids the grammar's false positives (valid PowerShell it rejects): the four in §4.3, and one
+ * found here: a parameter whose name ends in a digit 1-6 followed by a space (`-Base64 $x`, `-ExpectedSha256 ''`)
+ * is read as a stream redirection (`4>`) and yields "MISSING >". The templates use `-Encoded`, `-ExpectedHash`.
+ *
  * `shape()` prints a tree with the content of string literals left out, so two renderings that differ only
  * inside string literals have the same shape. Since the grammar knows only the ASCII quote, `asciiQuotes()` first
  * turns the typographic single quotes U+2018-U+201B into `'`, which is what PowerShell itself treats them as.
