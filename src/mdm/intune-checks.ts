@@ -86,6 +86,12 @@ export function windowsSpecProblems(w: WindowsSpec, subject: string): string[] {
   return problems;
 }
 
+/** A DER certificate as PEM (64-column base64, LF line ends). */
+export function certificatePem(der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
+}
+
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 /**
@@ -103,9 +109,7 @@ export function normaliseCaBundle(text: string, subject: string): string {
       continue;
     }
     try {
-      const der = new X509Certificate(`-----BEGIN CERTIFICATE-----${m[2]!}-----END CERTIFICATE-----`).raw;
-      const lines = der.toString('base64').match(/.{1,64}/g)!;
-      out.push(['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n'));
+      out.push(certificatePem(new X509Certificate(`-----BEGIN CERTIFICATE-----${m[2]!}-----END CERTIFICATE-----`).raw));
     } catch (e) {
       problems.push(`${subject}: certificate ${out.length + problems.length + 1} does not parse (${(e as Error).message})`);
     }

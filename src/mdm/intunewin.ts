@@ -9,13 +9,15 @@
  *   FileDigest               =  SHA-256 of the unencrypted inner zip; UnencryptedContentSize = its length
  *
  * The keys and IV are random (this is encryption) but injectable, so tests can pin them; everything else is
- * deterministic: names sorted byte-wise, one fixed timestamp written as a DOS date with the UTC fields (yazl would
- * use local time, making the bytes depend on the time zone). Detection.xml goes through xmlbuilder2, without an
+ * deterministic: names sorted byte-wise, one fixed timestamp written as a DOS date with the UTC fields
+ * (`dosDateFor` of the release zip: yazl would use local time, making the bytes depend on the time zone). The
+ * release zip's writer is not reused as such because it always deflates; this package's outer entries are stored. Detection.xml goes through xmlbuilder2, without an
  * XML declaration, like the Microsoft tool. Not covered: MSI setup files (no <MsiInfo>), ZIP64 (> 4 GiB), folders.
  */
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import yazl from 'yazl';
+import { dosDateFor } from '../pkg/zip.js';
 
 export const CONTENT_ENTRY = 'IntuneWinPackage/Contents/IntunePackage.intunewin';
 export const DETECTION_ENTRY = 'IntuneWinPackage/Metadata/Detection.xml';
@@ -62,15 +64,10 @@ export interface IntuneWinPackage {
   encryptedSize: number;
 }
 
-/** A Date whose local-time fields equal the UTC fields of `d` (yazl writes DOS dates from local fields). */
-function dosFieldsInUtc(d: Date): Date {
-  return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
-}
-
 /** A zip of `entries` in the given order; deflated or stored. */
 export async function zipEntries(entries: ReadonlyArray<{ name: string; data: Uint8Array }>, opts: { compress: boolean; mtime: Date }): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  const mtime = dosFieldsInUtc(opts.mtime);
+  const mtime = dosDateFor(Math.floor(opts.mtime.getTime() / 1000));
   for (const e of entries) {
     zip.addBuffer(Buffer.from(e.data), e.name, { mtime, mode: 0o100644, compress: opts.compress, forceDosTimestamp: true });
   }

@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputFileError, ToolError, UsageError } from '../errors.js';
 import { readInputFile, readInputText, withTempDir, writeFileAtomic } from '../io/fs.js';
+import { certificatePem } from '../mdm/intune-checks.js';
 import type { IntuneFile, ScriptSigner } from '../mdm/intune.js';
 import { Secret } from '../secret.js';
 import { osslsigncodeSign, osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
@@ -48,11 +49,6 @@ export interface SigningPfx {
   certificatesPem: string;
 }
 
-function pem(der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
-  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
-}
-
 function publicDer(key: KeyObject): string {
   const pub = key.type === 'public' ? key : createPublicKey(key);
   return pub.export({ type: 'spki', format: 'der' }).toString('base64');
@@ -79,7 +75,7 @@ export async function checkSigningPfx(opts: AuthenticodeOptions): Promise<Signin
   const validity = validityProblem(leaf, opts.now ?? new Date());
   if (validity) problems.push(`${opts.pfxFile}: ${what}: certificate "${summarize(leaf).commonName}" ${validity}`);
   if (problems.length > 0) throw new UsageError(problems);
-  return { signer: summarize(leaf), certificatesPem: certs.map((c) => pem(c.der)).join('') };
+  return { signer: summarize(leaf), certificatesPem: certs.map((c) => certificatePem(c.der)).join('') };
 }
 
 async function trustAnchors(opts: AuthenticodeOptions, pfx: SigningPfx): Promise<string> {
