@@ -14,12 +14,13 @@
  * and memory does not grow with the binary's size.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { DeploymentSpec } from '../config/spec-types.js';
-import { AiwatchError } from '../errors.js';
+import { AiwatchError, InterruptedError } from '../errors.js';
 import { renderLaunchdPlist } from '../launchd/plist.js';
 import { writeBom, type BomArchInfo } from './bom.js';
 import { writeCpio } from './cpio.js';
@@ -51,6 +52,8 @@ export interface FlatPackageInput {
   onStep?: (step: string) => void;
   /** gzip workers; default all cores. */
   gzipWorkers?: number;
+  /** Checked between Payload chunks: once aborted, the build stops with an InterruptedError. */
+  signal?: AbortSignal;
 }
 
 export interface FlatPackageResult {
@@ -74,6 +77,18 @@ export function installFiles(spec: DeploymentSpec, binaryFile: string): InstallF
   ];
 }
 
+/** The Distribution of the product archive (also what `--builder apple` hands productbuild). */
+export function productDistribution(input: Pick<FlatPackageInput, 'spec' | 'version' | 'hostArchitectures'>, stats: PayloadStats): string {
+  const { spec, version } = input;
+  return renderDistribution({
+    title: spec.productTitle,
+    hostArchitectures: input.hostArchitectures,
+    minimumMacOS: spec.minimumMacOS,
+    components: [{ id: spec.packageIdentifier, version, installKBytes: stats.installKBytes, pkgName: componentName(spec) }],
+    product: { id: spec.packageIdentifier, version },
+  });
+}
+
 class StepError extends Error {}
 
 async function step<T>(name: string, onStep: ((s: string) => void) | undefined, fn: () => Promise<T>): Promise<T> {
@@ -86,16 +101,17 @@ async function step<T>(name: string, onStep: ((s: string) => void) | undefined, 
   }
 }
 
-async function stagePayload(entries: PayloadEntry[], file: string, workers: number | undefined): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
+async function stagePayload(entries: PayloadEntry[], file: string, workers: number | undefined, signal?: AbortSignal): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
   const checksums = new Map<string, number>();
   const out = createWriteStream(file, { mode: 0o600 });
   const sha1 = createHash('sha1');
   let size = 0;
   try {
     for await (const chunk of gzipParallel(writeCpio(entries, { checksums }), { workers })) {
+      if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
       sha1.update(chunk);
       size += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r, j) => { out.once('drain', r); out.once('error', j); });
+      if (!out.write(chunk)) await once(out, 'drain');
     }
   } finally {
     out.end();
@@ -116,7 +132,7 @@ export async function buildFlatPackage(input: FlatPackageInput, out: Writable): 
   const comp = componentName(spec);
   const entries = await step('plan payload', onStep, () => planPayload(installFiles(spec, input.binaryFile), { mtime: input.epoch, what: 'payload' }));
   const payloadFile = path.join(input.workDir, 'Payload');
-  const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers));
+  const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers, input.signal));
   const bom = await step('write Bom', onStep, () => writeBom(entries, { checksums: payload.checksums, arch: input.bomArch }));
   const scripts = await step('write Scripts', onStep, async () =>
     gzipBytes(
@@ -137,13 +153,7 @@ export async function buildFlatPackage(input: FlatPackageInput, out: Writable): 
     payload: stats,
     scripts: { preinstall: true, postinstall: true },
   });
-  const distribution = renderDistribution({
-    title: spec.productTitle,
-    hostArchitectures: input.hostArchitectures,
-    minimumMacOS: spec.minimumMacOS,
-    components: [{ id: spec.packageIdentifier, version: input.version, installKBytes: stats.installKBytes, pkgName: comp }],
-    product: { id: spec.packageIdentifier, version: input.version },
-  });
+  const distribution = productDistribution(input, stats);
   const members: XarInput[] = [
     { path: 'Distribution', source: { bytes: Buffer.from(distribution, 'utf8') }, encoding: 'zlib' },
     { path: 'Resources', directory: true },
