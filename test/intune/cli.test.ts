@@ -110,7 +110,7 @@ describe('aiwatch-deploy intune', () => {
     ['a CA bundle holding a private key', ['--host', HOST, '--org-api-key-file', 'org.key', '--ca-bundle', 'key.pem'], {}, 2, /--ca-bundle key\.pem: holds a "PRIVATE KEY" block; a CA bundle may hold only certificates/],
     ['a CA bundle with no certificate', ['--host', HOST, '--org-api-key-file', 'org.key', '--ca-bundle', 'org.key'], {}, 2, /expected PEM certificates \(-----BEGIN CERTIFICATE-----\), found none/],
     ['a PFX password without --sign-pfx', ['--host', HOST, '--org-api-key-file', 'org.key'], { AIWATCH_PFX_PASSWORD: PASSWORD }, 2, /--pfx-password-file \(or AIWATCH_PFX_PASSWORD\): only used with --sign-pfx/],
-    ['a bad SOURCE_DATE_EPOCH', ['--host', HOST, '--org-api-key-file', 'org.key', '--intunewin'], { SOURCE_DATE_EPOCH: 'yesterday' }, 2, /SOURCE_DATE_EPOCH: expected whole seconds since 1970, got "yesterday"/],
+    ['a bad SOURCE_DATE_EPOCH', ['--host', HOST, '--org-api-key-file', 'org.key', '--intunewin'], { SOURCE_DATE_EPOCH: 'yesterday' }, 2, /SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, got "yesterday"/],
   ];
   for (const [what, args, env, code, message] of refusals) {
     it(`refuses ${what} (exit ${code}), writes nothing, echoes no secret`, async () => {

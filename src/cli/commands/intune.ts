@@ -3,6 +3,7 @@
  * secret sources are those of `tenant` (tenant-flags.ts); Username and DeviceName are accepted but not used on Windows.
  */
 import path from 'node:path';
+import { buildEpoch } from '../../config/clock.js';
 import { envNameForFlag, readSecret } from '../../config/secrets.js';
 import { loadSpec } from '../../config/spec.js';
 import { parseTenantInput } from '../../config/tenant.js';
@@ -21,14 +22,6 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 async function secretFlag(args: Record<string, unknown>, ctx: CliContext, flag: string, label: string, envName = envNameForFlag(flag)): Promise<Secret | undefined> {
   const file = str(args[`${flag}-file`]);
   return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: args[`${flag}-stdin`] === true, envName, flag, label }, ctx);
-}
-
-/** SOURCE_DATE_EPOCH (seconds) as the package time stamp; undefined when unset. */
-function sourceDateEpoch(env: NodeJS.ProcessEnv): Date | undefined {
-  const v = env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH: expected whole seconds since 1970, got ${JSON.stringify(v)}`);
-  return new Date(Number(v) * 1000);
 }
 
 async function signerFrom(args: Record<string, unknown>, ctx: CliContext, description: string) {
@@ -81,7 +74,7 @@ export const intuneCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const input = await inputFrom(args, ctx);
     const signer = await signerFrom(args, ctx, input.spec.productTitle);
-    const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: sourceDateEpoch(ctx.env) });
+    const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: new Date(buildEpoch(ctx.env) * 1000) });
     const out = path.resolve(ctx.cwd, String(args.out));
     for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });
     const summary = { ok: true, out, ...planSummary(plan, input), signer: signer ? (await signer.pfx()).signer : undefined };
