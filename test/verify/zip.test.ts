@@ -68,7 +68,7 @@ describe('verify release zip: planted faults', () => {
       replaceText(e, 'manifest.json', 'd712873a32ce34ca5fe5c0300f97b87b4d1bd7444fdb94de9d8ad785e3a2d1b7', '0'.repeat(64));
       const sums = e.get('SHA256SUMS')!;
       const m = e.get('manifest.json')!.data;
-      sums.data = Buffer.from(sums.data.toString().replace(/^[0-9a-f]{64}(?=  manifest\.json$)/m, createHash('sha256').update(m).digest('hex')));
+      sums.data = Buffer.from(sums.data.toString().replace(/^[0-9a-f]{64}(?= {2}manifest\.json$)/m, createHash('sha256').update(m).digest('hex')));
     });
     expect(await problemsOf(bad)).toEqual([[':manifest.json', `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to d712873a32ce34ca5fe5c0300f97b87b4d1bd7444fdb94de9d8ad785e3a2d1b7`]]);
     const r = await cli(['verify', '--json', bad]);
