@@ -7,22 +7,26 @@
  */
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
-import { InterruptedError } from '../errors.js';
+import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { hashFile, withTempDir, writeStreamAtomic } from '../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
 import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
-import { buildFlatPackage, type FlatPackageResult } from '../pkg/flat-package.js';
+import { buildFlatPackage, type FlatPackageInput, type FlatPackageResult } from '../pkg/flat-package.js';
 import { createUniversal } from '../pkg/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { writeZip, type ZipEntryInput } from '../pkg/zip.js';
 import { readInputFile } from '../io/fs.js';
 import { planProfiles, profileFileNames } from './profiles.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
+
+/** Writes the product archive to `pkgFile` from the composer's input (`--builder apple`: src/tools/apple-pkg.ts). */
+export type PackageBuilder = (input: FlatPackageInput, pkgFile: string) => Promise<void>;
 
 export interface ReleaseOptions {
   spec: DeploymentSpec;
@@ -44,6 +48,8 @@ export interface ReleaseOptions {
   signProfile?: (bytes: Uint8Array, name: string) => Promise<Uint8Array>;
   /** Runs on the finished pkg (in the staging folder): notarize and staple. */
   afterPkg?: (pkgFile: string) => Promise<{ notarized: boolean; stapled: boolean }>;
+  /** Builds the product archive; default: ours (src/pkg/flat-package.ts), streamed into the staging folder. */
+  packageBuilder?: PackageBuilder;
   onStep?: (step: string) => void;
   signal?: AbortSignal;
   gzipWorkers?: number;
@@ -52,7 +58,8 @@ export interface ReleaseOptions {
 export interface ReleaseResult {
   zip: string;
   manifest: ReleaseManifest;
-  pkg: FlatPackageResult;
+  /** What the built-in builder wrote (absent with another packageBuilder). */
+  pkg?: FlatPackageResult;
 }
 
 function hostArchitectures(arch: ReleaseArch): HostArchitecture[] {
@@ -61,6 +68,29 @@ function hostArchitectures(arch: ReleaseArch): HostArchitecture[] {
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
+}
+
+/** The built-in builder: the flat package streamed into `pkgFile`. */
+async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<FlatPackageResult> {
+  const out = createWriteStream(pkgFile, { mode: 0o644 });
+  try {
+    return await buildFlatPackage(input, out);
+  } finally {
+    out.end();
+    await finished(out);
+  }
+}
+
+const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
+
+/** A file-system error in the staging folder (disk full, TMPDIR read-only) is an output problem (exit 3), not a bug. */
+function stagingError(e: unknown, tmp: string): unknown {
+  if (e instanceof AiwatchError) return e;
+  let errno: NodeJS.ErrnoException | undefined;
+  for (let c: unknown = e; c instanceof Error && !errno; c = c.cause) if (typeof (c as NodeJS.ErrnoException).code === 'string') errno = c as NodeJS.ErrnoException;
+  const why = errno && (STAGING_FULL[errno.code!] ?? (errno.syscall === 'mkdtemp' ? errno.message : undefined));
+  if (!why) return e;
+  return new OutputError(tmp, `cannot write the build's temporary files (${why}); free space there or point TMPDIR at a folder with room for about twice the binary`, { cause: e });
 }
 
 /** The binary itself, or (with `signBinary`) its signed copy in the staging folder. */
@@ -105,36 +135,30 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
     checkAborted(o.signal);
     o.onStep?.(s);
   };
-  return withTempDir('build', async (work) => {
+  const staged = withTempDir('build', async (work) => {
     step('check binary');
     const bin = await prepareBinary(o, work);
     step('render scripts');
     const scripts = renderMacosScripts(o.spec);
     const pkgName = `${stem}.pkg`;
     const pkgFile = path.join(work, pkgName);
-    const out = createWriteStream(pkgFile, { mode: 0o644 });
-    let pkg: FlatPackageResult;
-    try {
-      pkg = await buildFlatPackage(
-        {
-          spec: o.spec,
-          version,
-          hostArchitectures: hostArchitectures(arch),
-          binaryFile: bin.file,
-          scripts,
-          epoch: o.epoch,
-          generator: `aiwatch-deploy ${o.builderVersion}`,
-          workDir: work,
-          signer: o.signer,
-          onStep: step,
-          gzipWorkers: o.gzipWorkers,
-        },
-        out,
-      );
-    } finally {
-      out.end();
-      await finished(out);
-    }
+    const input: FlatPackageInput = {
+      spec: o.spec,
+      version,
+      hostArchitectures: hostArchitectures(arch),
+      binaryFile: bin.file,
+      scripts,
+      epoch: o.epoch,
+      generator: `aiwatch-deploy ${o.builderVersion}`,
+      workDir: work,
+      signer: o.signer,
+      onStep: step,
+      gzipWorkers: o.gzipWorkers,
+      signal: o.signal,
+    };
+    let pkg: FlatPackageResult | undefined;
+    if (o.packageBuilder) await o.packageBuilder(input, pkgFile);
+    else pkg = await writeOurPackage(input, pkgFile);
     let trust = { notarized: false, stapled: false };
     if (o.afterPkg) trust = await o.afterPkg(pkgFile);
     step('write release documents');
@@ -198,5 +222,8 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
       checkAborted(o.signal);
     });
     return { zip: zipFile, manifest, pkg };
+  });
+  return staged.catch((e: unknown) => {
+    throw stagingError(e, tmpdir());
   });
 }

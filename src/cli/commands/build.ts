@@ -10,6 +10,7 @@ import { RELEASE_ARCHES, type ReleaseArch } from '../../config/release-input.js'
 import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { buildRelease } from '../../plan/release.js';
+import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
 import type { AiwatchCommand } from '../command.js';
 import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
 
@@ -46,6 +47,7 @@ export const buildCommand: AiwatchCommand = {
         .option('demo', { type: 'boolean', default: false, describe: `Use the bundled demo binary (version ${DEMO_VERSION} unless --version)` })
         .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' })
         .option('allow-unsigned-binary', { type: 'boolean', default: false, describe: 'Accept an unsigned or ad-hoc-signed binary (development builds; flagged loudly)' })
+        .option('builder', { type: 'string', choices: ['ours', 'apple'], default: 'ours', describe: 'Who writes the .pkg: ours (any OS, reproducible) or apple (pkgbuild + productbuild; macOS only)' })
         .version(false),
     ),
   run: async (args, ctx) => {
@@ -56,6 +58,8 @@ export const buildCommand: AiwatchCommand = {
     if (!demo && !args.binary) problems.push('--binary is required (or --demo for the bundled demo binary)');
     if (!demo && !args.version) problems.push('--version is required, e.g. --version 1.4.0');
     if (args['binary-x86_64'] && arch !== 'universal') problems.push('--binary-x86_64 goes with --arch universal');
+    const apple = args.builder === 'apple';
+    if (apple && appleBuilderProblem()) problems.push(appleBuilderProblem()!);
     if (problems.length) throw new UsageError(problems);
     const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, String(args.binary)), binaryX86_64: args['binary-x86_64'] ? path.resolve(ctx.cwd, String(args['binary-x86_64'])) : undefined };
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
@@ -73,6 +77,7 @@ export const buildCommand: AiwatchCommand = {
       builderVersion: BUILDER_VERSION,
       allowUnsignedBinary: args['allow-unsigned-binary'] === true,
       ...trust,
+      packageBuilder: apple ? buildWithAppleTools : undefined,
       onStep: log,
       signal: ctx.signal,
     });
