@@ -143,14 +143,14 @@ export function formatProfileReport(r: ProfileReport): string {
   const lines = [`${r.file}: configuration profile (${r.encoding === 'cms' ? 'CMS-signed' : r.encoding}), ${r.payloads.length} payload(s)`];
   const s = r.signature;
   if (s) {
-    lines.push(heading('signature'), `  ${s.signatureValid ? 'verifies over the profile' : `DOES NOT VERIFY: ${s.problem}`}`);
+    lines.push('', heading('signature'), `  ${s.signatureValid ? 'verifies over the profile' : `DOES NOT VERIFY: ${s.problem}`}`);
     lines.push(...rows([['signer', s.signer?.commonName ?? '(not embedded)'], ['signing time', s.signingTime], ['chain', s.chain.map((c) => c.commonName).join(' → ')], ['Apple root', s.chainsToApple ? 'yes' : 'no']]));
   }
-  lines.push(heading('profile'), ...rows(Object.entries(r.envelope)));
+  lines.push('', heading('profile'), ...rows(Object.entries(r.envelope)));
   r.payloads.forEach((p, i) => {
-    lines.push(heading(`payload ${i + 1}: ${p.type ?? '(no PayloadType)'}`), ...rows([['identifier', p.identifier], ['UUID', p.uuid], ['name', p.displayName]]), ...p.details.map((d) => `  ${d}`));
+    lines.push('', heading(`payload ${i + 1}: ${p.type ?? '(no PayloadType)'}`), ...rows([['identifier', p.identifier], ['UUID', p.uuid], ['name', p.displayName]]), ...p.details.map((d) => `  ${d}`));
   });
-  lines.push(...r.problems.map((p) => `PROBLEM: ${p}`));
+  if (r.problems.length > 0) lines.push('', ...r.problems.map((p) => `PROBLEM: ${p}`));
   return text(lines);
 }
 
