@@ -121,10 +121,10 @@ async function run(tool: string, args: string[], signal: AbortSignal | undefined
 
 /**
  * Build the product archive at `pkgFile` with pkgbuild + productbuild (see header). Same inputs and steps as
- * buildFlatPackage; a UsageError on anything but macOS.
+ * buildFlatPackage; a UsageError on anything but macOS (`platform` is for tests that stand in for Apple's tools).
  */
-export async function buildWithAppleTools(input: FlatPackageInput, pkgFile: string): Promise<void> {
-  const problem = appleBuilderProblem();
+export async function buildWithAppleTools(input: FlatPackageInput, pkgFile: string, opts: { platform?: NodeJS.Platform } = {}): Promise<void> {
+  const problem = appleBuilderProblem(opts.platform);
   if (problem) throw new UsageError(problem);
   const dir = path.join(input.workDir, 'apple');
   input.onStep?.('stage files for pkgbuild');
