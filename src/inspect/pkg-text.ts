@@ -46,7 +46,7 @@ function signatureLines(s: XarSignatureReport): string[] {
     out.push(`  CMS <x-signature>: heap ${c.offset}, ${c.size} bytes reserved, ${c.derLength} used; ${c.verifies ? 'verifies over the TOC checksum' : `DOES NOT VERIFY: ${c.reason}`}`);
     out.push(...rows([['digest', c.digestAlgorithm], ['signing time', c.signingTime], ['signer', c.signer?.commonName]], 4));
     const ts = c.timestamp;
-    if (ts) out.push(`    Signed with a timestamp on ${ts.genTime} by "${ts.tsa ?? 'unknown TSA'}" (serial ${ts.serialNumber}, policy ${ts.policy}); ${ts.imprintMatches ? 'it stamps this signature' : 'IT DOES NOT STAMP THIS SIGNATURE'}${ts.tokenVerifies ? '' : '; token signature DOES NOT VERIFY'}`);
+    if (ts) out.push(`    Signed with a timestamp on ${ts.genTime} by "${ts.tsa ?? 'unknown TSA'}" (serial ${ts.serialNumber}, policy ${ts.policy}); ${ts.imprintMatches ? 'it stamps this signature' : 'IT DOES NOT STAMP THIS SIGNATURE'}${ts.tokenVerifies === false ? '; token signature DOES NOT VERIFY' : ''}`);
     else out.push('    no timestamp');
   } else out.push('  CMS <x-signature>: none (stapling needs it)');
   out.push(`  Developer ID Installer certificate: ${s.developerIdInstaller ? 'yes' : 'no'}; chain ends at Apple Root CA: ${s.chainsToApple ? 'yes' : 'no'}`);

@@ -29,8 +29,11 @@ export interface TimestampInfo {
   tsa?: string;
   /** The token's messageImprint is the hash of the CMS signature value (RFC 3161 §2.4 via RFC 5652 §11.4). */
   imprintMatches: boolean;
-  /** The token's own signature verifies with its embedded certificate. */
-  tokenVerifies: boolean;
+  /**
+   * The token's own signature verifies with its embedded certificate. Checked only when the imprint matches
+   * (pkijs verifies a TSTInfo token's signature and imprint together), else undefined.
+   */
+  tokenVerifies?: boolean;
 }
 
 export interface RsaSignatureInfo {
@@ -108,8 +111,8 @@ async function timestampOf(token: Uint8Array, signature: Uint8Array): Promise<Ti
     serialNumber: Buffer.from(tst.serialNumber.valueBlock.valueHexView).toString('hex'),
     policy: tst.policy,
     imprintMatches: alg !== undefined && createHash(alg).update(signature).digest().equals(imprint),
-    tokenVerifies: (await checkCmsSignature(t)).valid,
   };
+  if (out.imprintMatches) out.tokenVerifies = (await checkCmsSignature(t, signature)).valid;
   if (t.signer) out.tsa = summarize(t.signer).commonName;
   return out;
 }
@@ -162,7 +165,7 @@ function crossProblems(r: Omit<XarSignatureReport, 'status'>, leaf: Certificate 
   const keyLeaf = cms?.certificates[0] ?? rsa?.certificates[0];
   if (cms?.signer && keyLeaf && cms.signer.sha256 !== keyLeaf.sha256) problems.push(`the CMS signer "${cms.signer.commonName}" is not the KeyInfo leaf "${keyLeaf.commonName}"`);
   if (cms?.timestamp && !cms.timestamp.imprintMatches) problems.push('the CMS timestamp token does not time-stamp this signature (its message imprint differs)');
-  if (cms?.timestamp && !cms.timestamp.tokenVerifies) problems.push('the CMS timestamp token\'s own signature does not verify');
+  if (cms?.timestamp?.tokenVerifies === false) problems.push('the CMS timestamp token\'s own signature does not verify');
   const when = cms?.timestamp?.genTime ?? cms?.signingTime;
   if (leaf && when && validityProblem(leaf, new Date(when))) {
     const s = summarize(leaf);
