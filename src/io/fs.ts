@@ -53,6 +53,32 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Fail early (before a long build) when `dir` could not become an output folder: the nearest existing path on the
+ * way must be a writable folder. Creates nothing. `what` names the option ("--out").
+ */
+export async function checkOutputDir(dir: string, what: string): Promise<void> {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    let st;
+    try {
+      st = await fsp.stat(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && d !== path.dirname(d)) continue;
+      throw new OutputError(dir, `${what}: cannot use this folder: ${explain(e)}`, { cause: e });
+    }
+    if (!st.isDirectory()) {
+      throw new OutputError(dir, d === path.resolve(dir) ? `${what}: is a file, expected a folder to write into` : `${what}: ${d} is a file, so no folder can be created under it`);
+    }
+    try {
+      await fsp.access(d, fsp.constants.W_OK);
+    } catch (e) {
+      throw new OutputError(dir, `${what}: ${d === path.resolve(dir) ? 'the folder' : d} is not writable (${explain(e)})`, { cause: e });
+    }
+    return;
+  }
+}
+
 /** Write `data` to `target` atomically (temp sibling + fsync + rename). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   await writeStreamAtomic(

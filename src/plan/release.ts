@@ -13,7 +13,7 @@ import { finished } from 'node:stream/promises';
 import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
-import { hashFile, withTempDir, writeStreamAtomic } from '../io/fs.js';
+import { checkOutputDir, hashFile, withTempDir, writeStreamAtomic } from '../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
 import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
@@ -131,6 +131,7 @@ function warningsFor(identity: ReleaseBinaryIdentity): string[] {
 export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
   const { version, arch } = checkReleaseInput({ version: o.version, arch: o.arch });
   const stem = releaseStem(version, arch);
+  await checkOutputDir(o.outDir, '--out');
   const step = (s: string): void => {
     checkAborted(o.signal);
     o.onStep?.(s);
