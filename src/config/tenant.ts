@@ -34,6 +34,7 @@ function shown(def: TenantKeyDef, value: string): string {
 
 /** Host must be an https origin: no credentials, no path/query/fragment, a plausible host name. */
 export function hostProblem(value: string): string | undefined {
+  if (/[^\x20-\x7e]/.test(value)) return 'expected ASCII only (write an international name in its xn-- form)';
   let url: URL;
   try {
     url = new URL(value);

@@ -114,7 +114,7 @@ describe('hostile tenant values the validation refuses', () => {
     ['https://acme.runlayer.com/`whoami`', /without a path/],
     ['https://acme.runlayer.com;calc', /expected a DNS host name|expected an https/],
     ['https://acme"runlayer.com', /expected a DNS host name|expected an https/],
-    ['https://acme\u2018runlayer.com', /^--host: "https:\/\/acme\u2018runlayer\.com" holds U\+2018; the Windows scripts take ASCII only/],
+    ['https://acme\u2018runlayer.com', /Host "https:\/\/acme\u2018runlayer\.com" expected ASCII only/],
     ['https://acme.runlayer.com\r\n$x', /control characters/],
     [`https://${'a'.repeat(1000)}.com`, /at most 253 allowed/],
     ["http://acme.runlayer.com", /expected https/],

@@ -136,7 +136,7 @@ describe('intune scripts: what the inputs decide', () => {
   it('host and keys reach runlayer only through the environment, under the names in the spec', () => {
     const files = renderIntuneScripts(VARIANTS.full!());
     const scan = files['Invoke-AiwatchScan.ps1']!;
-    expect(scan).toContain("[Environment]::SetEnvironmentVariable('RUNLAYER_ORG_API_KEY', $AiwatchOrgApiKey, 'Process')");
+    expect(scan).toContain("[Environment]::SetEnvironmentVariable('RUNLAYER_API_KEY', $AiwatchOrgApiKey, 'Process')");
     expect(scan).toContain("[Environment]::SetEnvironmentVariable('RUNLAYER_HOST', $AiwatchTenantHost, 'Process')");
     // The key appears once, in its assignment; the variable is used only to set the environment.
     expect(scan.split(ORG_KEY).length - 1).toBe(1);
@@ -161,7 +161,7 @@ describe('intune scripts: what the inputs decide', () => {
     expect(scan).toContain("[Environment]::SetEnvironmentVariable('RL_KEY', $AiwatchOrgApiKey, 'Process')");
     expect(scan).toContain("$AiwatchCliExe = Join-Path $AiwatchBinDir 'runlayer-nightly.exe'");
     expect(scan).toContain("[Environment]::ExpandEnvironmentVariables('C:\\Logs\\Runlayer')");
-    expect(scan).not.toContain('RUNLAYER_ORG_API_KEY');
+    expect(scan).not.toContain('RUNLAYER_API_KEY');
   });
 
   it('refuses a spec whose Windows values cannot be used: the schema first, the renderer for what it leaves', () => {

@@ -125,7 +125,7 @@ function Get-AiwatchCaBundle {
 # never put on a command line (other users can read command lines). Cleared again right after the run.
 function Set-AiwatchChildEnvironment {
     [Environment]::SetEnvironmentVariable('RUNLAYER_HOST', $AiwatchTenantHost, 'Process')
-    [Environment]::SetEnvironmentVariable('RUNLAYER_ORG_API_KEY', $AiwatchOrgApiKey, 'Process')
+    [Environment]::SetEnvironmentVariable('RUNLAYER_API_KEY', $AiwatchOrgApiKey, 'Process')
     [Environment]::SetEnvironmentVariable('RUNLAYER_ENROLLMENT_KEY', $AiwatchEnrollmentKey, 'Process')
     $caBundle = Get-AiwatchCaBundle
     if ($caBundle) {
@@ -137,7 +137,7 @@ function Set-AiwatchChildEnvironment {
 }
 
 function Clear-AiwatchChildEnvironment {
-    foreach ($name in @('RUNLAYER_HOST', 'RUNLAYER_ORG_API_KEY', 'RUNLAYER_ENROLLMENT_KEY')) {
+    foreach ($name in @('RUNLAYER_HOST', 'RUNLAYER_API_KEY', 'RUNLAYER_ENROLLMENT_KEY')) {
         [Environment]::SetEnvironmentVariable($name, $null, 'Process')
     }
 }
