@@ -10,7 +10,10 @@ import type { Problem } from '../../src/errors.js';
 import { encodeTicketTrailer } from '../../src/notary/trailer.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
 import { verifyPkgFile } from '../../src/verify/pkg.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { writeCpio } from '../../src/pkg/cpio.js';
 import { parseMachO } from '../../src/pkg/macho.js';
+import { planScripts, type PayloadEntry } from '../../src/pkg/payload.js';
 import {
   BINARY, bomFor, buildDemoRelease, buildPkg, cli, COMP, demoArm64, flipByte, pkgMembers, repackPkg, signPkg, tempDir, type DemoRelease,
 } from './release-fixture.js';
@@ -34,6 +37,12 @@ function short(file: string, problems: Problem[]): Array<[string, string]> {
 
 const edit = (name: string, fn: (m: Map<string, Buffer>) => void): Promise<string> => repackPkg(demo.pkg, path.join(dir, name), fn);
 const text = (m: Map<string, Buffer>, p: string): string => m.get(p)!.toString('utf8');
+
+async function collectCpio(entries: PayloadEntry[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of writeCpio(entries)) parts.push(c);
+  return Buffer.concat(parts);
+}
 
 describe('verify pkg: the demo build passes', () => {
   it('has no problem; notes say unsigned and not stapled; exit 0', async () => {
@@ -177,6 +186,40 @@ describe('verify pkg: planted corruptions, each caught with its own message', ()
     expect(sigStart).toBeGreaterThan(0);
     const cmsBad = flipByte(signed, a.heapStart + a.xSignature!.offset + sigStart + 20, path.join(dir, 'cms-flip.pkg'));
     expect(short(cmsBad, await problemsOf(cmsBad))).toEqual([[':signature', expect.stringMatching(/^the CMS <x-signature> does not verify: /)]]);
+  });
+
+  it('a component package (no Distribution, members at the root) is read and verified the same way', async () => {
+    const flat = await edit('component.pkg', (m) => {
+      m.delete('Distribution');
+      for (const k of [...m.keys()]) {
+        m.set(k.replace(`${COMP}/`, ''), m.get(k)!);
+        m.delete(k);
+      }
+    });
+    expect(await problemsOf(flat)).toEqual([]);
+    const r = await cli(['inspect', flat]);
+    expect(r.stdout).toContain('flat package (component package, xar)');
+    expect(r.stdout).toContain('== component package\n  PackageInfo\n    identifier             com.runlayer.aiwatch.pkg');
+  });
+
+  it('a script that is not executable, and a payload entry owned by the build user', async () => {
+    const scripts = gzipSync(await collectCpio(await planScripts([
+      { name: 'postinstall', source: { bytes: Buffer.from('#!/bin/sh\nexit 0\n') } },
+      { name: 'preinstall', source: { bytes: Buffer.from('#!/bin/sh\nexit 0\n') }, mode: 0o644 },
+    ], { mtime: 1700000000 })));
+    const bad = await edit('script-mode.pkg', (m) => m.set(`${COMP}/Scripts`, scripts));
+    expect(short(bad, await problemsOf(bad))).toEqual([[`:${COMP}/Scripts`, './preinstall (the preinstall script) has mode 0644: Installer cannot run it (expected an executable mode such as 0755)']]);
+    const leaked = await edit('uid.pkg', (m) => {
+      const cpio = gunzipSync(m.get(`${COMP}/Payload`)!);
+      const at = cpio.indexOf(Buffer.from(`${BINARY}\0`)) - 76;
+      expect(cpio.toString('latin1', at, at + 6)).toBe('070707');
+      cpio.write('000765', at + 24, 'latin1'); // c_uid: the build user's 501
+      m.set(`${COMP}/Payload`, gzipSync(cpio));
+    });
+    expect(short(leaked, await problemsOf(leaked))).toEqual([
+      [`:${COMP}/Bom`, `Bom and Payload disagree on ${BINARY}: owner 0/0 (Bom) vs 501/0 (Payload)`],
+      [`:${COMP}/Payload`, `${BINARY} is owned by 501/0, expected root (0/0 or 0/80): a build user's ids leaked into the package`],
+    ]);
   });
 
   it('a file that is not a xar at all is one problem; a missing file is exit 3', async () => {

@@ -122,7 +122,7 @@ export async function repackPkg(src: string, out: string, edit: (members: Map<st
   edit(map);
   const inputs: XarInput[] = [{ path: 'Resources', directory: true }];
   for (const m of members) if (map.has(m.path)) inputs.push({ path: m.path, source: { bytes: map.get(m.path)! }, encoding: m.zlib ? 'zlib' : 'store' });
-  for (const [p, bytes] of map) if (!members.some((m) => m.path === p)) inputs.push({ path: p, source: { bytes }, encoding: 'zlib' });
+  for (const [p, bytes] of map) if (!members.some((m) => m.path === p)) inputs.push({ path: p, source: { bytes }, encoding: /(^|\/)(Payload|Scripts)$/.test(p) ? 'store' : 'zlib' });
   await writeStreamAtomic(out, async (s) => void (await writeXar(s, inputs, { creationTime: new Date(EPOCH * 1000), signer })));
   return out;
 }

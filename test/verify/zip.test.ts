@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/errors.js';
 import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
-import { buildDemoRelease, cli, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
+import { buildRelease } from '../../src/plan/release.js';
+import { buildDemoRelease, cli, demoArm64, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 
 let demo: DemoRelease;
@@ -114,6 +115,22 @@ describe('verify release zip: planted faults', () => {
     expect(problems).toContainEqual(['', expect.stringMatching(/^manifest\.json is not valid JSON \(.+\): not a release zip, or a damaged one$/)]);
     expect(problems).toContainEqual([':SHA256SUMS:7', expect.stringMatching(/^manifest\.json: says [0-9a-f]{64}, the zip entry hashes to/)]);
     expect(problems).toHaveLength(2);
+  });
+
+  it('a damaged pkg inside the zip is reported as zip:pkg:member (manifest refreshed, so only the xar check fails)', async () => {
+    const bad = await variant('nested', (e) => {
+      const pkg = e.get(PKG_NAME)!.data;
+      pkg[pkg.length - 100] = pkg[pkg.length - 100]! ^ 0xff; // inside the last member (Scripts)
+    }, true);
+    expect(await problemsOf(bad)).toEqual([[`:${PKG_NAME}:aiwatch.pkg/Scripts`, expect.stringMatching(/^archived-checksum mismatch: TOC says [0-9a-f]{40}, the stored bytes hash to [0-9a-f]{40}$/)]]);
+  });
+
+  it('a universal release (arm64 + x86_64 demo binaries merged) passes too', async () => {
+    const out = path.join(dir, 'universal');
+    mkdirSync(out, { recursive: true });
+    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'universal', binary: demoArm64, binaryX86_64: demoArm64.replace('arm64', 'x86_64'), outDir: out, epoch: 1700000000, builderVersion: '0.1.0', gzipWorkers: 0 });
+    expect(await problemsOf(r.zip)).toEqual([]);
+    expect((await cli(['inspect', r.zip])).stdout).toContain('hostArchitectures  arm64,x86_64');
   });
 
   it('a .zip that is not a zip archive is one problem, exit 1', async () => {
