@@ -60,3 +60,15 @@ export function certificateLines(c: CertificateSummary, n: number): string[] {
 export function text(lines: readonly string[]): string {
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * A copy of `value` that JSON can carry: bigints become numbers when safe (else decimal strings), byte arrays
+ * become hex strings. For parsed structures (Mach-O headers) printed with --json.
+ */
+export function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'bigint') return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  return value;
+}

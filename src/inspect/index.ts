@@ -7,6 +7,7 @@ import { InputFileError } from '../errors.js';
 import { checkInputFile, readInputFile } from '../io/fs.js';
 import { describeNonMachO } from '../pkg/binary-check.js';
 import { profileEncoding } from '../sign/profile-sign.js';
+import { jsonSafe } from './format.js';
 import { inspectBinary } from './macho.js';
 import { inspectPkg } from './pkg.js';
 import { formatPkgReport } from './pkg-text.js';
@@ -59,11 +60,11 @@ export async function inspectFile(file: string, opts: InspectOptions = {}): Prom
   switch (kind) {
     case 'pkg': {
       const r = await inspectPkg(file, { name, scripts: opts.scripts });
-      return { kind, text: formatPkgReport(r), json: r };
+      return { kind, text: formatPkgReport(r), json: jsonSafe(r) };
     }
     case 'zip': {
       const r = await inspectZip(file, { name, scripts: opts.scripts, secretKeys: opts.secretKeys });
-      return { kind, text: formatZipReport(r), json: r };
+      return { kind, text: formatZipReport(r), json: jsonSafe(r) };
     }
     case 'macho': {
       const r = await inspectBinary(file, name);
@@ -71,7 +72,7 @@ export async function inspectFile(file: string, opts: InspectOptions = {}): Prom
     }
     case 'profile': {
       const r = await inspectProfileBytes(await readInputFile(file, 'inspect'), { name, secretKeys: opts.secretKeys });
-      return { kind, text: formatProfileReport(r), json: r };
+      return { kind, text: formatProfileReport(r), json: jsonSafe(r) };
     }
     default:
       throw new InputFileError(file, 'inspect: not a kind of file inspect knows (expected a .pkg, a release .zip, a Mach-O binary or a configuration profile)');

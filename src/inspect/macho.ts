@@ -12,6 +12,7 @@ import { InputFileError } from '../errors.js';
 import { CS_RUNTIME } from '../pkg/macho-constants.js';
 import { verifyCodeDirectory } from '../pkg/macho-codesign.js';
 import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../pkg/macho.js';
+import { jsonSafe } from './format.js';
 
 export type SignatureKind = 'signed' | 'adhoc' | 'unsigned';
 
@@ -123,7 +124,8 @@ export function tryParseMachO(data: Uint8Array, name: string): { file?: MachOFil
 
 export interface BinaryInspection {
   text: string;
-  json: { kind: 'macho'; file: string; identity: MachOIdentity; macho: MachOFile };
+  /** `macho`: the parsed file made JSON-safe (bigints as numbers/strings, bytes as hex). */
+  json: { kind: 'macho'; file: string; identity: MachOIdentity; macho: unknown };
 }
 
 /** `inspect` of a bare binary: identity summary, then the full Mach-O description. */
@@ -138,5 +140,5 @@ export async function inspectBinary(file: string, name = file): Promise<BinaryIn
   }
   const identity = machoIdentity(parsed, data);
   const head = [`${name}: Mach-O ${identity.kind === 'fat' ? 'universal' : 'thin'} (${identity.arches.join(', ')}), ${data.length} bytes`, ...formatIdentityLines(identity).map((l) => `  ${l}`), ''];
-  return { text: `${head.join('\n')}\n${describeMachO(parsed)}`, json: { kind: 'macho', file: name, identity, macho: parsed } };
+  return { text: `${head.join('\n')}\n${describeMachO(parsed)}`, json: { kind: 'macho', file: name, identity, macho: jsonSafe(parsed) } };
 }

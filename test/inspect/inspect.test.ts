@@ -105,6 +105,22 @@ describe('inspect: options, JSON, binaries, secrets, refusals', () => {
       '  arm64: MH_EXECUTE, signed (CMS), identifier com.runlayer.aiwatch, team AF2M8HC7A2, flags 0x10000(runtime), sha256 cdhash 60f69c6297c82b2ea4f2abf1cd5b633a6af29bd8, signer "aiwatch-deploy DEMO signer (NOT Apple-issued, NOT a Developer ID)" (OU AF2M8HC7A2), signed 2025-01-01T00:00:00.000Z, hashes match',
     ]);
     expect(r.stdout).toContain('Identifier=com.runlayer.aiwatch');
+    for (const arch of ['arm64', 'x86_64']) {
+      const j = await cli(['inspect', '--json', path.join('fixtures', 'demo', `aiwatch-${arch}`)]);
+      expect(j.code).toBe(0);
+      expect(JSON.parse(j.stdout)).toMatchObject({ kind: 'macho', identity: { arches: [arch], teamId: 'AF2M8HC7A2' }, macho: { kind: 'thin' } });
+    }
+  });
+
+  it('--json of the release zip: manifest summary, entries, nested pkg and profiles', async () => {
+    const r = await cli(['inspect', '--json', ZIP_NAME], demo.dir);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { kind: string; manifest: { version: string }; entries: Array<{ name: string; role?: string }>; pkgs: PkgReport[]; profiles: Array<{ file: string }> };
+    expect(j.kind).toBe('zip');
+    expect(j.manifest.version).toBe('1.0.0');
+    expect(j.entries.find((e) => e.name === PKG_NAME)?.role).toBe('pkg');
+    expect(j.pkgs.map((p) => p.file)).toEqual([`${ZIP_NAME}:${PKG_NAME}`]);
+    expect(j.profiles.map((p) => p.file)).toEqual([`${ZIP_NAME}:com.runlayer.aiwatch.loginitems.mobileconfig`, `${ZIP_NAME}:com.runlayer.aiwatch.pppc.mobileconfig`]);
   });
 
   it('a tenant profile: the secret values never appear, in text or JSON', async () => {
