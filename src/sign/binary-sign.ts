@@ -171,7 +171,7 @@ export async function signBinary(o: BinarySignOptions): Promise<BinarySignResult
       argv = await rcodesignSign({ input: o.input, output: signed, p12: o.identity.file, passwordFile, identifier: o.identifier, timestampUrl }, { secrets, signal: o.signal });
     }
     const identity = readBack(await readInputFile(signed, `${signer} output`), o.input, o, signer);
-    await moveIntoPlace(signed, o.out, { mode: mode | 0o111 });
+    await moveIntoPlace(signed, o.out, { mode });
     return { signer, argv, identity, warnings };
   });
 }
