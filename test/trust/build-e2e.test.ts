@@ -76,7 +76,7 @@ describeWithTools(['openssl', 'bsdtar', '7z', 'unzip'], 'build --sign --notarize
   it('our verify accepts that zip and its signed, timestamped, stapled pkg', async () => {
     expect(built, 'the build above ran').toBeDefined();
     const v = await cli(['verify', built!.zip, built!.pkg]);
-    expect(v.stdout + v.stderr).not.toMatch(/problem/i);
+    expect(v.stdout).toContain('2 ok, 0 with problems');
     expect(v.stdout).toContain('stapled notarization ticket: yes');
     expect(v.code).toBe(0);
   });
