@@ -1,6 +1,8 @@
 /**
  * The release zip: a deterministic writer (over yazl) and a reader (over yauzl) for verify/inspect.
  *
+ * Entries are DEFLATEd at level 6 unless the caller says they are compressed already (the pkg: its Payload is gzip,
+ * so deflating it again costs a full pass over the largest file for a gain of well under 1%).
  * Determinism: entries in the order given (the release plan sorts them), a fixed mode per entry, every mtime the
  * same SOURCE_DATE_EPOCH instant, DEFLATE at a fixed level. The ZIP "DOS" timestamp has no time zone: yazl encodes it
  * from the Date's *local* fields, so two machines in different zones would write different bytes. We therefore
@@ -20,6 +22,8 @@ export interface ZipEntryInput {
   /** Unix permission bits (0o644, 0o755). */
   mode: number;
   source: { bytes: Uint8Array } | { file: string };
+  /** DEFLATE the entry (default true); false stores it, for data that is compressed already (the .pkg). */
+  compress?: boolean;
 }
 
 /** A Date whose local calendar fields are the UTC fields of `epochSeconds` (see header). */
@@ -34,7 +38,8 @@ export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: 
   const zip = new yazl.ZipFile();
   const mtime = dosDateFor(epochSeconds);
   for (const e of entries) {
-    const opts = { mtime, mode: 0o100000 | e.mode, compress: true, compressionLevel: 6, forceDosTimestamp: true };
+    const compression = e.compress === false ? { compress: false } : { compress: true, compressionLevel: 6 };
+    const opts = { mtime, mode: 0o100000 | e.mode, ...compression, forceDosTimestamp: true };
     if ('bytes' in e.source) zip.addBuffer(Buffer.from(e.source.bytes), e.name, opts);
     else zip.addReadStream(createReadStream(e.source.file), e.name, opts);
   }

@@ -168,7 +168,7 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
     const entries: Array<ZipEntryInput & { role: FileRole }> = [];
     const pkgHash = await hashFile(pkgFile);
     const files: ReleaseFile[] = [{ name: pkgName, role: 'pkg', mode: 0o644, ...pkgHash }];
-    entries.push({ name: pkgName, mode: 0o644, source: { file: pkgFile }, role: 'pkg' });
+    entries.push({ name: pkgName, mode: 0o644, source: { file: pkgFile }, compress: false, role: 'pkg' });
     const add = (name: string, role: FileRole, text: string | Uint8Array, mode = 0o644): void => {
       const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
       files.push(describeFile(name, role, bytes, mode));

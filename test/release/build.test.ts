@@ -55,6 +55,9 @@ describeWithTools(['unzip', 'sha256sum', 'bsdtar', '7z', 'gzip', 'cpio', 'xmllin
   it('the zip holds exactly the release files, with their modes, and sha256sum -c SHA256SUMS passes', () => {
     expect(listTree(u.release)).toEqual(RELEASE_FILES);
     for (const f of RELEASE_FILES) expect([f, mode(path.join(u.release, f))]).toEqual([f, f.endsWith('.sh') ? 0o755 : 0o644]);
+    // unzip -v: the pkg is stored (its Payload is gzip already), everything else deflated.
+    const methods = run('unzip', ['-v', path.join(work, 'out', 'aiwatch-1.0.0-macos-arm64.zip')]).split('\n').filter((l) => / (Stored|Defl:N) /.test(l));
+    expect(methods.map((l) => [l.trim().split(/\s+/).at(-1), l.includes(' Stored ') ? 'Stored' : 'Defl:N'])).toEqual(RELEASE_FILES.map((f) => [f, f.endsWith('.pkg') ? 'Stored' : 'Defl:N']));
     const checked = run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: u.release });
     expect(checked.trim().split('\n').sort()).toEqual(RELEASE_FILES.filter((f) => f !== 'SHA256SUMS').map((f) => `${f}: OK`).sort());
   });
