@@ -97,6 +97,15 @@ function sumsProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] 
   return out;
 }
 
+/** Entries whose DOS time is not the manifest's SOURCE_DATE_EPOCH (2-second resolution, clamped to 1980): re-packed. */
+function timeNote(m: ReleaseManifest | undefined, entries: readonly ZipEntryData[]): string | undefined {
+  if (!Number.isSafeInteger(m?.sourceDateEpoch)) return undefined;
+  const want = new Date(Math.floor(Math.max(m!.sourceDateEpoch, 315532800) / 2) * 2000).toISOString();
+  const off = entries.filter((e) => e.mtime !== want).map((e) => `${e.name} (${e.mtime})`);
+  if (off.length === 0) return undefined;
+  return `entry times differ from the build's SOURCE_DATE_EPOCH ${m!.sourceDateEpoch} (${want}): ${off.join(', ')} — the zip was re-packed after the build`;
+}
+
 /** The spec nested checks use: `--spec`, with the manifest's identifiers where they differ. */
 function releaseSpec(spec: DeploymentSpec, m: ReleaseManifest | undefined, note: (s: string) => void): DeploymentSpec {
   const id = m?.identifiers;
@@ -158,6 +167,8 @@ export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promis
   const problems = [...nameProblems(file, entries), ...sumsProblems(file, entries)];
   if (manifest) problems.push(...manifestFileProblems(file, manifest, entries));
   else problems.push({ where: file, message: `${error}: not a release zip, or a damaged one` });
+  const late = timeNote(manifest, entries);
+  if (late) ctx.note(late);
   const art: ReleaseArtifacts = { zip: file, ...(manifest ? { manifest } : {}) };
   const spec = releaseSpec(ctx.spec, manifest, ctx.note);
   problems.push(...(await nestedChecks(file, entries, { ...ctx, spec }, art)));

@@ -4,13 +4,15 @@
  * broken manifest are each reported precisely (exit 1). Corrupted zips are re-written with writeZip.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/errors.js';
 import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
 import { buildRelease } from '../../src/plan/release.js';
+import { writeZip } from '../../src/pkg/zip.js';
 import { buildDemoRelease, cli, demoArm64, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 
@@ -131,6 +133,23 @@ describe('verify release zip: planted faults', () => {
     const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'universal', binary: demoArm64, binaryX86_64: demoArm64.replace('arm64', 'x86_64'), outDir: out, epoch: 1700000000, builderVersion: '0.1.0', gzipWorkers: 0 });
     expect(await problemsOf(r.zip)).toEqual([]);
     expect((await cli(['inspect', r.zip])).stdout).toContain('hostArchitectures  arm64,x86_64');
+  });
+
+  it('entries re-packed with other times: a note (the content is still what the manifest says)', async () => {
+    const entries = new Map([...demo.entries].map(([k, v]) => [k, { data: Buffer.from(v.data), mode: v.mode }]));
+    const sub = path.join(dir, 'retimed');
+    mkdirSync(sub, { recursive: true });
+    const file = path.join(sub, ZIP_NAME);
+    const out = createWriteStream(file);
+    await writeZip([...entries].map(([name, e]) => ({ name, mode: e.mode, source: { bytes: e.data } })), 1700000000 + 3600, out);
+    out.end();
+    await finished(out);
+    const notes: string[] = [];
+    expect(await verifyReleaseZip(file, { spec: demo.spec, env: process.env, note: (n) => notes.push(n) })).toEqual([]);
+    expect(notes).toContainEqual(expect.stringMatching(/^entry times differ from the build's SOURCE_DATE_EPOCH 1700000000 \(2023-11-14T22:13:20\.000Z\): README\.txt \(2023-11-14T23:13:20\.000Z\), .* — the zip was re-packed after the build$/));
+    const demoNotes: string[] = [];
+    await verifyReleaseZip(demo.zip, { spec: demo.spec, env: process.env, note: (n) => demoNotes.push(n) });
+    expect(demoNotes.filter((n) => n.startsWith('entry times'))).toEqual([]);
   });
 
   it('a .zip that is not a zip archive is one problem, exit 1', async () => {
