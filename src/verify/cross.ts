@@ -110,6 +110,9 @@ function pppcRules(a: ReleaseArtifacts, f: InstalledFacts, r: CrossResult): void
           return;
         }
         const pins = requirementPins(str(get(item, 'CodeRequirement')) ?? '');
+        const ids = a.manifest?.identifiers;
+        if (ids && pins.identifier !== ids.signingIdentifier) r.problems.push({ where: `${at}.CodeRequirement`, message: `pins identifier "${pins.identifier ?? '(none)'}", the manifest's signing identifier is "${ids.signingIdentifier}"` });
+        if (ids && pins.team !== ids.teamId) r.problems.push({ where: `${at}.CodeRequirement`, message: `pins team ${pins.team ?? '(none)'}, the manifest's team is ${ids.teamId}` });
         const id = prog.identity;
         if (!id || id.signature !== 'signed') {
           r.notes.push(`${at}: the payload binary ${path} is ${id ? id.signature : 'unreadable'}, so the CodeRequirement cannot match it (development build)`);

@@ -13,6 +13,7 @@ import { registerAllVerifiers } from '../../src/verify/all.js';
 import { requirementPins } from '../../src/verify/cross.js';
 import { shUnquote } from '../../src/verify/cross-scripts.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
+import { buildRelease } from '../../src/plan/release.js';
 import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
 import { buildDemoRelease, buildPkg, cli, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 
@@ -87,6 +88,25 @@ describe('cross-artifact rules', () => {
       [`${TCC_ENTRY}.CodeRequirement`, `pins identifier "com.runlayer.aiwatch", but the payload binary ${INSTALL} is signed as "com.example.other": macOS will not grant it SystemPolicyAllFiles`],
       ['manifest.json', 'signing identifier differs: manifest identifiers "com.runlayer.aiwatch", manifest binary "com.runlayer.aiwatch", payload binary "com.example.other"'],
     ]);
+  });
+
+  it('a PPPC requirement pinning another team than the binary and the manifest (the profile check agrees)', async () => {
+    const bad = await variant('pppc-team', (e) => replaceText(e, PPPC, 'certificate leaf[subject.OU] = AF2M8HC7A2', 'certificate leaf[subject.OU] = ZZ9ZZ9ZZ9Z'));
+    const problems = await problemsOf(bad);
+    expect(problems).toContainEqual([`${TCC_ENTRY}.CodeRequirement`, 'pins team ZZ9ZZ9ZZ9Z, the manifest\'s team is AF2M8HC7A2']);
+    expect(problems).toContainEqual([`${TCC_ENTRY}.CodeRequirement`, `pins team ZZ9ZZ9ZZ9Z, but the payload binary ${INSTALL} is signed by team AF2M8HC7A2: macOS will not grant it SystemPolicyAllFiles`]);
+    expect(problems.filter(([w]) => w === `${TCC_ENTRY}.CodeRequirement`)).toHaveLength(3); // + the profile verifier's own designated-requirement rule
+  });
+
+  it('a development build (ad-hoc binary, --allow-unsigned-binary) passes; the PPPC mismatch is a note', async () => {
+    const bin = path.join(dir, 'adhoc-aiwatch');
+    writeFileSync(bin, buildDemoBinary({ arch: 'arm64', signature: 'adhoc' }));
+    const out = path.join(dir, 'dev');
+    mkdirSync(out, { recursive: true });
+    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'arm64', binary: bin, outDir: out, epoch: 1700000000, builderVersion: '0.1.0', allowUnsignedBinary: true, gzipWorkers: 0 });
+    const notes: string[] = [];
+    expect(await verifyReleaseZip(r.zip, { spec: demo.spec, env: process.env, note: (n) => notes.push(n) })).toEqual([]);
+    expect(notes).toContain(`${r.zip}:${TCC_ENTRY}: the payload binary ${INSTALL} is adhoc, so the CodeRequirement cannot match it (development build)`);
   });
 
   it('a launchd label outside the login-items LabelPrefix (pkg rebuilt from a spec with a renamed unit)', async () => {
