@@ -134,7 +134,7 @@ export function formatZipReport(r: ZipReport): string {
     ...manifestLines(r),
     '',
     heading('files'),
-    ...r.entries.map((e) => `  ${e.name.padEnd(width)}  ${e.mode}  ${String(e.size).padStart(8)} bytes (${e.compressedSize} compressed)  ${e.mtime}  sha256 ${e.sha256}${e.role ? `  [${e.role}]` : ''}`),
+    ...r.entries.map((e) => `  ${e.name.padEnd(width)}  ${e.mode}  ${String(e.size).padStart(8)} bytes (${e.compressedSize} in the zip)  ${e.mtime}  sha256 ${e.sha256}${e.role ? `  [${e.role}]` : ''}`),
   ];
   const nested = [...r.pkgs.map(formatPkgReport), ...r.profiles.map(formatProfileReport)];
   return text(lines) + nested.map((t) => `\n${t}`).join('');
