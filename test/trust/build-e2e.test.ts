@@ -2,14 +2,16 @@
  * `build --demo --sign --notarize --staple` end to end through main(argv, io), against a local TSA, notary, S3 and
  * ticket server, with the throwaway test PKI. The zip's pkg is then read by tools nobody here wrote: bsdtar and 7z
  * list it, openssl verifies the classic RSA signature (pkeyutl) and the CMS blob (cms -verify) over a TOC checksum
- * computed here; the notary received exactly the shipped pkg minus the ticket; the ticket is stapled; the manifest
+ * computed here, and openssl ts checks the RFC 3161 token against the signature value; the notary received exactly the shipped pkg minus the ticket; the ticket is stapled; the manifest
  * says signed/notarized/stapled; and our own `verify` accepts the zip and the pkg.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStapledTicket } from '../../src/notary/trailer.js';
+import { signatureValue } from '../../src/sign/cms.js';
+import { readSignedData } from '../../src/sign/cms-read.js';
 import { fakeTicket } from '../helpers/servers/ticket.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 import { cli, expectOpensslVerifies, filesIn, printed, recordNameOf, startTrustServers, tempDir, unzipRelease } from './helpers.js';
@@ -50,6 +52,13 @@ describeWithTools(['openssl', 'bsdtar', '7z', 'unzip'], 'build --sign --notarize
     expect(parts.tocXml).toContain('<signature style="RSA">');
     expect(parts.tocXml).toContain('<x-signature style="CMS">');
     expect(s.tsa.requests).toHaveLength(1);
+    // the RFC 3161 token in the CMS blob time-stamps this very signature value (openssl ts recomputes the imprint)
+    const cms = readSignedData(parts.cms);
+    const scratch = tempDir('trust-e2e-ts');
+    writeFileSync(path.join(scratch, 'token.der'), cms.timestampToken!);
+    writeFileSync(path.join(scratch, 'sig.bin'), signatureValue(cms.signedData));
+    const ts = tryRun('openssl', ['ts', '-verify', '-token_in', '-in', path.join(scratch, 'token.der'), '-data', path.join(scratch, 'sig.bin'), '-CAfile', s.pki.root]);
+    expect(ts.stdout + ts.stderr).toMatch(/Verification: OK/);
 
     // the ticket: what the lookup served for this TOC, stapled at the end
     const record = recordNameOf(bytes);
