@@ -32,12 +32,6 @@ export function octalMode(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-/** The first `n` lines of a text, and how many more there are. */
-export function firstLines(text: string, n: number): { lines: string[]; more: number } {
-  const all = text.replace(/\n$/, '').split('\n');
-  return { lines: all.slice(0, n), more: Math.max(0, all.length - n) };
-}
-
 /** A certificate as `pkgutil --check-signature` lists it, numbered. */
 export function certificateLines(c: CertificateSummary, n: number): string[] {
   return [
