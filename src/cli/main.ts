@@ -19,12 +19,19 @@ export interface MainIo {
   signal?: AbortSignal;
 }
 
-function defaultSignal(): AbortSignal {
+/** An AbortSignal fired by SIGINT/SIGTERM while a command runs; `release` removes the handlers afterwards. */
+function processSignal(): { signal: AbortSignal; release: () => void } {
   const ac = new AbortController();
   const onSignal = (): void => ac.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return ac.signal;
+  return {
+    signal: ac.signal,
+    release: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -75,8 +82,13 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
         return b;
       },
       async (args) => {
-        const ctx: CliContext = { ...ctxBase, signal: io.signal ?? defaultSignal() };
-        result = await c.run(args as Record<string, unknown>, ctx);
+        const own = io.signal ? undefined : processSignal();
+        const ctx: CliContext = { ...ctxBase, signal: io.signal ?? own!.signal };
+        try {
+          result = await c.run(args as Record<string, unknown>, ctx);
+        } finally {
+          own?.release();
+        }
       },
     );
   }
