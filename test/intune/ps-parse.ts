@@ -1,5 +1,6 @@
 /**
- * PowerShell syntax checks for tests, without pwsh: tree-sitter-powershell's wasm grammar through web-tree-sitter.
+ * PowerShell syntax checks for tests, without pwsh: the parser and the ERROR/MISSING check live in
+ * src/mdm/ps-parse.ts (verify uses them too); this file adds the test-only views of the tree below.
  * A file passes when the tree has no ERROR or MISSING node, and no `try` lacks its `catch`/`finally` (the one
  * error the grammar accepts; reference launchd-intune-ops.md §4.3).
  *
@@ -11,49 +12,22 @@
  * inside string literals have the same shape. Since the grammar knows only the ASCII quote, `asciiQuotes()` first
  * turns the typographic single quotes U+2018-U+201B into `'`, which is what PowerShell itself treats them as.
  */
-import { createRequire } from 'node:module';
-import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
+import { parsePs, psNodes, psSyntaxIssues } from '../../src/mdm/ps-parse.js';
 
-const require = createRequire(import.meta.url);
-const WASM = require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
+export { parsePs, psParser } from '../../src/mdm/ps-parse.js';
 
-let parser: Parser | undefined;
-
-export async function psParser(): Promise<Parser> {
-  if (!parser) {
-    await Parser.init();
-    const lang = await Language.load(WASM);
-    parser = new Parser();
-    parser.setLanguage(lang);
-  }
-  return parser;
-}
-
-export async function parsePs(source: string): Promise<Tree> {
-  const tree = (await psParser()).parse(source);
-  if (!tree) throw new Error('tree-sitter returned no tree');
-  return tree;
-}
-
-function* nodes(n: Node): Generator<Node> {
-  yield n;
-  for (const c of n.children) if (c) yield* nodes(c);
-}
+const nodes = psNodes;
 
 /** Every syntax problem, as `line:column kind text` (1-based), empty when the script parses cleanly. */
 export async function psSyntaxProblems(source: string): Promise<string[]> {
-  const tree = await parsePs(source);
-  const problems: string[] = [];
-  for (const n of nodes(tree.rootNode)) {
-    const where = `${n.startPosition.row + 1}:${n.startPosition.column + 1}`;
-    if (n.isError) problems.push(`${where} ERROR ${JSON.stringify(n.text.slice(0, 60))}`);
-    else if (n.isMissing) problems.push(`${where} MISSING ${n.type}`);
-    else if (n.type === 'try_statement' && !n.children.some((c) => c && /catch|finally/.test(c.type))) {
-      problems.push(`${where} try without catch or finally`);
-    }
-  }
-  if (tree.rootNode.hasError && problems.length === 0) problems.push('tree has an error that no node reports');
-  return problems;
+  return (await psSyntaxIssues(source)).map((i) => {
+    const where = `${i.line}:${i.column}`;
+    if (i.kind === 'error') return `${where} ERROR ${JSON.stringify(i.text)}`;
+    if (i.kind === 'missing') return `${where} MISSING ${i.expected}`;
+    if (i.kind === 'try') return `${where} try without catch or finally`;
+    return 'tree has an error that no node reports';
+  });
 }
 
 const STRING_NODES = new Set(['verbatim_string_characters', 'expandable_string_literal', 'verbatim_here_string_characters', 'expandable_here_string_literal']);
