@@ -33,6 +33,12 @@ export interface CpioWriteOptions {
   pad?: boolean;
   /** If given, receives path → POSIX cksum of each file's and symlink's data, computed during this one pass. */
   checksums?: Map<string, number>;
+  /**
+   * Read file data into one buffer reused for every chunk, so a large payload leaves no garbage behind: each chunk
+   * is then valid only until the next one is requested (for consumers that copy at once, like gzipParallel).
+   * Default false.
+   */
+  reuseChunks?: boolean;
 }
 
 interface HeaderFields {
@@ -76,14 +82,15 @@ function encodeHeader(h: HeaderFields): Buffer {
 }
 
 /** Stream a file's `size` bytes in chunks; a file that shrank or grew since planning is an InputFileError. */
-async function* readFileChunks(file: string, size: number, chunkSize: number): AsyncGenerator<Buffer> {
+async function* readFileChunks(file: string, size: number, chunkSize: number, scratch?: Buffer): AsyncGenerator<Buffer> {
   const fh = await fsp.open(file, 'r').catch((e: unknown) => {
     throw new InputFileError(file, `cannot open for the payload (${(e as Error).message})`, { cause: e });
   });
   try {
     let done = 0;
     while (done < size) {
-      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, size - done));
+      const n = Math.min(chunkSize, size - done);
+      const chunk = scratch ? scratch.subarray(0, n) : Buffer.allocUnsafe(n);
       let filled = 0;
       while (filled < chunk.length) {
         const { bytesRead } = await fh.read(chunk, filled, chunk.length - filled, done + filled);
@@ -101,7 +108,7 @@ async function* readFileChunks(file: string, size: number, chunkSize: number): A
 }
 
 /** The data of one entry: nothing for directories, the target for symlinks, the bytes of a file. */
-async function* entryData(e: PayloadEntry, chunkSize: number): AsyncGenerator<Buffer> {
+async function* entryData(e: PayloadEntry, chunkSize: number, scratch?: Buffer): AsyncGenerator<Buffer> {
   if (e.kind === 'symlink') {
     yield Buffer.from(e.linkTarget ?? '', 'utf8');
   } else if (e.kind === 'file' && e.source) {
@@ -109,7 +116,7 @@ async function* entryData(e: PayloadEntry, chunkSize: number): AsyncGenerator<Bu
       if (e.source.bytes.length !== e.size) throw new RangeError(`cpio odc: ${e.path}: source has ${e.source.bytes.length} bytes, entry says ${e.size}`);
       for (let at = 0; at < e.size; at += chunkSize) yield Buffer.from(e.source.bytes.subarray(at, at + chunkSize));
     } else {
-      yield* readFileChunks(e.source.file, e.size, chunkSize);
+      yield* readFileChunks(e.source.file, e.size, chunkSize, scratch);
     }
   }
 }
@@ -120,6 +127,7 @@ async function* entryData(e: PayloadEntry, chunkSize: number): AsyncGenerator<Bu
  */
 export async function* writeCpio(entries: readonly PayloadEntry[], opts: CpioWriteOptions = {}): AsyncGenerator<Buffer> {
   const chunkSize = opts.chunkSize ?? 1 << 20;
+  const scratch = opts.reuseChunks ? Buffer.allocUnsafeSlow(chunkSize) : undefined;
   let written = 0;
   for (const [i, e] of entries.entries()) {
     const dataSize = e.kind === 'dir' ? 0 : e.size;
@@ -128,7 +136,7 @@ export async function* writeCpio(entries: readonly PayloadEntry[], opts: CpioWri
     written += head.length;
     yield head;
     const sum = new Cksum();
-    for await (const chunk of entryData(e, chunkSize)) {
+    for await (const chunk of entryData(e, chunkSize, scratch)) {
       sum.update(chunk);
       written += chunk.length;
       yield chunk;

@@ -107,7 +107,7 @@ async function stagePayload(entries: PayloadEntry[], file: string, workers: numb
   const sha1 = createHash('sha1');
   let size = 0;
   try {
-    for await (const chunk of gzipParallel(writeCpio(entries, { checksums }), { workers })) {
+    for await (const chunk of gzipParallel(writeCpio(entries, { checksums, reuseChunks: true }), { workers })) {
       if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
       sha1.update(chunk);
       size += chunk.length;

@@ -92,6 +92,17 @@ describe('cpio odc writer', () => {
     expect(parts.length).toBeGreaterThan(300_000 / 4096);
   });
 
+  it('reuseChunks: the same archive, file data read into one buffer reused for every chunk', async () => {
+    const parts: Buffer[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    for await (const b of writeCpio(entries, { chunkSize: 4096, reuseChunks: true })) {
+      if (b.length === 4096) seen.add(b.buffer);
+      parts.push(Buffer.from(b)); // a copy: the chunk is only valid until the next one is requested
+    }
+    expect(Buffer.concat(parts).equals(archive)).toBe(true);
+    expect(seen.size).toBe(1);
+  });
+
   it('reports path → cksum of every file and symlink while streaming', () => {
     for (const e of entries) {
       const data = expectedData(e);
