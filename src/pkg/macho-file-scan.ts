@@ -1,6 +1,7 @@
 /**
  * One sequential pass over a Mach-O file (thin or universal) for the release check: the headers, load commands and
- * code signatures are read by range (macho.ts readMachOFile), then the file is streamed once in 1 MiB chunks to
+ * code signatures are read by range (macho.ts readMachOFile), then the file is read once, 1 MiB at a time into one
+ * reused buffer, to
  * compute its SHA-256 and, for each signed slice, every code-page hash (macho-hash-stream.ts). Memory stays at a
  * few chunks plus the signature areas, whatever the binary's size.
  *
@@ -9,7 +10,6 @@
  * Does not cover: deciding what is acceptable (binary-check.ts does), CMS or certificate validation.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
@@ -76,11 +76,16 @@ export async function scanMachOFile(file: string, what: string): Promise<MachOSc
       hashers.push(cs ? hasherFor(s, await readExactly(fh, s.offset + cs.dataoff, cs.datasize, file)) : undefined);
     }
     const sha = createHash('sha256');
+    // One buffer, reused for every chunk: hashing consumes it before the next read, and no garbage piles up.
+    const buf = Buffer.allocUnsafeSlow(CHUNK);
     let at = 0;
-    for await (const chunk of createReadStream(file, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
       sha.update(chunk);
       feed(chunk, at, parsed.slices, hashers);
-      at += chunk.length;
+      at += bytesRead;
     }
     if (at !== size) throw new InputFileError(file, `${what}: changed while it was read (${size} bytes, then ${at})`);
     return { head, size, sha256: sha.digest('hex'), parsed, verdicts: hashers.map((h) => h?.finish()) };

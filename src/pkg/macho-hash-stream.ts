@@ -10,7 +10,7 @@
  *
  * Memory: one hash object and the current page index; mismatches beyond {@link MAX_REPORTED} are counted, not kept.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { HASH_TYPES } from './macho-constants.js';
 import type { CodeDirectoryInfo, CodeSignatureInfo, HashMismatch } from './macho-codesign.js';
 
@@ -23,6 +23,8 @@ export interface StreamVerdict {
   /** How many hashes differ in all. */
   count: number;
 }
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 export class CodeDirectoryHasher {
   readonly #cd: CodeDirectoryInfo;
@@ -66,11 +68,20 @@ export class CodeDirectoryHasher {
     while (at < chunk.length && this.#pos < this.#limit && this.#index < this.#cd.nCodeSlots) {
       const pageEnd = Math.min(this.#limit, (this.#index + 1) * this.#page);
       const take = Math.min(chunk.length - at, pageEnd - this.#pos);
-      this.#hash ??= createHash(this.#algorithm);
-      this.#hash.update(chunk.subarray(at, at + take));
+      const part = chunk.subarray(at, at + take);
       at += take;
       this.#pos += take;
-      if (this.#pos === pageEnd) this.#endPage();
+      if (!this.#hash && this.#pos === pageEnd) {
+        // The whole page is in this chunk: one-shot hash, no Hash object per page (65,536 of them for 256 MiB).
+        this.#checkPage(hash(this.#algorithm, part, 'buffer'));
+        continue;
+      }
+      this.#hash ??= createHash(this.#algorithm);
+      this.#hash.update(part);
+      if (this.#pos === pageEnd) {
+        this.#checkPage(this.#hash.digest());
+        this.#hash = undefined;
+      }
     }
     this.#pos += chunk.length - at;
   }
@@ -87,21 +98,25 @@ export class CodeDirectoryHasher {
     return this.#verdict;
   }
 
-  #endPage(): void {
-    const actual = this.#digest(this.#hash!);
-    this.#hash = undefined;
-    const expected = this.#slot(this.#index);
-    if (actual !== expected) this.#report({ what: `page ${this.#index}`, expected, actual });
+  #checkPage(digest: Buffer): void {
+    // Compared as bytes: hex strings only for a mismatch.
+    const actual = digest.subarray(0, this.#cd.hashSize);
+    const expected = this.#slotBytes(this.#index);
+    if (!actual.equals(expected)) this.#report({ what: `page ${this.#index}`, expected: hexOf(expected), actual: hexOf(actual) });
     this.#index += 1;
   }
 
   #digest(h: Hash): string {
-    return h.digest().subarray(0, this.#cd.hashSize).toString('hex');
+    return hexOf(h.digest().subarray(0, this.#cd.hashSize));
+  }
+
+  #slotBytes(i: number): Uint8Array {
+    const at = this.#cd.hashOffset + i * this.#cd.hashSize;
+    return this.#cdBytes.subarray(at, at + this.#cd.hashSize);
   }
 
   #slot(i: number): string {
-    const at = this.#cd.hashOffset + i * this.#cd.hashSize;
-    return Buffer.from(this.#cdBytes.subarray(at, at + this.#cd.hashSize)).toString('hex');
+    return hexOf(this.#slotBytes(i));
   }
 
   #report(m: HashMismatch): void {
