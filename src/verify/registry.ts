@@ -20,6 +20,8 @@ export interface VerifyContext {
   /** Tell the user something that is not a problem (e.g. a check that could not run). */
   note: (message: string) => void;
   signal?: AbortSignal;
+  /** `--ca-file`: PEM trust anchors that Authenticode-signed scripts must chain to (osslsigncode verify). Default: none. */
+  caFile?: string;
 }
 
 export interface Verifier {
