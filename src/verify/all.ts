@@ -4,6 +4,7 @@
  */
 import { registerPkgVerifier } from './pkg.js';
 import { registerProfileVerifiers } from './profile-verifiers.js';
+import { registerWindowsVerifiers } from './windows.js';
 import { registerReleaseZipVerifier } from './zip.js';
 
 let done = false;
@@ -14,4 +15,5 @@ export function registerAllVerifiers(): void {
   registerProfileVerifiers();
   registerPkgVerifier();
   registerReleaseZipVerifier();
+  registerWindowsVerifiers();
 }
