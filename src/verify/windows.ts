@@ -1,0 +1,175 @@
+/**
+ * `verify` of the Windows artifacts `aiwatch-deploy intune` writes:
+ *
+ * - `FILE.ps1`: the text rules of src/mdm/intune-checks.ts (ASCII, CRLF only, no byte-order mark, Intune's 200 KB),
+ *   PowerShell syntax (src/mdm/ps-parse.ts: no ERROR or MISSING node), and the Authenticode signature block
+ *   (src/inspect/ps-signature.ts: framing, a script changed after signing, a signature that does not verify). Signed
+ *   or not is a note: scripts are signed only on request. With `--ca-file` the signature must also chain to one of
+ *   those anchors, checked by `osslsigncode verify` (src/tools/osslsigncode.ts); an unsigned script then fails.
+ * - `FILE.intunewin`: src/mdm/intunewin-read.ts (outer entries, Detection.xml, HMAC, IV, decryption, size and
+ *   SHA-256 of the inner zip), Detection.xml's names, the inner zip readable and holding the setup file, and every
+ *   `.ps1` inside checked as above.
+ *
+ * Problems never quote script text: the scripts may hold an organization key. Not covered: whether Windows trusts
+ * the publisher (the device's Trusted Publishers store decides), MSI setup files.
+ */
+import path from 'node:path';
+import type { Problem } from '../errors.js';
+import { withTempDir, writeFileAtomic, readInputFile } from '../io/fs.js';
+import { scriptTextProblems } from '../mdm/intune-checks.js';
+import { readIntuneWin } from '../mdm/intunewin-read.js';
+import { PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-parse.js';
+import { readZip, type ZipEntryInfo } from '../pkg/zip.js';
+import { readPsSignature, scriptText, type PsSignatureReport } from '../inspect/ps-signature.js';
+import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
+import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+
+type ScriptContext = Pick<VerifyContext, 'caFile' | 'signal' | 'note'>;
+
+/** The text rules; a UTF-16 file is one problem (the rules are about bytes, which it fails from the first). */
+function textProblems(bytes: Buffer, where: string): Problem[] {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return [{ where, message: 'is UTF-16LE; generated PowerShell must be ASCII with CRLF line ends' }];
+  const text = bytes.toString('utf8');
+  return scriptTextProblems(where, text).map((m) => ({ where, message: m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m }));
+}
+
+async function syntaxProblems(text: string, where: string, ctx: ScriptContext): Promise<Problem[]> {
+  try {
+    return (await psSyntaxIssues(text)).map((i) => ({ where, message: psIssueMessage(i) }));
+  } catch (e) {
+    if (!(e instanceof PsParserUnavailable)) throw e;
+    ctx.note(`PowerShell syntax not checked: ${e.message}`);
+    return [];
+  }
+}
+
+/** The telling lines of osslsigncode's report (it prints no script text), without OpenSSL's raw error stack. */
+function osslFailure(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim());
+  const telling = lines.filter((l) => /^Error:|MISMATCH|^Signature verification: failed|^No signature found|^Unable/i.test(l));
+  return [...new Set(telling.length > 0 ? telling : lines.filter(Boolean).slice(-2))].slice(0, 4).join('; ');
+}
+
+/** Where a script comes from: a file of its own (osslsigncode reads it in place), or an entry of a package. */
+export type ScriptSource = { file: string } | { entry: string };
+
+/** `osslsigncode verify` against the --ca-file anchors, on the file or on a private copy of the entry. */
+async function trustProblems(bytes: Buffer, where: string, caFile: string, ctx: ScriptContext, source: ScriptSource): Promise<Problem[]> {
+  await osslsigncodeVersion({ signal: ctx.signal });
+  const run = (f: string) => osslsigncodeVerify(f, caFile, { signal: ctx.signal });
+  const r =
+    'file' in source
+      ? await run(source.file)
+      : await withTempDir('verify-ps1', async (dir) => {
+          const copy = path.join(dir, path.basename(source.entry));
+          await writeFileAtomic(copy, bytes, { mode: 0o600 });
+          return run(copy);
+        });
+  return r.ok ? [] : [{ where, message: `osslsigncode verify against --ca-file failed: ${osslFailure(r.output)}` }];
+}
+
+function signatureNote(sig: PsSignatureReport, trusted: boolean): string {
+  if (!sig.signed) return 'not Authenticode-signed (intune --sign-pfx signs; needed where signature checks are enforced)';
+  const who = sig.signer ? `"${sig.signer.subject}"` : 'an unknown signer';
+  return `Authenticode-signed by ${who}, ${sig.timestamped ? 'timestamped' : 'no timestamp'}${trusted ? '; chains to --ca-file (osslsigncode verify)' : ''}`;
+}
+
+export interface ScriptCheck {
+  problems: Problem[];
+  /** What the signature is, for a note: `not Authenticode-signed …` or `Authenticode-signed by …`. */
+  signature: string;
+}
+
+/**
+ * Every problem of one PowerShell script, and what its signature is. `where` names it in problems (a path, or
+ * `package.intunewin:Name.ps1`).
+ */
+export async function checkPsScript(bytes: Buffer, where: string, ctx: ScriptContext, source: ScriptSource): Promise<ScriptCheck> {
+  const text = scriptText(bytes);
+  const problems = [...textProblems(bytes, where), ...(await syntaxProblems(text, where, ctx))];
+  const sig = await readPsSignature(text);
+  problems.push(...sig.problems.map((message) => ({ where: `${where}:signature`, message })));
+  let trusted = false;
+  if (ctx.caFile) {
+    const trust = sig.signed ? await trustProblems(bytes, where, ctx.caFile, ctx, source) : [{ where, message: 'not signed, so it cannot chain to --ca-file' }];
+    trusted = sig.signed && trust.length === 0;
+    problems.push(...trust);
+  }
+  return { problems, signature: signatureNote(sig, trusted) };
+}
+
+async function innerEntries(innerZip: Buffer): Promise<Array<ZipEntryInfo & { data?: Buffer }>> {
+  return withTempDir('verify-intunewin', async (dir) => {
+    const copy = path.join(dir, 'inner.zip');
+    await writeFileAtomic(copy, innerZip, { mode: 0o600 });
+    return readZip(copy, (n) => /\.ps1$/i.test(n));
+  });
+}
+
+function detectionProblems(file: string, d: { name: string; setupFile: string; fileName: string }): Problem[] {
+  const where = `${file}:Detection.xml`;
+  const out: Problem[] = [];
+  if (d.name === '') out.push({ where, message: 'Name is empty (Intune shows it as the app name)' });
+  if (d.setupFile === '') out.push({ where, message: 'SetupFile is empty (Intune runs it)' });
+  if (d.fileName !== 'IntunePackage.intunewin') out.push({ where, message: `FileName must be IntunePackage.intunewin, got ${JSON.stringify(d.fileName)}` });
+  return out;
+}
+
+/** Every problem of a `.intunewin`; scripts inside are checked like .ps1 files. */
+export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Promise<Problem[]> {
+  let r: Awaited<ReturnType<typeof readIntuneWin>>;
+  try {
+    r = await readIntuneWin(file);
+  } catch (e) {
+    return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
+  }
+  const problems: Problem[] = r.problems.map((p) => ({ where: file, message: p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p }));
+  if (r.detection) problems.push(...detectionProblems(file, r.detection));
+  if (!r.innerZip) return problems;
+  let entries: Array<ZipEntryInfo & { data?: Buffer }>;
+  try {
+    entries = await innerEntries(r.innerZip);
+  } catch (e) {
+    return [...problems, { where: `${file}:IntunePackage.intunewin`, message: `the decrypted content is not a readable zip (${(e as Error).message})` }];
+  }
+  const names = entries.map((e) => e.name);
+  const setup = r.detection?.setupFile ?? '';
+  if (setup !== '' && !names.includes(setup)) problems.push({ where: file, message: `setup file ${JSON.stringify(setup)} is not in the package (it holds ${JSON.stringify(names)})` });
+  ctx.note(`setup file ${setup || '(none)'}; ${names.length} file(s) in the package: ${names.join(', ')}`);
+  const bySignature = new Map<string, string[]>();
+  for (const e of entries) {
+    if (!e.data) continue;
+    const c = await checkPsScript(e.data, `${file}:${e.name}`, ctx, { entry: e.name });
+    problems.push(...c.problems);
+    bySignature.set(c.signature, [...(bySignature.get(c.signature) ?? []), e.name]);
+  }
+  for (const [signature, scripts] of bySignature) ctx.note(`${scripts.join(', ')}: ${signature}`);
+  return problems;
+}
+
+/** A zip whose first entry is under IntuneWinPackage/ (the name starts at byte 30 of the first local header). */
+export function looksLikeIntuneWin(head: Uint8Array, file: string): boolean {
+  if (!startsWithBytes(head, 'PK\x03\x04')) return false;
+  return file.toLowerCase().endsWith('.intunewin') || Buffer.from(head.subarray(30, 47)).toString('latin1') === 'IntuneWinPackage/';
+}
+
+export function registerWindowsVerifiers(): void {
+  registerVerifier({
+    kind: 'powershell-script',
+    describe: 'PowerShell script (.ps1)',
+    priority: 30,
+    detect: (_head, file) => /\.ps1$/i.test(file),
+    check: async (file, ctx) => {
+      const c = await checkPsScript(await readInputFile(file, 'verify'), file, ctx, { file });
+      ctx.note(c.signature);
+      return c.problems;
+    },
+  });
+  registerVerifier({
+    kind: 'intunewin',
+    describe: 'Win32 app package (.intunewin)',
+    priority: 16,
+    detect: looksLikeIntuneWin,
+    check: (file, ctx) => verifyIntuneWinFile(file, ctx),
+  });
+}
