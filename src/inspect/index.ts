@@ -1,6 +1,7 @@
 /**
- * `inspect FILE`: tells the kind of file from its first bytes — a flat package (xar), a zip (release zip), a Mach-O
- * binary, or a configuration profile (XML plist or CMS) — and returns both the text and the JSON description.
+ * `inspect FILE`: tells the kind of file from its first bytes — a flat package (xar), a zip (release zip, or a
+ * `.intunewin` when its first entry is under IntuneWinPackage/), a Mach-O binary, or a configuration profile (XML
+ * plist or CMS) — or from its name (`.ps1`: PowerShell script), and returns both the text and the JSON description.
  */
 import { open } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
@@ -12,9 +13,10 @@ import { inspectBinary } from './macho.js';
 import { inspectPkg } from './pkg.js';
 import { formatPkgReport } from './pkg-text.js';
 import { formatProfileReport, inspectProfileBytes } from './profile.js';
+import { formatIntuneWinReport, formatPs1Report, inspectIntuneWin, inspectPs1 } from './windows.js';
 import { formatZipReport, inspectZip } from './zip.js';
 
-export type InspectKind = 'pkg' | 'zip' | 'macho' | 'profile';
+export type InspectKind = 'pkg' | 'zip' | 'intunewin' | 'macho' | 'profile' | 'ps1';
 
 export interface InspectOptions {
   /** How the file is named in the output (default: its path). */
@@ -42,11 +44,12 @@ async function head(file: string): Promise<Buffer> {
   }
 }
 
-/** The kind of file `inspect` sees in these first bytes, or undefined. */
-export function detectInspectKind(first: Uint8Array): InspectKind | undefined {
+/** The kind of file `inspect` sees in these first bytes (and, for scripts, this name), or undefined. */
+export function detectInspectKind(first: Uint8Array, file = ''): InspectKind | undefined {
   const b = Buffer.from(first);
+  if (/\.ps1$/i.test(file)) return 'ps1';
   if (b.toString('latin1', 0, 4) === 'xar!') return 'pkg';
-  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return 'zip';
+  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return b.toString('latin1', 30, 47) === 'IntuneWinPackage/' || /\.intunewin$/i.test(file) ? 'intunewin' : 'zip';
   if (b.length > 0 && describeNonMachO(b) === undefined) return 'macho';
   const enc = profileEncoding(b);
   return enc === 'xml' || enc === 'cms' ? 'profile' : undefined;
@@ -56,7 +59,7 @@ export function detectInspectKind(first: Uint8Array): InspectKind | undefined {
 export async function inspectFile(file: string, opts: InspectOptions = {}): Promise<Inspection> {
   await checkInputFile(file, 'inspect');
   const name = opts.name ?? file;
-  const kind = detectInspectKind(await head(file));
+  const kind = detectInspectKind(await head(file), file);
   switch (kind) {
     case 'pkg': {
       const r = await inspectPkg(file, { name, scripts: opts.scripts });
@@ -65,6 +68,14 @@ export async function inspectFile(file: string, opts: InspectOptions = {}): Prom
     case 'zip': {
       const r = await inspectZip(file, { name, scripts: opts.scripts, secretKeys: opts.secretKeys });
       return { kind, text: formatZipReport(r), json: jsonSafe(r) };
+    }
+    case 'intunewin': {
+      const r = await inspectIntuneWin(file, name);
+      return { kind, text: formatIntuneWinReport(r), json: jsonSafe(r) };
+    }
+    case 'ps1': {
+      const r = await inspectPs1(file, name);
+      return { kind, text: formatPs1Report(r), json: jsonSafe(r) };
     }
     case 'macho': {
       const r = await inspectBinary(file, name);
@@ -75,6 +86,6 @@ export async function inspectFile(file: string, opts: InspectOptions = {}): Prom
       return { kind, text: formatProfileReport(r), json: jsonSafe(r) };
     }
     default:
-      throw new InputFileError(file, 'inspect: not a kind of file inspect knows (expected a .pkg, a release .zip, a Mach-O binary or a configuration profile)');
+      throw new InputFileError(file, 'inspect: not a kind of file inspect knows (expected a .pkg, a release .zip, a Mach-O binary, a configuration profile, a .ps1 script or a .intunewin)');
   }
 }

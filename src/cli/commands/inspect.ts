@@ -1,4 +1,4 @@
-/** `aiwatch-deploy inspect FILE`: adapter over src/inspect (a human dump of a pkg, release zip, binary or profile). */
+/** `aiwatch-deploy inspect FILE`: adapter over src/inspect (a human dump of a pkg, release zip, binary, profile, .ps1 or .intunewin). */
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { inspectFile } from '../../inspect/index.js';
@@ -6,11 +6,13 @@ import type { AiwatchCommand } from '../command.js';
 
 export const inspectCommand: AiwatchCommand = {
   command: 'inspect <file>',
-  describe: 'Show what is inside a .pkg, a release zip, a Mach-O binary or a configuration profile',
+  describe: 'Show what is inside a .pkg, a release zip, a Mach-O binary, a configuration profile, an Intune .ps1 script or a .intunewin',
   examples: [
     ['$0 inspect out/aiwatch-1.4.0-macos-arm64.pkg', 'xar TOC, signatures, Distribution, PackageInfo, lsbom listing, scripts, binary identity'],
     ['$0 inspect --scripts aiwatch.pkg', 'print the preinstall/postinstall scripts in full'],
     ['$0 inspect --json out/aiwatch-1.4.0-macos-arm64.zip', 'the same as JSON, nested pkg and profiles included'],
+    ['$0 inspect out/intune/Install-AiwatchDetect.intunewin', 'Detection.xml (keys shown only as present), zip listings, the scripts inside'],
+    ['$0 inspect out/intune/Detect-Aiwatch.ps1', 'size, encoding, line endings, Authenticode signer (never the script text)'],
   ],
   builder: (y) =>
     y
