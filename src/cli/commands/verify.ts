@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { ExitCode } from '../../errors.js';
+import { checkInputFile } from '../../io/fs.js';
 import { registerAllVerifiers } from '../../verify/all.js';
 import { verifyFiles, type FileReport } from '../../verify/run.js';
 import type { AiwatchCommand } from '../command.js';
@@ -15,20 +16,30 @@ function textOf(r: FileReport, cwd: string): string {
 
 export const verifyCommand: AiwatchCommand = {
   command: 'verify <files..>',
-  describe: 'Check profiles, launchd plists, Jamf schemas (and more kinds as they are added): every problem at once',
+  describe: 'Check pkgs, release zips, profiles, launchd plists, Jamf schemas, Intune .ps1 scripts and .intunewin packages: every problem at once',
   examples: [
+    ['$0 verify out/aiwatch-1.4.0-macos-arm64.pkg', 'a flat package: xar checksums, Bom and Payload, scripts, signatures (exit 1 on any problem)'],
+    ['$0 verify out/aiwatch-1.4.0-macos-arm64.zip', 'a release zip: manifest, SHA256SUMS, the pkg and profiles inside'],
     ['$0 verify out/*.mobileconfig out/launchd/*.plist', 'exit 0 when every file is fine, 1 when any has a problem'],
+    ['$0 verify out/intune/*.ps1 --ca-file root.pem', 'Intune scripts: ASCII/CRLF/size, PowerShell syntax, Authenticode signature chaining to root.pem'],
+    ['$0 verify out/intune/Install-AiwatchDetect.intunewin', 'Win32 app package: HMAC, decryption, digest, Detection.xml, setup file, scripts inside'],
     ['$0 verify --json acme.mobileconfig', 'the problems as JSON'],
   ],
   builder: (y) =>
     y
-      .positional('files', { type: 'string', array: true, describe: 'Files to check' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON the files were generated from (identifier, team, domain, …)' }),
+      .positional('files', { type: 'string', array: true, describe: 'Files to check (kind told from content and name)' })
+      .option('spec', { type: 'string', describe: 'Deployment spec JSON the files were generated from (identifier, team, domain, …)' })
+      .option('ca-file', {
+        type: 'string',
+        describe: 'PEM trust anchors: Authenticode-signed .ps1 scripts (also inside .intunewin) must chain to one (osslsigncode verify); unsigned ones then fail',
+      }),
   run: async (args, ctx) => {
     registerAllVerifiers();
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const files = (args.files as string[]).map((f) => path.resolve(ctx.cwd, String(f)));
-    const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal });
+    const caFile = typeof args['ca-file'] === 'string' ? path.resolve(ctx.cwd, args['ca-file']) : undefined;
+    if (caFile) await checkInputFile(caFile, '--ca-file');
+    const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal, caFile });
     const bad = reports.filter((r) => r.problems.length > 0).length;
     return {
       text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad} ok, ${bad} with problems`].join('\n'),
