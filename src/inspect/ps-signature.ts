@@ -87,7 +87,8 @@ function findBlock(text: string): Block | undefined {
   const body = lines.slice(1, end);
   const bad = body.findIndex((l) => !/^# [A-Za-z0-9+/=]+$/.test(l));
   if (bad >= 0) problems.push(`line ${bad + 2} of the signature block is not "# " followed by base64`);
-  const after = lines.slice(end + 1).join('\n');
+  const endAt = begin + lines.slice(0, end).reduce((n, l) => n + l.length, 0);
+  const after = text.slice(text.indexOf(END, endAt) + END.length).replace(/^\r?\n/, '');
   if (after !== '') problems.push(`${after.length} characters follow the signature block; they are not covered by the signature`);
   return { covered, base64: body.map((l) => l.slice(2)).join(''), problems };
 }

@@ -80,8 +80,8 @@ function secretField(b64: string): SecretField {
   return { present: b64 !== '', bytes: Buffer.from(b64, 'base64').length };
 }
 
-/** readIntuneWin quotes the start of a malformed key; keep key material out of what inspect prints. */
-function withoutKeyMaterial(message: string): string {
+/** readIntuneWin quotes the start of a malformed key; keep key material out of what verify and inspect print. */
+export function withoutKeyMaterial(message: string): string {
   return message.replace(/(Detection\.xml: (?:EncryptionKey|MacKey|InitializationVector|Mac) must be \d+ bytes in base64), got .*$/, '$1 (value not shown)');
 }
 

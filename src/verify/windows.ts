@@ -17,10 +17,13 @@ import path from 'node:path';
 import type { Problem } from '../errors.js';
 import { withTempDir, writeFileAtomic, readInputFile } from '../io/fs.js';
 import { scriptTextProblems } from '../mdm/intune-checks.js';
+import { DETECTION_ENTRY } from '../mdm/intunewin.js';
 import { readIntuneWin } from '../mdm/intunewin-read.js';
 import { PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-parse.js';
+import { child, parseXml, type XmlElement } from '../pkg/xml-tree.js';
 import { readZip, type ZipEntryInfo } from '../pkg/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../inspect/ps-signature.js';
+import { withoutKeyMaterial } from '../inspect/windows.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
 import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 
@@ -30,12 +33,20 @@ type ScriptContext = Pick<VerifyContext, 'caFile' | 'signal' | 'note'>;
 function textProblems(bytes: Buffer, where: string): Problem[] {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return [{ where, message: 'is UTF-16LE; generated PowerShell must be ASCII with CRLF line ends' }];
   const text = bytes.toString('utf8');
-  return scriptTextProblems(where, text).map((m) => ({ where, message: m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m }));
+  const rules = (t: string) => scriptTextProblems(where, t).map((m) => (m.startsWith(`${where}: `) ? m.slice(where.length + 2) : m));
+  let messages = rules(text);
+  if (text.startsWith('\uFEFF')) {
+    // The BOM is reported as such; the ASCII rule looks past it (it names only the first non-ASCII character).
+    const ascii = (m: string) => /^line \d+ holds U\+/.test(m);
+    messages = [...messages.filter((m) => !ascii(m)), ...rules(text.slice(1)).filter(ascii)];
+  }
+  return messages.map((message) => ({ where, message }));
 }
 
 async function syntaxProblems(text: string, where: string, ctx: ScriptContext): Promise<Problem[]> {
   try {
-    return (await psSyntaxIssues(text)).map((i) => ({ where, message: psIssueMessage(i) }));
+    // PowerShell takes a leading U+FEFF as the byte-order mark it is (the text rules report it); the grammar does not.
+    return (await psSyntaxIssues(text.replace(/^\uFEFF/, ''))).map((i) => ({ where, message: psIssueMessage(i) }));
   } catch (e) {
     if (!(e instanceof PsParserUnavailable)) throw e;
     ctx.note(`PowerShell syntax not checked: ${e.message}`);
@@ -106,13 +117,50 @@ async function innerEntries(innerZip: Buffer): Promise<Array<ZipEntryInfo & { da
   });
 }
 
-function detectionProblems(file: string, d: { name: string; setupFile: string; fileName: string }): Problem[] {
+const DETECTION_SHAPE: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['', ['Name', 'UnencryptedContentSize', 'FileName', 'SetupFile', 'EncryptionInfo']],
+  ['EncryptionInfo', ['EncryptionKey', 'MacKey', 'InitializationVector', 'Mac', 'ProfileIdentifier', 'FileDigest', 'FileDigestAlgorithm']],
+];
+
+/**
+ * Detection.xml read with the strict reader (readIntuneWin's xmlbuilder2 accepts broken XML and yields empty
+ * values): well-formed, root ApplicationInfo, every element Intune reads present. Empty list: sound.
+ */
+async function detectionShapeProblems(file: string): Promise<Problem[]> {
+  const where = `${file}:Detection.xml`;
+  const xml = (await readZip(file, (n) => n === DETECTION_ENTRY)).find((e) => e.name === DETECTION_ENTRY)?.data;
+  if (!xml) return [];
+  let root: XmlElement;
+  try {
+    root = parseXml(xml.toString('utf8'));
+  } catch (e) {
+    return [{ where, message: `not well-formed XML: ${(e as Error).message}` }];
+  }
+  if (root.name !== 'ApplicationInfo') return [{ where, message: `root element must be ApplicationInfo, got ${root.name}` }];
+  const missing: string[] = [];
+  for (const [parent, names] of DETECTION_SHAPE) {
+    const p = parent === '' ? root : child(root, parent);
+    if (p) for (const n of names) if (!child(p, n)) missing.push(parent === '' ? n : `${parent}/${n}`);
+  }
+  return missing.length > 0 ? [{ where, message: `missing ${missing.join(', ')}` }] : [];
+}
+
+function detectionValueProblems(file: string, d: { name: string; setupFile: string; fileName: string }): Problem[] {
   const where = `${file}:Detection.xml`;
   const out: Problem[] = [];
   if (d.name === '') out.push({ where, message: 'Name is empty (Intune shows it as the app name)' });
   if (d.setupFile === '') out.push({ where, message: 'SetupFile is empty (Intune runs it)' });
   if (d.fileName !== 'IntunePackage.intunewin') out.push({ where, message: `FileName must be IntunePackage.intunewin, got ${JSON.stringify(d.fileName)}` });
   return out;
+}
+
+/** The package-level problems: zip entries, Detection.xml, HMAC, decryption, size and digest. */
+async function packageProblems(file: string, r: Awaited<ReturnType<typeof readIntuneWin>>): Promise<Problem[]> {
+  const problems: Problem[] = r.problems.map((p) => ({ where: file, message: withoutKeyMaterial(p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p) }));
+  const shape = await detectionShapeProblems(file);
+  // No cascade: values read from a broken document are all "wrong"; the broken document is the one problem.
+  if (shape.length > 0) return [...problems.filter((p) => !p.message.startsWith('Detection.xml:')), ...shape];
+  return r.detection ? [...problems, ...detectionValueProblems(file, r.detection)] : problems;
 }
 
 /** Every problem of a `.intunewin`; scripts inside are checked like .ps1 files. */
@@ -123,9 +171,13 @@ export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Pro
   } catch (e) {
     return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
   }
-  const problems: Problem[] = r.problems.map((p) => ({ where: file, message: p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p }));
-  if (r.detection) problems.push(...detectionProblems(file, r.detection));
+  const problems = await packageProblems(file, r);
   if (!r.innerZip) return problems;
+  if (problems.length > 0) {
+    // No cascade: content that fails its HMAC or digest is not worth reading file by file.
+    ctx.note('the decrypted content was not examined: the package problems come first');
+    return problems;
+  }
   let entries: Array<ZipEntryInfo & { data?: Buffer }>;
   try {
     entries = await innerEntries(r.innerZip);
@@ -147,10 +199,13 @@ export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Pro
   return problems;
 }
 
-/** A zip whose first entry is under IntuneWinPackage/ (the name starts at byte 30 of the first local header). */
+/**
+ * Named `.intunewin` (whatever it holds: a damaged one is then reported as such), or a zip whose first entry is
+ * under IntuneWinPackage/ (the name starts at byte 30 of the first local header).
+ */
 export function looksLikeIntuneWin(head: Uint8Array, file: string): boolean {
-  if (!startsWithBytes(head, 'PK\x03\x04')) return false;
-  return file.toLowerCase().endsWith('.intunewin') || Buffer.from(head.subarray(30, 47)).toString('latin1') === 'IntuneWinPackage/';
+  if (file.toLowerCase().endsWith('.intunewin')) return true;
+  return startsWithBytes(head, 'PK\x03\x04') && Buffer.from(head.subarray(30, 47)).toString('latin1') === 'IntuneWinPackage/';
 }
 
 export function registerWindowsVerifiers(): void {
