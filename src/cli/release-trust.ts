@@ -17,7 +17,7 @@ import type { DeploymentSpec } from '../config/spec-types.js';
 import { InterruptedError, RemoteRejection, UsageError } from '../errors.js';
 import { DEFAULT_NOTARY_URL } from '../notary/client.js';
 import { sleepFor } from '../notary/http.js';
-import { loadApiKey, type ApiKey } from '../notary/jwt.js';
+import type { ApiKey } from '../notary/jwt.js';
 import { notarize } from '../notary/notarize.js';
 import { parseDuration } from '../notary/poll.js';
 import { staplePkg } from '../notary/staple.js';
@@ -29,6 +29,7 @@ import { createXarSigner } from '../sign/pkg-signer.js';
 import { signProfile } from '../sign/profile-sign.js';
 import type { CliContext } from './command.js';
 import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './commands/identity-flags.js';
+import { notaryKeyFromArgs } from './notary-key.js';
 
 export const BINARY_P12_PASSWORD_ENV = 'AIWATCH_BINARY_P12_PASSWORD';
 
@@ -100,18 +101,6 @@ function flagProblems(args: Record<string, unknown>): string[] {
   return p;
 }
 
-async function notaryKey(args: Record<string, unknown>, ctx: CliContext): Promise<ApiKey> {
-  const file = str(args['api-key']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_FILE);
-  const keyId = str(args['api-key-id']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_ID);
-  const issuerId = str(args['api-issuer']) ?? str(ctx.env.AIWATCH_NOTARY_ISSUER);
-  const missing = [
-    file ? '' : '--notarize: --api-key (the App Store Connect API key file, .p8) is required (or AIWATCH_NOTARY_KEY_FILE)',
-    keyId ? '' : '--notarize: --api-key-id is required (or AIWATCH_NOTARY_KEY_ID)',
-    issuerId ? '' : '--notarize: --api-issuer is required (or AIWATCH_NOTARY_ISSUER)',
-  ].filter(Boolean);
-  if (missing.length) throw new UsageError(missing);
-  return loadApiKey({ file: path.resolve(ctx.cwd, file!), keyId: keyId!, issuerId: issuerId! });
-}
 
 async function binaryIdentity(args: Record<string, unknown>, ctx: CliContext): Promise<BinarySignIdentity> {
   const name = str(args['binary-identity']);
@@ -195,7 +184,7 @@ export async function releaseTrustFromArgs(args: Record<string, unknown>, ctx: C
   const clock = (): Date => (deps.now ? new Date(deps.now()) : new Date());
   const timestampUrl = timestampUrlFromArgs(args);
   const identity = await pkgIdentity(args, ctx, clock);
-  const apiKey = args.notarize === true ? await notaryKey(args, ctx) : undefined;
+  const apiKey = args.notarize === true ? await notaryKeyFromArgs(args, ctx, '--notarize: ') : undefined;
   const trust: ReleaseTrust = {};
   if (identity && args.sign === true) trust.signer = createXarSigner(identity, { clock, timestampUrl, timestamp: { signal: ctx.signal, sleep: deps.sleep } });
   if (identity && args['sign-profiles'] === true) trust.signProfile = (bytes, name) => signProfile(bytes, identity, { clock }, name);

@@ -121,9 +121,9 @@ describe('build trust-chain failures', () => {
     const s = await startTrustServers();
     const r = await cli(['build', '--demo', '--sign', ...s.signArgs, '--notarize', '--out', tempDir('trust-nokey')], { env: { AIWATCH_NOTARY_KEY_ID: s.key.keyId } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--notarize: --api-key (the App Store Connect API key file, .p8) is required (or AIWATCH_NOTARY_KEY_FILE)');
-    expect(r.stderr).toContain('--notarize: --api-issuer is required (or AIWATCH_NOTARY_ISSUER)');
-    expect(r.stderr).not.toContain('--api-key-id is required');
+    expect(r.stderr).toContain('--notarize: --api-key: the App Store Connect API key file (.p8) is required (or AIWATCH_NOTARY_KEY_FILE)');
+    expect(r.stderr).toContain('--notarize: --api-issuer: the issuer ID is required (or AIWATCH_NOTARY_ISSUER)');
+    expect(r.stderr).not.toContain('--api-key-id: the API key ID is required');
   });
 
   it('--staple without --notarize and no ticket published → exit 6, never an unstapled pkg with exit 0', async () => {

@@ -2,25 +2,13 @@
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_NOTARY_URL } from '../../notary/client.js';
-import { loadApiKey } from '../../notary/jwt.js';
 import { NotarizationRejected, notarize, type NotarizeResult } from '../../notary/notarize.js';
 import { parseDuration } from '../../notary/poll.js';
-import type { AiwatchCommand, CliContext } from '../command.js';
+import type { AiwatchCommand } from '../command.js';
+import { notaryKeyFromArgs } from '../notary-key.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-async function credentials(args: Record<string, unknown>, ctx: CliContext) {
-  const file = str(args['api-key']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_FILE);
-  const keyId = str(args['api-key-id']) ?? str(ctx.env.AIWATCH_NOTARY_KEY_ID);
-  const issuerId = str(args['api-issuer']) ?? str(ctx.env.AIWATCH_NOTARY_ISSUER);
-  const missing = [
-    file ? '' : '--api-key: the App Store Connect API key file (.p8) is required (or AIWATCH_NOTARY_KEY_FILE)',
-    keyId ? '' : '--api-key-id: the API key ID is required (or AIWATCH_NOTARY_KEY_ID)',
-    issuerId ? '' : '--api-issuer: the issuer ID is required (or AIWATCH_NOTARY_ISSUER)',
-  ].filter(Boolean);
-  if (missing.length > 0) throw new UsageError(missing);
-  return loadApiKey({ file: path.resolve(ctx.cwd, file!), keyId: keyId!, issuerId: issuerId! });
-}
 
 function json(r: NotarizeResult, ok: boolean): Record<string, unknown> {
   return { ok, submissionId: r.submissionId, status: r.status, notarized: r.notarized, sha256: r.sha256, submissionName: r.submissionName, issues: r.issues };
@@ -48,7 +36,7 @@ export const notarizeCommand: AiwatchCommand = {
     const timeoutMs = parseDuration(String(args.timeout ?? '30m'));
     if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
     const pkg = path.resolve(ctx.cwd, String(args.pkg));
-    const apiKey = await credentials(args, ctx);
+    const apiKey = await notaryKeyFromArgs(args, ctx);
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
     try {
       const r = await notarize({
