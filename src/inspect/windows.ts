@@ -163,9 +163,10 @@ function signatureLines(s: PsSignatureReport): string[] {
 }
 
 function endingsText(e: Ps1Report['lineEndings']): string {
-  const kinds = [e.crlf && `${e.crlf} CRLF`, e.lf && `${e.lf} LF`, e.cr && `${e.cr} lone CR`].filter(Boolean);
+  const kinds = ([[e.crlf, 'CRLF'], [e.lf, 'LF'], [e.cr, 'lone CR']] as const).filter(([n]) => n > 0);
   if (kinds.length === 0) return 'none';
-  return kinds.length === 1 && e.crlf > 0 ? `CRLF only (${e.crlf})` : `MIXED: ${kinds.join(', ')}`;
+  if (kinds.length === 1) return `${kinds[0]![1]} only (${kinds[0]![0]})${e.crlf > 0 ? '' : '; Intune scripts need CRLF'}`;
+  return `MIXED: ${kinds.map(([n, k]) => `${n} ${k}`).join(', ')}`;
 }
 
 function ps1Lines(r: Ps1Report): string[] {
