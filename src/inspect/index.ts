@@ -1,7 +1,7 @@
 /**
  * `inspect FILE`: tells the kind of file from its first bytes — a flat package (xar), a zip (release zip, or a
  * `.intunewin` when its first entry is under IntuneWinPackage/), a Mach-O binary, or a configuration profile (XML
- * plist or CMS) — or from its name (`.ps1`: PowerShell script), and returns both the text and the JSON description.
+ * plist or CMS) — or from its name (`.ps1`, `.intunewin`), and returns both the text and the JSON description.
  */
 import { open } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
@@ -48,8 +48,9 @@ async function head(file: string): Promise<Buffer> {
 export function detectInspectKind(first: Uint8Array, file = ''): InspectKind | undefined {
   const b = Buffer.from(first);
   if (/\.ps1$/i.test(file)) return 'ps1';
+  if (/\.intunewin$/i.test(file)) return 'intunewin';
   if (b.toString('latin1', 0, 4) === 'xar!') return 'pkg';
-  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return b.toString('latin1', 30, 47) === 'IntuneWinPackage/' || /\.intunewin$/i.test(file) ? 'intunewin' : 'zip';
+  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return b.toString('latin1', 30, 47) === 'IntuneWinPackage/' ? 'intunewin' : 'zip';
   if (b.length > 0 && describeNonMachO(b) === undefined) return 'macho';
   const enc = profileEncoding(b);
   return enc === 'xml' || enc === 'cms' ? 'profile' : undefined;
