@@ -44,7 +44,7 @@ describeWithTools(['wc'], 'inspect FILE.ps1', () => {
     const file = planted(f, 'plain/Detect-Aiwatch.ps1', 'insp/lf/Detect-Aiwatch.ps1', (b) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(b.toString('latin1').replace(/\r\n/g, '\n'), 'latin1')]));
     const lines = Number(runTool('wc', ['-l', abs(file)]).trim().split(/\s+/)[0]);
     const out = await inspect(file);
-    expect(out).toMatch(/\n  encoding +UTF-8 with BOM\n/);
+    expect(out).toMatch(/\n {2}encoding +UTF-8 with BOM\n/);
     expect(out).toContain(`line endings  LF only (${lines}); Intune scripts need CRLF`);
   });
 });
@@ -73,7 +73,7 @@ describeWithTools(['osslsigncode', 'openssl'], 'inspect FILE.ps1, signed', () =>
     const out = await inspect(file);
     expect(out).toContain('  signed by "CN=Test cs"; 1 PROBLEM(S)\n');
     expect(out).toMatch(/: DOES NOT MATCH the text\n/);
-    expect(out).toMatch(/\n  PROBLEM: the script was changed after signing/);
+    expect(out).toMatch(/\n {2}PROBLEM: the script was changed after signing/);
   });
 
   it('the scripts inside a signed .intunewin: one line each, signer named', async () => {
@@ -103,8 +103,8 @@ describeWithTools(['unzip', 'openssl'], 'inspect FILE.intunewin', () => {
       expect(json).not.toContain(v);
     }
     expect(out).toMatch(/: Win32 app package \(\.intunewin\); HMAC, IV, decryption, size and digest check out\n/);
-    expect(out).toMatch(/\n  Name +Install-AiwatchDetect\.ps1\n  SetupFile +Install-AiwatchDetect\.ps1\n  FileName +IntunePackage\.intunewin\n/);
-    expect(out).toMatch(/\n  EncryptionKey +present, 32 bytes \(not shown\)\n  MacKey +present, 32 bytes \(not shown\)\n  InitializationVector +present, 16 bytes \(not shown\)\n  Mac +present, 32 bytes \(not shown\)\n/);
+    expect(out).toMatch(/\n {2}Name +Install-AiwatchDetect\.ps1\n {2}SetupFile +Install-AiwatchDetect\.ps1\n {2}FileName +IntunePackage\.intunewin\n/);
+    expect(out).toMatch(/\n {2}EncryptionKey +present, 32 bytes \(not shown\)\n {2}MacKey +present, 32 bytes \(not shown\)\n {2}InitializationVector +present, 16 bytes \(not shown\)\n {2}Mac +present, 32 bytes \(not shown\)\n/);
     // Oracle: decrypt with openssl, list with unzip.
     const blob = execFileSync('unzip', ['-p', abs(pkg), 'IntuneWinPackage/Contents/IntunePackage.intunewin']);
     const inner = execFileSync('openssl', ['enc', '-d', '-aes-256-cbc', '-K', secrets.key, '-iv', secrets.iv], { input: blob.subarray(48) });
@@ -128,7 +128,7 @@ describeWithTools(['unzip', 'openssl'], 'inspect FILE.intunewin', () => {
       return out;
     });
     const out = await inspect(file);
-    expect(out).toMatch(/\(\.intunewin\); 2 PROBLEM\(S\)\n  PROBLEM: IntuneWinPackage\/Contents\/IntunePackage\.intunewin: HMAC-SHA256 over IV and ciphertext does not match its first 32 bytes\n  PROBLEM: Detection\.xml: FileDigest is not the SHA-256 of the decrypted content\n/);
+    expect(out).toMatch(/\(\.intunewin\); 2 PROBLEM\(S\)\n {2}PROBLEM: IntuneWinPackage\/Contents\/IntunePackage\.intunewin: HMAC-SHA256 over IV and ciphertext does not match its first 32 bytes\n {2}PROBLEM: Detection\.xml: FileDigest is not the SHA-256 of the decrypted content\n/);
     for (const v of secrets.all) expect(out).not.toContain(v);
   });
 });
