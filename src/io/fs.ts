@@ -119,7 +119,13 @@ export async function writeStreamAtomic(
     await fsp.chmod(tmp, mode);
     await fsp.rename(tmp, target);
   } catch (e) {
-    out?.destroy();
+    if (out && !out.closed) {
+      // Wait for the stream to let go: destroyed while its open() is still pending, it would create the file
+      // after we removed it, leaving a partial file behind.
+      const closed = new Promise((resolve) => out!.once('close', resolve));
+      out.destroy();
+      await closed;
+    }
     await rm(tmp, { force: true });
     if (e instanceof OutputError) throw e;
     if ((e as NodeJS.ErrnoException)?.code) throw new OutputError(target, `cannot write: ${explain(e)}`, { cause: e });

@@ -13,6 +13,7 @@ import type { Writable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { InterruptedError, OutputError } from '../../src/errors.js';
+import { writeStreamAtomic } from '../../src/io/fs.js';
 import { buildRelease, type ReleaseOptions } from '../../src/plan/release.js';
 import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { treeSitterPrebuild } from '../pkg/macho-helpers.js';
@@ -214,6 +215,18 @@ describe('disk full (simulated: works as any user)', () => {
     }
     expect(listTree(out)).toEqual([]);
     expect(listTree(tmp)).toEqual([]);
+  });
+});
+
+describe('atomic writes', () => {
+  it('a producer that fails at once leaves no partial file, even while the temp file is still being opened', async () => {
+    const dir = path.join(base, 'atomic');
+    mkdirSync(dir);
+    for (let i = 0; i < 200; i++) {
+      await expect(writeStreamAtomic(path.join(dir, `f${i}.zip`), () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    }
+    await new Promise((r) => setTimeout(r, 50)); // a late open() would create its file about now
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
