@@ -143,7 +143,7 @@ describe('inspect: options, JSON, binaries, secrets, refusals', () => {
     writeFileSync(path.join(work, 'notes.txt'), 'hello\n');
     const other = await cli(['inspect', 'notes.txt'], work);
     expect(other.code).toBe(3);
-    expect(other.stderr).toMatch(/notes\.txt: inspect: not a kind of file inspect knows \(expected a \.pkg, a release \.zip, a Mach-O binary or a configuration profile\)/);
+    expect(other.stderr).toMatch(/notes\.txt: inspect: not a kind of file inspect knows \(expected a \.pkg, a release \.zip, a Mach-O binary, a configuration profile, a \.ps1 script or a \.intunewin\)/);
     const missing = await cli(['inspect', 'nope.pkg'], work);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/nope\.pkg: inspect: no such file/);
