@@ -44,7 +44,8 @@ export async function addSigned(f: WindowsFixture): Promise<Required<WindowsFixt
   await intune(f.dir, 'signed', ['--sign-pfx', pki.pfx, '--sign-ca-file', pki.caCert], { AIWATCH_PFX_PASSWORD: PASSWORD });
   const otherCa = path.join(f.dir, 'other-root.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(f.dir, 'other.key'), '-out', otherCa, '-subj', '/CN=Unrelated Root', '-days', '2'], { stdio: 'pipe' });
-  return { ...f, signed: 'signed', pki, otherCa };
+  // Recorded on `f` itself, so that cleanup(f) also removes the PKI folder.
+  return Object.assign(f, { signed: 'signed', pki, otherCa });
 }
 
 export function cleanup(f: WindowsFixture | undefined): void {
