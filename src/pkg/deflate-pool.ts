@@ -12,19 +12,12 @@
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 
-/**
- * zlib's output buffer per step. The default 16 KiB made ~12 round trips (and buffers) per 512 KiB segment; one
- * 256 KiB buffer holds a typical segment's output: the main thread's share of a 256 MiB payload fell from ~740 to
- * ~370 ms of CPU (measured, docs/benchmarks.md).
- */
-const OUT_CHUNK = 256 * 1024;
-
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
 parentPort.on('message', (job) => {
   try {
-    const opts = { level: job.level, chunkSize: ${OUT_CHUNK}, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+    const opts = { level: job.level, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
     if (job.dictionary) opts.dictionary = job.dictionary;
     const out = zlib.deflateRawSync(job.input, opts);
     const own = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out : new Uint8Array(out);
@@ -119,7 +112,7 @@ export class DeflatePool {
 }
 
 function deflateHere(job: DeflateJob): Promise<Buffer> {
-  const opts: zlib.ZlibOptions = { level: job.level, chunkSize: OUT_CHUNK, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+  const opts: zlib.ZlibOptions = { level: job.level, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
   if (job.dictionary) opts.dictionary = job.dictionary;
   return new Promise((resolve, reject) => zlib.deflateRaw(job.input, opts, (err, out) => (err ? reject(err) : resolve(out))));
 }
