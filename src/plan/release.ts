@@ -5,11 +5,13 @@
  * and README, then the zip. Everything is staged in a private temporary folder; the only write into `--out` is the
  * final zip, renamed into place, so an interrupted or failed build leaves nothing there.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
@@ -70,15 +72,29 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
 }
 
-/** The built-in builder: the flat package streamed into `pkgFile`. */
-async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<FlatPackageResult> {
-  const out = createWriteStream(pkgFile, { mode: 0o644 });
+/**
+ * The built-in builder: the flat package streamed into `pkgFile`, hashed on its way there (saves reading the
+ * largest file of the release once more for the manifest).
+ */
+async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<{ pkg: FlatPackageResult; digest: { sha256: string; size: number } }> {
+  const sha = createHash('sha256');
+  let size = 0;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      sha.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const written = pipeline(hasher, createWriteStream(pkgFile, { mode: 0o644 }));
+  let pkg: FlatPackageResult;
   try {
-    return await buildFlatPackage(input, out);
+    pkg = await buildFlatPackage(input, hasher);
   } finally {
-    out.end();
-    await finished(out);
+    hasher.end();
+    await written;
   }
+  return { pkg, digest: { sha256: sha.digest('hex'), size } };
 }
 
 const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
@@ -158,15 +174,19 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
       signal: o.signal,
     };
     let pkg: FlatPackageResult | undefined;
+    let digest: { sha256: string; size: number } | undefined;
     if (o.packageBuilder) await o.packageBuilder(input, pkgFile);
-    else pkg = await writeOurPackage(input, pkgFile);
+    else ({ pkg, digest } = await writeOurPackage(input, pkgFile));
     let trust = { notarized: false, stapled: false };
-    if (o.afterPkg) trust = await o.afterPkg(pkgFile);
+    if (o.afterPkg) {
+      trust = await o.afterPkg(pkgFile);
+      digest = undefined; // stapling changed the file
+    }
     step('write release documents');
     const names = profileFileNames(o.spec);
     const roleOf: Record<string, FileRole> = { [names.pppc]: 'pppc-profile', [names.loginItems]: 'login-items-profile', [names.jamfSchema]: 'jamf-schema' };
     const entries: Array<ZipEntryInput & { role: FileRole }> = [];
-    const pkgHash = await hashFile(pkgFile);
+    const pkgHash = digest ?? (await hashFile(pkgFile));
     const files: ReleaseFile[] = [{ name: pkgName, role: 'pkg', mode: 0o644, ...pkgHash }];
     entries.push({ name: pkgName, mode: 0o644, source: { file: pkgFile }, compress: false, role: 'pkg' });
     const add = (name: string, role: FileRole, text: string | Uint8Array, mode = 0o644): void => {
