@@ -126,6 +126,8 @@ async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: s
   const binaryX86_64 = await signedCopy(o, o.binaryX86_64, work, 'signed-binary-x86_64');
   await checkReleaseBinary(binary, { ...expect, arch: 'arm64' });
   await checkReleaseBinary(binaryX86_64, { ...expect, arch: 'x86_64', what: '--binary-x86_64' });
+  // The merge holds both thin binaries and the universal one in memory at once (≈ 2 × their total size): fine for an
+  // agent of tens of MiB, the one place the build's memory grows with the binary (docs/benchmarks.md).
   const fat = createUniversal([
     { name: o.binary, data: await readInputFile(binary, '--binary') },
     { name: o.binaryX86_64, data: await readInputFile(binaryX86_64, '--binary-x86_64') },
