@@ -10,8 +10,12 @@ import { once } from 'node:events';
 import { pipeline, Readable, type Writable } from 'node:stream';
 import { createDeflate, createInflate, constants as zc } from 'node:zlib';
 
-/** Read chunk size: large enough for throughput, small enough that memory does not matter. */
-export const CHUNK_SIZE = 1 << 20;
+/**
+ * Read chunk size: large enough for throughput, small enough that memory does not matter. 64 KiB, not 1 MiB: a chunk
+ * waiting in the output stream's buffer outlives V8's young-generation collections, and 1 MiB chunks then piled up
+ * as old garbage while a 90 MiB Payload was copied (peak RSS of a 256 MiB build ~200 → ~155 MiB; same speed).
+ */
+export const CHUNK_SIZE = 1 << 16;
 
 /** zlib level for the TOC and x-gzip members; Apple's xar uses Z_BEST_COMPRESSION. Fixed for reproducible bytes. */
 export const ZLIB_LEVEL = zc.Z_BEST_COMPRESSION;
