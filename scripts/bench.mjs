@@ -11,7 +11,9 @@
  * build/pigz, and the build's peak RSS (from `/usr/bin/time -v`, else from process.resourceUsage() in the child).
  *
  *   npm run bench                                  # build dist/, then both sizes, 3 runs each
- *   node scripts/bench.mjs --sizes 64 --runs 5      # options: --sizes, --runs, --keep (leave temp files)
+ *   node scripts/bench.mjs --sizes 64 --runs 5      # options: --sizes, --runs, --dir, --keep (leave temp files)
+ *
+ * The generated binaries stay in --dir (default <tmp>/aiwatch-bench) for the next run; everything else is removed.
  *
  * Needs dist/ (npm run build), gzip and pigz. Prints the machine facts and a Markdown table for docs/benchmarks.md.
  */
@@ -200,7 +202,8 @@ async function main() {
   try {
     for (const mib of o.sizes) results.push(await benchSize(o, mib));
   } finally {
-    if (!o.keep) for (const f of ['out.gz', 'out.pigz.gz', 'out', 'build.json', 'time.txt']) rmSync(path.join(o.dir, f), { recursive: true, force: true });
+    const temporary = ['out.gz', 'out.pigz.gz', 'out', 'build.json', 'time.txt', ...o.sizes.map((mib) => `payload-${mib}m.cpio`)];
+    if (!o.keep) for (const f of temporary) rmSync(path.join(o.dir, f), { recursive: true, force: true });
   }
   const out = [
     `Command: node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
