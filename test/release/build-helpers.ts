@@ -3,7 +3,7 @@
  * child process, unpack a release zip and its pkg with independent tools, and list what is left in a folder.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -14,8 +14,16 @@ export const demoArm64Path = path.join(repoRoot, 'fixtures/demo/aiwatch-arm64');
 export const demoX8664Path = path.join(repoRoot, 'fixtures/demo/aiwatch-x86_64');
 export const CLI = path.join(repoRoot, 'bin/aiwatch-deploy.js');
 
+const made: string[] = [];
+process.once('exit', () => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(tmpdir(), `aiwatch-${prefix}-`));
+  const d = mkdtempSync(path.join(tmpdir(), `aiwatch-${prefix}-`));
+  made.push(d);
+  return d;
 }
 
 export interface CliRun {
