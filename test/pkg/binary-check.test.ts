@@ -3,11 +3,11 @@
  * identity the manifest records, and a fuzzer checks that nothing but the typed error ever comes out.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
 import { checkReleaseBinary, checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseBinarySpec } from '../../src/pkg/binary-check.js';
 import { createUniversal } from '../../src/pkg/lipo.js';
@@ -225,6 +225,7 @@ describe('fuzz: only the typed error ever comes out', () => {
 describe('a path is checked streamed, with the same verdict as its bytes in memory', () => {
   it('accepted and refused binaries: identical identities and messages', async () => {
     const tmp = mkdtempSync(path.join(tmpdir(), 'binary-check-'));
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
     const changed = demoArm64();
     changed[0x262]! ^= 0xff;
     const samples: Array<[string, Buffer, Partial<ReleaseBinarySpec>]> = [

@@ -5,11 +5,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { verifyCodeDirectory } from '../../src/pkg/macho-codesign.js';
 import { scanMachOBytes, scanMachOFile } from '../../src/pkg/macho-file-scan.js';
 import { CodeDirectoryHasher, MAX_REPORTED } from '../../src/pkg/macho-hash-stream.js';
@@ -19,6 +19,7 @@ import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
 import { demoArm64, demoX8664, repoRoot, treeSitterPrebuild } from './macho-helpers.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'hash-stream-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Streamed verdict of the first slice of a thin image, fed in chunks of the given sizes (cycled). */
 function streamed(data: Uint8Array, sizes: number[]): { whats: string[]; count: number } {
