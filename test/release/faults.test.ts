@@ -17,7 +17,7 @@ import { writeStreamAtomic } from '../../src/io/fs.js';
 import { buildRelease, type ReleaseOptions } from '../../src/plan/release.js';
 import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { treeSitterPrebuild } from '../pkg/macho-helpers.js';
-import { cli, demoArm64Path, demoX8664Path, listTree, spawnCli, tempDir } from './build-helpers.js';
+import { CLI, cli, demoArm64Path, demoX8664Path, listTree, repoRoot, spawnCli, tempDir } from './build-helpers.js';
 
 /** When on, the zip writer writes a little and then fails like a full disk (see the simulated disk-full tests). */
 const zipFault = vi.hoisted(() => ({ on: false }));
@@ -63,6 +63,26 @@ async function fault(argv: string[], code: number, message: string | RegExp, out
   expect(listTree(tmp)).toEqual([]);
 }
 
+/**
+ * Permission faults need a process that file modes bind. Root ignores them through CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH, so as root (CI) the CLI runs under `setpriv` with those two capabilities removed from its
+ * bounding set: still uid 0, but bound by chmod like any user. Otherwise it runs as it is.
+ */
+function spawnBoundByModes(argv: string[]): ReturnType<typeof spawnSync> {
+  const cmd = [process.execPath, CLI, ...argv];
+  const full = isRoot ? ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--', ...cmd] : cmd;
+  return spawnSync(full[0]!, full.slice(1), { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' } });
+}
+
+async function permissionFault(argv: string[], message: string, out: string): Promise<void> {
+  const r = spawnBoundByModes(['build', ...argv, '--out', out]);
+  const errors = String(r.stderr).split('\n').filter((l) => l.startsWith('aiwatch-deploy:'));
+  expect(errors).toEqual([`aiwatch-deploy: ${message}`]);
+  expect(r.status).toBe(3);
+  expect(existsSync(out) ? listTree(out) : []).toEqual([]);
+  expect(listTree(tmp)).toEqual([]);
+}
+
 function file(name: string, data: string | Buffer, mode = 0o755): string {
   const p = path.join(base, name);
   writeFileSync(p, data, { mode });
@@ -77,10 +97,10 @@ describe('bad --binary', () => {
     await fault(['--binary', p, '--version', '1.0.0'], 3, `${p}: --binary: no such file`);
   });
 
-  it.skipIf(isRoot)('unreadable (chmod 000; skipped as root, who can read it anyway)', async () => {
+  it('unreadable (chmod 000; as root, under setpriv without the DAC override capabilities)', async () => {
     const p = file('unreadable', 'x', 0o000);
     chmodSync(p, 0o000);
-    await fault(['--binary', p, '--version', '1.0.0'], 3, new RegExp(`^aiwatch-deploy: ${p}: --binary: not readable`));
+    await permissionFault(['--binary', p, '--version', '1.0.0'], `${p}: --binary: not readable (permission denied (is the folder writable?))`, path.join(base, `out-${n}`));
   });
 
   it('a folder', async () => {
@@ -123,10 +143,10 @@ describe('bad --version and --out', () => {
     expect(listTree(tmp)).toEqual([]);
   });
 
-  it.skipIf(isRoot)('a read-only --out folder (skipped as root, who may write anyway)', async () => {
+  it('a read-only --out folder (as root, under setpriv without the DAC override capabilities)', async () => {
     const ro = path.join(base, 'read-only');
     mkdirSync(ro, { mode: 0o555 });
-    await fault(['--demo'], 3, `${ro}: --out: the folder is not writable (permission denied (is the folder writable?))`, ro);
+    await permissionFault(['--demo'], `${ro}: --out: the folder is not writable (permission denied (is the folder writable?))`, ro);
   });
 });
 
