@@ -60,7 +60,8 @@ function parseDetection(xml: string): IntuneWinDetection {
 function bytesOf(b64: string, length: number, what: string, problems: string[]): Buffer | undefined {
   const b = Buffer.from(b64, 'base64');
   if (b.length !== length || b.toString('base64') !== b64) {
-    problems.push(`Detection.xml: ${what} must be ${length} bytes in base64, got ${JSON.stringify(b64.slice(0, 60))}`);
+    // The value is key material of the package: say how long it is, never what it is.
+    problems.push(`Detection.xml: ${what} must be ${length} bytes in base64, got ${b.length} bytes (value not shown)`);
     return undefined;
   }
   return b;

@@ -23,7 +23,6 @@ import { PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-p
 import { child, parseXml, type XmlElement } from '../pkg/xml-tree.js';
 import { readZip, type ZipEntryInfo } from '../pkg/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../inspect/ps-signature.js';
-import { withoutKeyMaterial } from '../inspect/windows.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
 import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 
@@ -156,7 +155,7 @@ function detectionValueProblems(file: string, d: { name: string; setupFile: stri
 
 /** The package-level problems: zip entries, Detection.xml, HMAC, decryption, size and digest. */
 async function packageProblems(file: string, r: Awaited<ReturnType<typeof readIntuneWin>>): Promise<Problem[]> {
-  const problems: Problem[] = r.problems.map((p) => ({ where: file, message: withoutKeyMaterial(p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p) }));
+  const problems: Problem[] = r.problems.map((p) => ({ where: file, message: p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p }));
   const shape = await detectionShapeProblems(file);
   // No cascade: values read from a broken document are all "wrong"; the broken document is the one problem.
   if (shape.length > 0) return [...problems.filter((p) => !p.message.startsWith('Detection.xml:')), ...shape];
