@@ -208,3 +208,17 @@ export async function hashFile(file: string): Promise<{ sha256: string; size: nu
   }
   return { sha256: h.digest('hex'), size };
 }
+
+/**
+ * A write stream on a file in a private staging folder (made by {@link withTempDir}). Not atomic and not synced:
+ * staging files are never seen by the user — the finished artifact reaches `--out` through
+ * {@link writeStreamAtomic} or {@link moveIntoPlace}.
+ */
+export function createStagingStream(file: string, mode = 0o644): WriteStream {
+  return createWriteStream(file, { mode });
+}
+
+/** Write a whole staging file (see {@link createStagingStream}). */
+export async function writeStagingFile(file: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  await fsp.writeFile(file, data, { mode });
+}

@@ -6,8 +6,6 @@
  * final zip, renamed into place, so an interrupted or failed build leaves nothing there.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -15,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
-import { checkOutputDir, hashFile, withTempDir, writeStreamAtomic } from '../io/fs.js';
+import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
 import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
@@ -23,7 +21,6 @@ import { buildFlatPackage, type FlatPackageInput, type FlatPackageResult } from 
 import { createUniversal } from '../pkg/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { writeZip, type ZipEntryInput } from '../pkg/zip.js';
-import { readInputFile } from '../io/fs.js';
 import { planProfiles, profileFileNames } from './profiles.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
 
@@ -86,7 +83,7 @@ async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promis
       done(null, chunk);
     },
   });
-  const written = pipeline(hasher, createWriteStream(pkgFile, { mode: 0o644 }));
+  const written = pipeline(hasher, createStagingStream(pkgFile, 0o644));
   let pkg: FlatPackageResult;
   try {
     pkg = await buildFlatPackage(input, hasher);
@@ -133,7 +130,7 @@ async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: s
     { name: o.binaryX86_64, data: await readInputFile(binaryX86_64, '--binary-x86_64') },
   ]);
   const file = path.join(work, 'aiwatch-universal');
-  await writeFile(file, fat, { mode: 0o755 });
+  await writeStagingFile(file, fat, 0o755);
   return { file, identity: await checkReleaseBinary(file, { ...expect, arch: 'universal' }) };
 }
 
