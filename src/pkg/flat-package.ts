@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createStagingStream } from '../io/fs.js';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -103,7 +103,7 @@ async function step<T>(name: string, onStep: ((s: string) => void) | undefined, 
 
 async function stagePayload(entries: PayloadEntry[], file: string, workers: number | undefined, signal?: AbortSignal): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
   const checksums = new Map<string, number>();
-  const out = createWriteStream(file, { mode: 0o600 });
+  const out = createStagingStream(file, 0o600);
   const sha1 = createHash('sha1');
   let size = 0;
   try {
