@@ -37,3 +37,30 @@ export function createProgress(ctx: CliContext, total: number, what: string): Pr
     stop: () => bar.stop(),
   };
 }
+
+export interface ByteProgress {
+  /** Bytes done of `total`; the bar starts on the first call. */
+  update: (done: number, total: number) => void;
+  stop: () => void;
+}
+
+const MIB = 1024 * 1024;
+
+/** A byte-count bar (MiB) for one long step, on a terminal only; a no-op otherwise. */
+export function createByteProgress(ctx: CliContext, what: string): ByteProgress {
+  if (!ctx.isTTY || ctx.json) return { update: () => undefined, stop: () => undefined };
+  let bar: SingleBar | undefined;
+  return {
+    update: (done, total) => {
+      if (!bar) {
+        bar = new SingleBar(
+          { stream: ttyStream(ctx), format: `${what} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB`, hideCursor: true, clearOnComplete: false, fps: 10 },
+          Presets.shades_classic,
+        );
+        bar.start(total, 0, { doneMiB: '0.0', totalMiB: (total / MIB).toFixed(1) });
+      }
+      bar.update(done, { doneMiB: (done / MIB).toFixed(1), totalMiB: (total / MIB).toFixed(1) });
+    },
+    stop: () => bar?.stop(),
+  };
+}

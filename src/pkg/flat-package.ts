@@ -54,6 +54,8 @@ export interface FlatPackageInput {
   gzipWorkers?: number;
   /** Checked between Payload chunks: once aborted, the build stops with an InterruptedError. */
   signal?: AbortSignal;
+  /** Progress of the Payload step: bytes of the cpio stream compressed so far, and its total size. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface FlatPackageResult {
@@ -101,13 +103,38 @@ async function step<T>(name: string, onStep: ((s: string) => void) | undefined, 
   }
 }
 
-async function stagePayload(entries: PayloadEntry[], file: string, workers: number | undefined, signal?: AbortSignal): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
+/** The cpio stream's size: a 76-byte header and the NUL-terminated name per entry, the data, the trailer, 512-byte padding. */
+function cpioSize(entries: readonly PayloadEntry[]): number {
+  let n = 76 + 'TRAILER!!!'.length + 1;
+  for (const e of entries) n += 76 + Buffer.byteLength(e.path) + 1 + (e.kind === 'dir' ? 0 : e.size);
+  return Math.ceil(n / 512) * 512;
+}
+
+/** Pass `source` through, reporting the bytes seen against `total`. */
+async function* counted(source: AsyncIterable<Buffer>, total: number, report: (done: number, total: number) => void): AsyncGenerator<Buffer> {
+  let done = 0;
+  for await (const chunk of source) {
+    done += chunk.length;
+    report(Math.min(done, total), total);
+    yield chunk;
+  }
+}
+
+async function stagePayload(
+  entries: PayloadEntry[],
+  file: string,
+  workers: number | undefined,
+  signal?: AbortSignal,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
   const checksums = new Map<string, number>();
   const out = createStagingStream(file, 0o600);
   const sha1 = createHash('sha1');
   let size = 0;
   try {
-    for await (const chunk of gzipParallel(writeCpio(entries, { checksums, reuseChunks: true }), { workers })) {
+    const cpio = writeCpio(entries, { checksums, reuseChunks: true });
+    const source = onProgress ? counted(cpio, cpioSize(entries), onProgress) : cpio;
+    for await (const chunk of gzipParallel(source, { workers })) {
       if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
       sha1.update(chunk);
       size += chunk.length;
@@ -132,7 +159,7 @@ export async function buildFlatPackage(input: FlatPackageInput, out: Writable): 
   const comp = componentName(spec);
   const entries = await step('plan payload', onStep, () => planPayload(installFiles(spec, input.binaryFile), { mtime: input.epoch, what: 'payload' }));
   const payloadFile = path.join(input.workDir, 'Payload');
-  const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers, input.signal));
+  const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers, input.signal, input.onProgress));
   const bom = await step('write Bom', onStep, () => writeBom(entries, { checksums: payload.checksums, arch: input.bomArch }));
   const scripts = await step('write Scripts', onStep, async () =>
     gzipBytes(

@@ -52,6 +52,8 @@ export interface ReleaseOptions {
   onStep?: (step: string) => void;
   signal?: AbortSignal;
   gzipWorkers?: number;
+  /** Progress of the long step (the Payload's compression): bytes of payload data read so far, and the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ReleaseResult {
@@ -171,6 +173,7 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
       onStep: step,
       gzipWorkers: o.gzipWorkers,
       signal: o.signal,
+      onProgress: o.onProgress,
     };
     let pkg: FlatPackageResult | undefined;
     let digest: { sha256: string; size: number } | undefined;

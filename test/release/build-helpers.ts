@@ -33,7 +33,7 @@ export interface CliRun {
 }
 
 /** `aiwatch-deploy …argv` in this process, output captured; `env` defaults to a copy without SOURCE_DATE_EPOCH. */
-export async function cli(argv: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal } = {}): Promise<CliRun> {
+export async function cli(argv: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal; isTTY?: boolean } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const env = o.env ?? { ...process.env, SOURCE_DATE_EPOCH: undefined };
@@ -42,7 +42,7 @@ export async function cli(argv: string[], o: { env?: NodeJS.ProcessEnv; cwd?: st
     stderr: (t) => void (stderr += t),
     env,
     cwd: o.cwd ?? repoRoot,
-    isTTY: false,
+    isTTY: o.isTTY ?? false,
     signal: o.signal ?? new AbortController().signal,
   });
   return { code, stdout, stderr };

@@ -13,6 +13,7 @@ import { buildRelease } from '../../plan/release.js';
 import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
 import type { AiwatchCommand } from '../command.js';
 import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
+import { createByteProgress } from '../progress.js';
 
 export const DEMO_VERSION = '1.0.0';
 
@@ -63,7 +64,9 @@ export const buildCommand: AiwatchCommand = {
     if (problems.length) throw new UsageError(problems);
     const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, String(args.binary)), binaryX86_64: args['binary-x86_64'] ? path.resolve(ctx.cwd, String(args['binary-x86_64'])) : undefined };
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const bar = createByteProgress(ctx, 'compress payload');
     const log = (s: string): void => {
+      bar.stop();
       if (!ctx.json) ctx.stderr(`${s}…\n`);
     };
     const trust = await releaseTrustFromArgs(args, ctx, spec);
@@ -79,8 +82,9 @@ export const buildCommand: AiwatchCommand = {
       ...trust,
       packageBuilder: apple ? buildWithAppleTools : undefined,
       onStep: log,
+      onProgress: bar.update,
       signal: ctx.signal,
-    });
+    }).finally(() => bar.stop());
     const warn = r.manifest.warnings.map((w) => `WARNING: ${w}`).join('\n');
     return {
       text: [warn, `wrote ${path.relative(ctx.cwd, r.zip) || r.zip}`, `  pkg: ${trustLine(r.manifest.pkg)}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].filter(Boolean).join('\n'),
