@@ -267,6 +267,7 @@ export async function readMachOFile(file: string, opts: { what?: string } = {}):
       out.slices.push(await readThinFromFile(fh, 0, size, ctx));
       return out;
     }
+    if (first.length < 8) fail(ctx, `is ${size} bytes long, too short for a universal (fat) header`);
     const n = new DataView(first.buffer, first.byteOffset).getUint32(4, false);
     const tableLen = Math.min(size, 8 + Math.min(n, MAX_FAT_ARCHES + 1) * 32);
     const { magic, entries } = parseFatTable(await readRange(fh, 0, tableLen, ctx), size, ctx);

@@ -351,6 +351,12 @@ describe('fuzz: truncated, corrupted and random input never crashes the reader',
     fc.assert(fc.property(magic, fc.uint8Array({ maxLength: 600 }), (m, rest) => survive(Buffer.concat([Buffer.from(m, 'hex'), rest]))), { numRuns: 1500 });
   });
 
+  it('readMachOFile on a fat magic with no room for its count (found by the fuzz below: seed -2049316903)', async () => {
+    const p = path.join(tmp, 'short-fat');
+    writeFileSync(p, Buffer.from(samples[2]!.subarray(0, 4)));
+    await expect(readMachOFile(p)).rejects.toThrow(/is 4 bytes long, too short for a universal \(fat\) header/);
+  });
+
   it('readMachOFile on truncated and corrupted files', async () => {
     const p = path.join(tmp, 'fuzz-file');
     await fc.assert(
