@@ -29,6 +29,8 @@ import {
 } from './demo-binary/code-signature.ts';
 // @ts-expect-error TS5097: see above.
 import { demoCms, demoSigner } from './demo-binary/demo-cms.ts';
+// @ts-expect-error TS5097: see above.
+import { Writer } from './demo-binary/macho-image.ts';
 
 const PAGE = 0x1000;
 const VM_BASE = 0x100000000;
@@ -36,34 +38,6 @@ const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/u
 
 const roundUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-class Le {
-  private readonly parts: Buffer[] = [];
-  u32(n: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n >>> 0);
-    this.parts.push(b);
-    return this;
-  }
-  u64(n: number): this {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(n));
-    this.parts.push(b);
-    return this;
-  }
-  name16(s: string): this {
-    const b = Buffer.alloc(16);
-    b.write(s, 'latin1');
-    this.parts.push(b);
-    return this;
-  }
-  raw(b: Buffer): this {
-    this.parts.push(b);
-    return this;
-  }
-  done(): Buffer {
-    return Buffer.concat(this.parts);
-  }
-}
 
 /** Shared libraries of the host (regular files named *.so or *.so.N…), in a fixed order, up to `want` bytes. */
 export function machineCode(want: number): Buffer {
@@ -93,7 +67,7 @@ export function machineCode(want: number): Buffer {
 }
 
 function segment64(name: string, vmaddr: number, vmsize: number, fileoff: number, filesize: number, prot: number, section?: { name: string; offset: number; size: number }): Buffer {
-  const w = new Le().u32(0x19).u32(section ? 152 : 72).name16(name).u64(vmaddr).u64(vmsize).u64(fileoff).u64(filesize);
+  const w = new Writer().u32(0x19).u32(section ? 152 : 72).name16(name).u64(vmaddr).u64(vmsize).u64(fileoff).u64(filesize);
   w.u32(prot).u32(prot).u32(section ? 1 : 0).u32(0);
   if (section) {
     w.name16(section.name).name16(name).u64(vmaddr + section.offset).u64(section.size).u32(section.offset).u32(4).u32(0).u32(0);
@@ -106,7 +80,7 @@ function strCommand(cmd: number, fixed: Buffer, s: string): Buffer {
   const str = Buffer.from(`${s}\0`, 'utf8');
   const strOffset = 12 + fixed.length;
   const size = roundUp(strOffset + str.length, 8);
-  return Buffer.concat([new Le().u32(cmd).u32(size).u32(strOffset).done(), fixed, str, Buffer.alloc(size - strOffset - str.length)]);
+  return Buffer.concat([new Writer().u32(cmd).u32(size).u32(strOffset).done(), fixed, str, Buffer.alloc(size - strOffset - str.length)]);
 }
 
 /** Header + load commands for a text segment of `textSize` bytes followed by a signature of `sigSize` bytes. */
@@ -117,16 +91,16 @@ function headerAndCommands(textSize: number, sigSize: number, uuid: Buffer): { h
     segment64('__TEXT', VM_BASE, textSize, 0, textSize, 5, { name: '__text', offset: textOff, size: textSize - textOff }),
     segment64('__LINKEDIT', VM_BASE + textSize, roundUp(sigSize, PAGE), linkeditOff, sigSize, 1),
     strCommand(0xe, Buffer.alloc(0), '/usr/lib/dyld'),
-    new Le().u32(0x1b).u32(24).raw(uuid).done(),
-    new Le().u32(0x32).u32(24).u32(1).u32(0x000b0000).u32(0x000e0000).u32(0).done(),
-    new Le().u32(0x80000028).u32(24).u64(textOff).u64(0).done(),
-    strCommand(0xc, new Le().u32(2).u32(1351 << 16).u32(0x10000).done(), '/usr/lib/libSystem.B.dylib'),
-    new Le().u32(0x1d).u32(16).u32(linkeditOff).u32(sigSize).done(),
+    new Writer().u32(0x1b).u32(24).raw(uuid).done(),
+    new Writer().u32(0x32).u32(24).u32(1).u32(0x000b0000).u32(0x000e0000).u32(0).done(),
+    new Writer().u32(0x80000028).u32(24).u64(textOff).u64(0).done(),
+    strCommand(0xc, new Writer().u32(2).u32(1351 << 16).u32(0x10000).done(), '/usr/lib/libSystem.B.dylib'),
+    new Writer().u32(0x1d).u32(16).u32(linkeditOff).u32(sigSize).done(),
   ];
   const sizeofcmds = build(0).reduce((n, b) => n + b.length, 0);
   const textOff = roundUp(32 + sizeofcmds, 16);
   const cmds = build(textOff);
-  const header = new Le().u32(0xfeedfacf).u32(0x01000007).u32(0x80000003).u32(2).u32(cmds.length).u32(sizeofcmds).u32(0x200085).u32(0).done();
+  const header = new Writer().u32(0xfeedfacf).u32(0x01000007).u32(0x80000003).u32(2).u32(cmds.length).u32(sizeofcmds).u32(0x200085).u32(0).done();
   return { head: Buffer.concat([header, ...cmds]), textOff };
 }
 

@@ -30,7 +30,8 @@ export interface ImageLayout {
   textFileSize: number;
 }
 
-class Writer {
+/** A little-endian byte builder for Mach-O structures (also used by scripts/make-bench-binary.ts). */
+export class Writer {
   private parts: Buffer[] = [];
   u32(n: number): this {
     const b = Buffer.alloc(4);
