@@ -11,7 +11,7 @@
  */
 import { create } from 'xmlbuilder2';
 import { UsageError, type Problem } from '../errors.js';
-import { child, childText, elements, parseXml, textOf, XmlSyntaxError, type XmlElement } from './xml-tree.js';
+import { child, childText, elements, parseDocument, textOf, type XmlElement } from './xml-tree.js';
 
 export type HostArchitecture = 'arm64' | 'x86_64';
 const ARCH_ORDER: readonly HostArchitecture[] = ['arm64', 'x86_64'];
@@ -183,14 +183,9 @@ function crossProblems(info: DistributionInfo): string[] {
  * Never throws for bad content: a document that is not well-formed gives one problem and no info.
  */
 export function parseDistribution(xml: string, where: string): { info?: DistributionInfo; problems: Problem[] } {
-  let root: XmlElement;
-  try {
-    root = parseXml(xml);
-  } catch (e) {
-    if (!(e instanceof XmlSyntaxError)) throw e;
-    return { problems: [{ where, message: `not well-formed XML: ${e.message}` }] };
-  }
-  if (root.name !== 'installer-gui-script') return { problems: [{ where, message: `root element is <${root.name}>, expected <installer-gui-script>` }] };
+  const doc = parseDocument(xml, 'installer-gui-script');
+  if ('problem' in doc) return { problems: [{ where, message: doc.problem }] };
+  const root = doc.root;
   const problems: string[] = [];
   const options = child(root, 'options')?.attrs ?? {};
   const info: DistributionInfo = {

@@ -11,7 +11,7 @@
  */
 import { create } from 'xmlbuilder2';
 import { UsageError, type Problem } from '../errors.js';
-import { child, elements, parseXml, XmlSyntaxError, type XmlElement } from './xml-tree.js';
+import { child, elements, parseDocument, type XmlElement } from './xml-tree.js';
 
 export type PostinstallAction = 'none' | 'logout' | 'restart' | 'shutdown';
 const POSTINSTALL_ACTIONS: readonly string[] = ['none', 'logout', 'restart', 'shutdown'];
@@ -148,14 +148,9 @@ function readScripts(root: XmlElement, info: PackageInfo, problems: string[]): v
  * Never throws for bad content: a document that is not well-formed gives one problem and no info.
  */
 export function parsePackageInfo(xml: string, where: string): { info?: PackageInfo; problems: Problem[] } {
-  let root: XmlElement;
-  try {
-    root = parseXml(xml);
-  } catch (e) {
-    if (!(e instanceof XmlSyntaxError)) throw e;
-    return { problems: [{ where, message: `not well-formed XML: ${e.message}` }] };
-  }
-  if (root.name !== 'pkg-info') return { problems: [{ where, message: `root element is <${root.name}>, expected <pkg-info>` }] };
+  const doc = parseDocument(xml, 'pkg-info');
+  if ('problem' in doc) return { problems: [{ where, message: doc.problem }] };
+  const root = doc.root;
   const problems: string[] = [];
   const info: PackageInfo = { scripts: {}, bundleIds: [] };
   readAttributes(root, info, problems);

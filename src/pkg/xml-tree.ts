@@ -192,6 +192,22 @@ export function parseXml(source: string): XmlElement {
   return root;
 }
 
+/**
+ * Parse a document that must have root element `rootName`: the root, or the one problem that stops reading it
+ * (not well-formed, or another root). For readers that report problems instead of throwing.
+ */
+export function parseDocument(source: string, rootName: string): { root: XmlElement } | { problem: string } {
+  let root: XmlElement;
+  try {
+    root = parseXml(source);
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) return { problem: `not well-formed XML: ${e.message}` };
+    throw e;
+  }
+  if (root.name !== rootName) return { problem: `root element is <${root.name}>, expected <${rootName}>` };
+  return { root };
+}
+
 /** Whitespace-only text between child elements is layout, not content. */
 function dropIndentation(el: XmlElement): void {
   const hasElements = el.children.some((c) => typeof c !== 'string');

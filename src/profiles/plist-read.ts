@@ -11,7 +11,7 @@
  * Well-formedness is checked by src/pkg/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion).
  */
 import type { Problem } from '../errors.js';
-import { parseXml, XmlSyntaxError, type XmlElement } from '../pkg/xml-tree.js';
+import { parseDocument, type XmlElement } from '../pkg/xml-tree.js';
 
 export type PNode =
   | { type: 'string'; value: string }
@@ -153,20 +153,12 @@ export function readPlist(source: string | Uint8Array, file: string): PlistReadR
     r.fail('', 'binary property list: convert it to XML (plutil -convert xml1) to verify it');
     return { problems: r.problems };
   }
-  let root: XmlElement;
-  try {
-    root = parseXml(text);
-  } catch (e) {
-    if (e instanceof XmlSyntaxError) {
-      r.fail('', `not well-formed XML: ${e.message}`);
-      return { problems: r.problems };
-    }
-    throw e;
-  }
-  if (root.name !== 'plist') {
-    r.fail('', `root element is <${root.name}>, expected <plist>`);
+  const doc = parseDocument(text, 'plist');
+  if ('problem' in doc) {
+    r.fail('', doc.problem);
     return { problems: r.problems };
   }
+  const root = doc.root;
   const version = root.attrs.version;
   if (version !== undefined && version !== '1.0') r.fail('', `<plist version="${version}">, expected version="1.0"`);
   const kids = r.elementsOf(root, '');
