@@ -12,9 +12,10 @@ import { InputFileError } from '../errors.js';
 import { CS_RUNTIME } from '../pkg/macho-constants.js';
 import { verifyCodeDirectory } from '../pkg/macho-codesign.js';
 import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../pkg/macho.js';
+import type { SignatureKind } from '../pkg/binary-check.js';
 import { jsonSafe } from './format.js';
 
-export type SignatureKind = 'signed' | 'adhoc' | 'unsigned';
+export type { SignatureKind } from '../pkg/binary-check.js';
 
 export interface SliceIdentity {
   arch: string;
