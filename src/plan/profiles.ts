@@ -27,7 +27,7 @@ function artifact(path: string, text: string, secret = false): Artifact {
   return { path, bytes: Buffer.from(text, 'utf8'), mode: secret ? 0o600 : 0o644, secret };
 }
 
-/** File names of the release profiles, derived from the spec's domain. */
+/** File names of the release profiles, derived from the spec's identifier. */
 export function profileFileNames(spec: DeploymentSpec): { pppc: string; loginItems: string; jamfSchema: string } {
   const root = identifierRoot(spec);
   return { pppc: `${root}.pppc.mobileconfig`, loginItems: `${root}.loginitems.mobileconfig`, jamfSchema: `${root}.jamf.schema.json` };

@@ -2,8 +2,8 @@
  * The configuration-profile envelope every aiwatch profile shares: the top-level dictionary (Apple's TopLevel
  * keys) and the common keys of each payload dictionary (CommonPayloadKeys), with derived identifiers and UUIDs.
  *
- * PayloadIdentifier scheme (documented in docs/decisions.md): `<domain>.<profile>` for the profile and
- * `<domain>.<profile>.<payload>` for each payload, e.g. `com.runlayer.aiwatch.pppc` and
+ * PayloadIdentifier scheme (documented in docs/decisions.md): `<identifier>.<profile>` for the profile and
+ * `<identifier>.<profile>.<payload>` for each payload (the spec's signing identifier), e.g. `com.runlayer.aiwatch.pppc` and
  * `com.runlayer.aiwatch.pppc.tcc`. Every PayloadUUID is the UUIDv5 of its PayloadIdentifier ({@link payloadUuid}),
  * so re-generating a profile keeps its identity and an MDM replaces the installed copy instead of adding another.
  *
@@ -14,9 +14,12 @@ import type { DeploymentSpec } from '../config/spec-types.js';
 import { serializePlist, type PlistData, type PlistDict } from './plist-serialize.js';
 import { payloadUuid } from './uuid.js';
 
-/** Root of every PayloadIdentifier: the spec's preference domain (`com.runlayer.aiwatch`). */
-export function identifierRoot(spec: Pick<DeploymentSpec, 'domain'>): string {
-  return spec.domain;
+/**
+ * Root of every PayloadIdentifier and profile file name: the spec's signing identifier (`com.runlayer.aiwatch`), so a
+ * staging spec (another identifier) gets profiles that install next to production's instead of replacing them.
+ */
+export function identifierRoot(spec: Pick<DeploymentSpec, 'identifier'>): string {
+  return spec.identifier;
 }
 
 export interface PayloadHeader {

@@ -173,11 +173,11 @@ function identifierRules(a: ReleaseArtifacts, f: InstalledFacts, r: CrossResult)
   if (sig && m.pkg && m.pkg.signed !== sig.signed) r.problems.push({ where, message: `pkg.signed is ${m.pkg.signed}, but the package is ${sig.signed ? 'signed' : 'not signed'}` });
   const stapled = (a.pkg?.contents.archive.staples.length ?? 0) > 0;
   if (a.pkg && m.pkg && m.pkg.stapled !== stapled) r.problems.push({ where, message: `pkg.stapled is ${m.pkg.stapled}, but the package ${stapled ? 'has' : 'has no'} stapled ticket` });
-  const domain = m.identifiers?.domain;
+  const root = m.identifiers?.signingIdentifier;
   for (const prof of [a.pppc, a.loginItems]) {
     const pid = prof ? str(get(prof.root, 'PayloadIdentifier')) : undefined;
-    if (prof && domain !== undefined && pid !== undefined && !pid.startsWith(`${domain}.`)) {
-      r.problems.push({ where: `${a.zip}:${prof.name}:PayloadIdentifier`, message: `"${pid}" is not under the manifest's domain "${domain}" (profiles are named <domain>.<profile>)` });
+    if (prof && root !== undefined && pid !== undefined && !pid.startsWith(`${root}.`)) {
+      r.problems.push({ where: `${a.zip}:${prof.name}:PayloadIdentifier`, message: `"${pid}" is not under the manifest's signing identifier "${root}" (profiles are named <identifier>.<profile>, so a staging release does not replace production's)` });
     }
   }
 }
