@@ -1,7 +1,9 @@
 /**
- * A checker of configuration profiles against Apple's own payload schemas (the apple/device-management YAML:
- * mdm/profiles/TopLevel.yaml, CommonPayloadKeys.yaml and one file per PayloadType), used as an independent oracle
- * by `verify` and the tests.
+ * A checker of configuration profiles against Apple's own payload schemas (apple/device-management's
+ * mdm/profiles: TopLevel, CommonPayloadKeys and one schema per PayloadType), used as an independent oracle by
+ * `verify` and the tests. The schemas come from the derived data the package ships
+ * (data/apple-device-management/payload-schemas.json, see apple-schema-data.ts), or from a YAML checkout named by
+ * `$AIWATCH_APPLE_DM_DIR`; both go through the same derivation, so they check alike.
  *
  * Covers, recursively through `subkeys`: presence (required/optional; absent = optional), the types `<string>
  * <integer> <real> <boolean> <date> <data> <array> <dictionary> <any>`, `rangelist`, `range`, `format` (a regex),
@@ -9,84 +11,98 @@
  * name never appears in a plist), `ANY` wildcard keys, keys and payloads not available on macOS (`introduced:
  * n/a`), and the one rule the YAML states only in prose: every TCC identity has exactly one of `Allowed` and
  * `Authorization` (the YAML marks `Allowed` required; Intune rejects both with error 10022).
+ * A PayloadType Apple describes in several files (com.apple.MCX, com.apple.extensiblesso) is checked against their
+ * union: every key of any file is known; a key is required only when every file requires it; a key two files define
+ * differently keeps only what they agree on (its type, else `<any>`).
  * Does not cover: `valuetype` semantics, `assettypes`, OS-version minimums, `combinetype`.
- * Hand-written because no library reads this YAML dialect; the YAML itself is loaded with the `yaml` package
- * (which resolves the `&id001`/`*id001` aliases the files use).
+ * Hand-written because no library reads this YAML dialect; the recursion follows the profile being checked (whose
+ * depth the plist reader bounds), never the schema alone.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isDeepStrictEqual } from 'node:util';
 import { PACKAGE_ROOT } from '../config/paths.js';
 import type { Problem } from '../errors.js';
+import { decodeAppleSchema, deriveAppleCheckout, parseAppleData, type AppleKey, type AppleSchema } from './apple-schema-data.js';
 import { childPath, type PNode, type PType } from './plist-read.js';
 
-export interface AppleKey {
-  key: string;
-  type: string;
-  presence?: 'required' | 'optional';
-  rangelist?: unknown[];
-  range?: { min?: number; max?: number };
-  format?: string;
-  repetition?: { min?: number; max?: number };
-  subkeys?: AppleKey[];
-  supportedOS?: Record<string, Record<string, unknown> | undefined>;
-}
-
-export interface AppleSchema {
-  /** File name, e.g. `com.apple.servicemanagement.yaml`. */
-  file: string;
-  title: string;
-  payloadType: string;
-  supportedOS?: Record<string, Record<string, unknown> | undefined>;
-  keys: AppleKey[];
-}
+export type { AppleKey, AppleSchema } from './apple-schema-data.js';
 
 export interface AppleSchemas {
-  dir: string;
+  /** Where they were read: the shipped JSON file, or the YAML folder of a checkout. */
+  source: string;
+  /** Read from the checkout `$AIWATCH_APPLE_DM_DIR` names (not the shipped data). */
+  fromEnv?: true;
   topLevel: AppleSchema;
   common: AppleSchema;
   payloads: Map<string, AppleSchema>;
 }
 
-/** Env variable naming the apple/device-management folder. */
+/** Env variable naming an apple/device-management checkout to read instead of the shipped data. */
 export const APPLE_DM_ENV = 'AIWATCH_APPLE_DM_DIR';
+/** The derived data the package ships, with Apple's notice (LICENSE.txt) and its source (SOURCE.txt) beside it. */
+export const APPLE_DATA_FILE = path.join(PACKAGE_ROOT, 'data', 'apple-device-management', 'payload-schemas.json');
 
-/** Where Apple's schemas are: `$AIWATCH_APPLE_DM_DIR`, else `<package root>/../shared/data/apple-device-management`. */
-export function appleSchemaDir(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env[APPLE_DM_ENV];
-  return fromEnv ? path.resolve(fromEnv) : path.resolve(PACKAGE_ROOT, '..', 'shared', 'data', 'apple-device-management');
+/** One schema standing for several files of the same PayloadType (see the header for the rules). */
+function mergeSchemas(variants: AppleSchema[]): AppleSchema {
+  if (variants.length === 1) return variants[0]!;
+  const defs = new Map<string, AppleKey[]>();
+  for (const v of variants) for (const k of v.keys) defs.set(k.key, [...(defs.get(k.key) ?? []), k]);
+  const keys = [...defs.values()].map((ds): AppleKey => {
+    const first = ds[0]!;
+    const presence = ds.length === variants.length && ds.every((d) => d.presence === 'required') ? 'required' : 'optional';
+    if (ds.every((d) => isDeepStrictEqual(d, first))) return { ...first, presence };
+    const type = ds.every((d) => d.type === first.type) ? first.type : '<any>';
+    return { key: first.key, type, presence };
+  });
+  const merged: AppleSchema = { file: `${variants[0]!.payloadType}, merged from ${variants.length} files`, payloadType: variants[0]!.payloadType, keys };
+  if (variants.every((v) => v.notOnMacOS)) merged.notOnMacOS = true;
+  if (variants.every((v) => v.deviceChannelOnly)) merged.deviceChannelOnly = true;
+  return merged;
 }
 
-const cache = new Map<string, AppleSchemas | undefined>();
-
-function toSchema(file: string, doc: unknown): AppleSchema {
-  const d = doc as { title?: string; payload?: { payloadtype?: string; supportedOS?: AppleSchema['supportedOS'] }; payloadkeys?: AppleKey[] };
-  if (!d?.payload?.payloadtype || !Array.isArray(d.payloadkeys)) throw new Error(`${file}: not an apple/device-management payload schema`);
-  return { file, title: d.title ?? '', payloadType: d.payload.payloadtype, supportedOS: d.payload.supportedOS, keys: d.payloadkeys };
+/** Decoded schemas → TopLevel, CommonPayloadKeys and one (merged) schema per PayloadType. */
+export function assembleAppleSchemas(schemas: readonly AppleSchema[], source: string): AppleSchemas {
+  const byType = new Map<string, AppleSchema[]>();
+  for (const s of schemas) byType.set(s.payloadType, [...(byType.get(s.payloadType) ?? []), s]);
+  const single = (t: string): AppleSchema => {
+    const found = byType.get(t);
+    if (found?.length !== 1) throw new Error(`${source}: expected exactly one ${t} schema, found ${found?.length ?? 0}`);
+    return found[0]!;
+  };
+  const topLevel = single('TopLevel');
+  const common = single('CommonPayloadKeys');
+  const payloads = new Map<string, AppleSchema>();
+  for (const [t, variants] of byType) if (t !== 'TopLevel' && t !== 'CommonPayloadKeys') payloads.set(t, mergeSchemas(variants));
+  return { source, topLevel, common, payloads };
 }
 
-/**
- * Load every `mdm/profiles/*.yaml` under `dir`. Undefined when the folder (or TopLevel/CommonPayloadKeys) is absent;
- * a present but unreadable schema throws (a broken oracle must not pass silently).
- */
-export function loadAppleSchemas(dir: string): AppleSchemas | undefined {
-  if (cache.has(dir)) return cache.get(dir);
-  const profilesDir = path.join(dir, 'mdm', 'profiles');
-  let result: AppleSchemas | undefined;
-  if (existsSync(path.join(profilesDir, 'TopLevel.yaml')) && existsSync(path.join(profilesDir, 'CommonPayloadKeys.yaml'))) {
-    const payloads = new Map<string, AppleSchema>();
-    let topLevel: AppleSchema | undefined;
-    let common: AppleSchema | undefined;
-    for (const f of readdirSync(profilesDir).filter((n) => n.endsWith('.yaml')).sort()) {
-      const schema = toSchema(f, parseYaml(readFileSync(path.join(profilesDir, f), 'utf8'), { maxAliasCount: -1 }));
-      if (schema.payloadType === 'TopLevel') topLevel = schema;
-      else if (schema.payloadType === 'CommonPayloadKeys') common = schema;
-      else payloads.set(schema.payloadType, schema);
-    }
-    if (topLevel && common) result = { dir, topLevel, common, payloads };
+let bundled: AppleSchemas | undefined;
+
+/** The shipped schemas (read once). Missing or broken data is an internal error: the package itself is damaged. */
+export function bundledAppleSchemas(): AppleSchemas {
+  bundled ??= assembleAppleSchemas(parseAppleData(readFileSync(APPLE_DATA_FILE, 'utf8'), APPLE_DATA_FILE).map(decodeAppleSchema), APPLE_DATA_FILE);
+  return bundled;
+}
+
+/** The schemas of an apple/device-management checkout (YAML). Not a checkout, or a bad file: InputFileError. */
+export function loadAppleSchemas(dir: string, label = 'the folder'): AppleSchemas {
+  return assembleAppleSchemas(deriveAppleCheckout(dir, label).map(decodeAppleSchema), path.join(dir, 'mdm', 'profiles'));
+}
+
+const fromEnvCache = new Map<string, AppleSchemas>();
+
+/** `$AIWATCH_APPLE_DM_DIR`'s checkout when set (an error when it is no checkout), else the shipped data. */
+export function resolveAppleSchemas(env: NodeJS.ProcessEnv = process.env): AppleSchemas {
+  const named = env[APPLE_DM_ENV];
+  if (!named) return bundledAppleSchemas();
+  const dir = path.resolve(named);
+  let schemas = fromEnvCache.get(dir);
+  if (!schemas) {
+    schemas = { ...loadAppleSchemas(dir, APPLE_DM_ENV), fromEnv: true };
+    fromEnvCache.set(dir, schemas);
   }
-  cache.set(dir, result);
-  return result;
+  return schemas;
 }
 
 const TYPE_OF: Record<string, PType[]> = {
@@ -138,7 +154,7 @@ class Walker {
   }
 
   value(node: PNode, def: AppleKey, where: string): void {
-    if (def.supportedOS?.macOS?.introduced === 'n/a') this.fail(where, `${def.key} is not available on macOS`);
+    if (def.notOnMacOS) this.fail(where, `${def.key} is not available on macOS`);
     const accepted = TYPE_OF[def.type];
     if (accepted && !accepted.includes(node.type)) {
       this.fail(where, `expected ${def.type}, found <${node.type === 'dict' ? 'dictionary' : node.type}>`);
@@ -213,7 +229,7 @@ export function checkProfileAgainstApple(root: PNode, schemas: AppleSchemas, fil
     const schema = type === undefined ? undefined : schemas.payloads.get(type);
     if (type !== undefined && !schema) unknownTypes.push(type);
     const w = new Walker(file, schema?.file ?? schemas.common.file, problems);
-    if (schema?.supportedOS?.macOS?.introduced === 'n/a') w.fail(where, `payload type ${type} is not available on macOS`);
+    if (schema?.notOnMacOS) w.fail(where, `payload type ${type} is not available on macOS`);
     w.keys(item, payloadKeys(schemas, schema), where, schema === undefined);
   });
   return { problems, unknownTypes };

@@ -1,6 +1,6 @@
 /**
  * `verify` for configuration profiles (.mobileconfig XML): every problem at once, from two sources —
- *  1. Apple's payload schemas (apple-yaml.ts), when the apple/device-management folder is available;
+ *  1. Apple's payload schemas (apple-yaml.ts: the derived data the package ships, or a checkout it is pointed at);
  *  2. our own rules, which need no external data: the envelope (when Apple's schemas are absent), unique
  *     PayloadIdentifiers and UUID-shaped unique PayloadUUIDs, device-channel-only payloads not in User scope,
  *     PPPC identities (path vs bundle ID, the CodeRequirement form and — for our binary — the exact designated
@@ -100,7 +100,7 @@ class Rules {
     for (const [where, p] of this.payloads(root)) {
       const type = dictString(p, 'PayloadType') ?? '';
       const schema = this.opts.apple?.payloads.get(type);
-      const deviceOnly = schema ? schema.supportedOS?.macOS?.userchannel === false : DEVICE_ONLY.has(type);
+      const deviceOnly = schema ? schema.deviceChannelOnly === true : DEVICE_ONLY.has(type);
       if (deviceOnly) this.fail(where, `${type} is device-channel only, but the profile's PayloadScope is User`);
     }
   }

@@ -5,7 +5,7 @@
  */
 import { InputFileError, type Problem } from '../errors.js';
 import { readInputFile } from '../io/fs.js';
-import { appleSchemaDir, APPLE_DM_ENV, loadAppleSchemas } from '../profiles/apple-yaml.js';
+import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
 import { wrapFragment } from '../profiles/intune-fragment.js';
 import { readPlist, type PNode } from '../profiles/plist-read.js';
 import { tenantValueProblems, type FoundValue } from '../profiles/tenant-check.js';
@@ -21,11 +21,10 @@ const LAUNCHD_KEY = /<key>\s*(?:Label|ProgramArguments|Program)\s*<\/key>/;
 /** DER of the pkcs7-signedData OID 1.2.840.113549.1.7.2. */
 const SIGNED_DATA_OID = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
 
-/** Apple's schemas, or a note saying they are absent and only our own rules ran. */
+/** Apple's schemas: the shipped data, or (with a note) the checkout $AIWATCH_APPLE_DM_DIR names; InputFileError when it names none. */
 export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
-  const dir = appleSchemaDir(ctx.env);
-  const apple = loadAppleSchemas(dir);
-  if (!apple) ctx.note(`Apple's payload schemas were not found in ${dir} (set ${APPLE_DM_ENV}): checked our own rules only`);
+  const apple = resolveAppleSchemas(ctx.env);
+  if (apple.fromEnv) ctx.note(`Apple's payload schemas read from ${apple.source} (${APPLE_DM_ENV})`);
   return apple;
 }
 

@@ -1,25 +1,42 @@
 /**
- * Apple's payload YAML as the oracle: every generated profile passes it, and the walker catches planted errors
- * (so a passing result means something).
+ * Apple's payload schemas as the oracle: every generated profile passes them, and the walker catches planted errors
+ * (so a passing result means something). The schemas are the derived data the project ships
+ * (data/apple-device-management/payload-schemas.json); nothing outside the clone is read.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { Problem } from '../../src/errors.js';
-import { appleSchemaDir, checkKeys, checkProfileAgainstApple, loadAppleSchemas, payloadKeys, type AppleSchemas } from '../../src/profiles/apple-yaml.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputFileError, type Problem } from '../../src/errors.js';
+import {
+  APPLE_DM_ENV,
+  assembleAppleSchemas,
+  bundledAppleSchemas,
+  checkKeys,
+  checkProfileAgainstApple,
+  loadAppleSchemas,
+  payloadKeys,
+  resolveAppleSchemas,
+  type AppleSchemas,
+} from '../../src/profiles/apple-yaml.js';
 import { loginItemsProfile } from '../../src/profiles/login-items.js';
 import { renderProfile } from '../../src/profiles/mobileconfig.js';
 import type { PlistDict } from '../../src/profiles/plist-serialize.js';
 import { readPlist, type PNode } from '../../src/profiles/plist-read.js';
 import { pppcProfile } from '../../src/profiles/pppc.js';
 import { tenantProfile } from '../../src/profiles/tenant-profile.js';
-import { apple, requireApple, sampleTenant, spec } from './helpers.js';
+import { apple, APPLE_DM_FIXTURE, sampleTenant, spec } from './helpers.js';
 
-requireApple();
+const temps: string[] = [];
+const temp = (): string => {
+  const d = mkdtempSync(path.join(tmpdir(), 'apple-dm-'));
+  temps.push(d);
+  return d;
+};
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Render `dict` as XML and check the parsed result against Apple's schemas (round trip through bytes). */
-function check(dict: PlistDict, schemas: AppleSchemas = apple!): ReturnType<typeof checkProfileAgainstApple> {
+function check(dict: PlistDict, schemas: AppleSchemas = apple): ReturnType<typeof checkProfileAgainstApple> {
   const { root, problems } = readPlist(renderProfile(dict), 'p.mobileconfig');
   expect(problems).toEqual([]);
   return checkProfileAgainstApple(root!, schemas, 'p.mobileconfig');
@@ -29,12 +46,25 @@ const clone = <T>(x: T): T => structuredClone(x);
 /** The first TCC identity of a PPPC profile dict, for planting errors. */
 const identity = (p: PlistDict): PlistDict => ((p.PayloadContent as PlistDict[])[0]!.Services as Record<string, PlistDict[]>).SystemPolicyAllFiles![0]!;
 
-describe.runIf(apple)("Apple's payload YAML (apple/device-management)", () => {
-  it('loads TopLevel, CommonPayloadKeys and the three payload types we emit', () => {
-    expect(apple!.topLevel.keys.map((k) => k.key)).toContain('PayloadScope');
-    expect([...apple!.payloads.keys()].sort()).toEqual(
-      expect.arrayContaining(['com.apple.ManagedClient.preferences', 'com.apple.TCC.configuration-profile-policy', 'com.apple.servicemanagement']),
+describe("Apple's payload schemas (apple/device-management, shipped as derived data)", () => {
+  it('loads TopLevel, CommonPayloadKeys and every payload type of mdm/profiles, the three we emit among them', () => {
+    expect(apple.source).toMatch(/data[/\\]apple-device-management[/\\]payload-schemas\.json$/);
+    expect(apple.topLevel.keys.map((k) => k.key)).toContain('PayloadScope');
+    expect([...apple.payloads.keys()]).toEqual(
+      expect.arrayContaining(['com.apple.ManagedClient.preferences', 'com.apple.TCC.configuration-profile-policy', 'com.apple.servicemanagement', 'com.apple.wifi.managed']),
     );
+    // 128 YAML files in mdm/profiles at the pinned release, 2 of them TopLevel/CommonPayloadKeys, and com.apple.MCX
+    // (6 files) and com.apple.extensiblesso (2 files) described in several files each.
+    expect(apple.payloads.size).toBe(128 - 2 - 5 - 1);
+  });
+
+  it('the three payload types we emit are exactly what the YAML of the release says (fixture copy → same schemas)', () => {
+    const fromYaml = loadAppleSchemas(APPLE_DM_FIXTURE);
+    expect(fromYaml.topLevel).toEqual(apple.topLevel);
+    expect(fromYaml.common).toEqual(apple.common);
+    for (const t of ['com.apple.ManagedClient.preferences', 'com.apple.TCC.configuration-profile-policy', 'com.apple.servicemanagement']) {
+      expect(fromYaml.payloads.get(t)).toEqual(apple.payloads.get(t));
+    }
   });
 
   it.each([
@@ -153,27 +183,96 @@ describe.runIf(apple)("Apple's payload YAML (apple/device-management)", () => {
   });
 
   it('common keys are merged into every payload schema', () => {
-    const keys = payloadKeys(apple!, apple!.payloads.get('com.apple.servicemanagement')).map((k) => k.key);
+    const keys = payloadKeys(apple, apple.payloads.get('com.apple.servicemanagement')).map((k) => k.key);
     expect(keys).toEqual(expect.arrayContaining(['PayloadIdentifier', 'PayloadUUID', 'PayloadType', 'PayloadVersion', 'Rules']));
   });
 });
 
-describe('schema folder resolution', () => {
-  it('AIWATCH_APPLE_DM_DIR wins; a folder without the YAML loads as undefined', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'apple-dm-'));
-    expect(appleSchemaDir({ AIWATCH_APPLE_DM_DIR: dir })).toBe(dir);
-    expect(loadAppleSchemas(dir)).toBeUndefined();
+describe('payload types beyond the three we emit', () => {
+  const payload = (type: string, keys: PlistDict): PlistDict => ({
+    PayloadType: type,
+    PayloadIdentifier: `x.${type}`,
+    PayloadUUID: '8B5F6D5C-0D5E-4F4A-9B7B-2E6C0C1D2E3F',
+    PayloadVersion: 1,
+    ...keys,
   });
-  it.runIf(apple)('a copied folder loads; a broken YAML file is an error, not a silent pass', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'apple-dm-'));
+  const profile = (...content: PlistDict[]): PlistDict => ({
+    PayloadContent: content,
+    PayloadDisplayName: 'x',
+    PayloadIdentifier: 'x',
+    PayloadType: 'Configuration',
+    PayloadUUID: '1C2D3E4F-5A6B-4C7D-8E9F-0A1B2C3D4E5F',
+    PayloadVersion: 1,
+  });
+
+  it('a schema that refers to itself (a home screen Folder holds pages of icon items): the nested error is found', () => {
+    const folder = { Type: 'Folder', DisplayName: 'Tools', Pages: [[{ Type: 'Bogus', BundleID: 'x' }]] };
+    expect(messages(check(profile(payload('com.apple.homescreenlayout', { Pages: [[folder]] }))).problems)).toEqual([
+      'PayloadContent[0]: payload type com.apple.homescreenlayout is not available on macOS',
+      'PayloadContent[0].Pages[0][0].Pages[0][0].Type: "Bogus" is not one of "App", "Folder", "WebClip"',
+    ]);
+  });
+
+  it('com.apple.MCX, described in six files, accepts the keys of all of them together and still checks their types', () => {
+    const ok = profile(payload('com.apple.MCX', { EnableGuestAccount: false, timeServer: 'time.apple.com', DestroyFVKeyOnStandby: true }));
+    expect(messages(check(ok).problems)).toEqual([]);
+    const bad = profile(payload('com.apple.MCX', { EnableGuestAccount: 'no', timeServr: 'x' }));
+    expect(messages(check(bad).problems)).toEqual(['PayloadContent[0].EnableGuestAccount: expected <boolean>, found <string>', 'PayloadContent[0].timeServr: unknown key "timeServr"']);
+  });
+
+  it('a key two files of one payload type define differently is checked only for what both agree on', () => {
+    const merged = assembleAppleSchemas(
+      [
+        { file: 'TopLevel.yaml', payloadType: 'TopLevel', keys: apple.topLevel.keys },
+        { file: 'CommonPayloadKeys.yaml', payloadType: 'CommonPayloadKeys', keys: apple.common.keys },
+        { file: 't(a).yaml', payloadType: 't', keys: [{ key: 'A', type: '<string>', presence: 'required', rangelist: ['x'] }, { key: 'B', type: '<integer>', presence: 'required' }] },
+        { file: 't(b).yaml', payloadType: 't', keys: [{ key: 'A', type: '<string>', presence: 'required' }, { key: 'C', type: '<boolean>', presence: 'required' }] },
+      ],
+      'synthetic',
+    );
+    const t = merged.payloads.get('t')!;
+    expect(t.file).toBe('t, merged from 2 files');
+    expect(t.keys).toEqual([
+      { key: 'A', type: '<string>', presence: 'required' },
+      { key: 'B', type: '<integer>', presence: 'optional' },
+      { key: 'C', type: '<boolean>', presence: 'optional' },
+    ]);
+  });
+});
+
+describe('where the schemas come from', () => {
+  it(`the shipped data by default; ${APPLE_DM_ENV} names a YAML checkout instead`, () => {
+    expect(resolveAppleSchemas({})).toBe(bundledAppleSchemas());
+    const fromEnv = resolveAppleSchemas({ [APPLE_DM_ENV]: APPLE_DM_FIXTURE });
+    expect(fromEnv.source).toBe(path.join(APPLE_DM_FIXTURE, 'mdm', 'profiles'));
+    expect(fromEnv.fromEnv).toBe(true);
+    expect(fromEnv.payloads.size).toBe(3);
+  });
+
+  it(`${APPLE_DM_ENV} naming a folder without the YAML is an input error naming the variable, never a silent fallback`, () => {
+    const dir = temp();
+    let err: unknown;
+    try {
+      resolveAppleSchemas({ [APPLE_DM_ENV]: dir });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputFileError);
+    expect((err as Error).message).toBe(
+      `${dir}: ${APPLE_DM_ENV} names no apple/device-management checkout (expected mdm/profiles/TopLevel.yaml and mdm/profiles/CommonPayloadKeys.yaml)`,
+    );
+  });
+
+  it('a checkout with only TopLevel and CommonPayloadKeys loads; a YAML file that is not a payload schema is an error', () => {
+    const dir = temp();
     const prof = path.join(dir, 'mdm', 'profiles');
     mkdirSync(prof, { recursive: true });
-    for (const f of ['TopLevel.yaml', 'CommonPayloadKeys.yaml']) copyFileSync(path.join(apple!.dir, 'mdm', 'profiles', f), path.join(prof, f));
-    expect(loadAppleSchemas(dir)?.payloads.size).toBe(0);
-    const broken = mkdtempSync(path.join(tmpdir(), 'apple-dm-'));
-    mkdirSync(path.join(broken, 'mdm', 'profiles'), { recursive: true });
-    for (const f of ['TopLevel.yaml', 'CommonPayloadKeys.yaml']) copyFileSync(path.join(prof, f), path.join(broken, 'mdm', 'profiles', f));
-    writeFileSync(path.join(broken, 'mdm', 'profiles', 'x.yaml'), 'title: x\n');
-    expect(() => loadAppleSchemas(broken)).toThrow(/not an apple\/device-management payload schema/);
+    for (const f of ['TopLevel.yaml', 'CommonPayloadKeys.yaml']) copyFileSync(path.join(APPLE_DM_FIXTURE, 'mdm', 'profiles', f), path.join(prof, f));
+    expect(loadAppleSchemas(dir).payloads.size).toBe(0);
+    writeFileSync(path.join(prof, 'x.yaml'), 'title: x\n');
+    expect(() => loadAppleSchemas(dir)).toThrow(InputFileError);
+    expect(() => loadAppleSchemas(dir)).toThrow(`${path.join(prof, 'x.yaml')}: not an apple/device-management payload schema (no payload.payloadtype or payloadkeys)`);
+    writeFileSync(path.join(prof, 'x.yaml'), 'payload: [\n');
+    expect(() => loadAppleSchemas(dir)).toThrow(/x\.yaml: not valid YAML/);
   });
 });

@@ -2,13 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { parseTenantInput, type RawTenantValues } from '../../src/config/tenant.js';
 import type { TenantInput } from '../../src/config/spec-types.js';
-import { appleSchemaDir, loadAppleSchemas, type AppleSchemas } from '../../src/profiles/apple-yaml.js';
+import { bundledAppleSchemas, type AppleSchemas } from '../../src/profiles/apple-yaml.js';
 import { Secret } from '../../src/secret.js';
-import { inCI } from '../helpers/tools.js';
 
 export const spec = loadDefaultSpec();
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/plist');
@@ -30,16 +28,10 @@ export function sampleTenant(extra: RawTenantValues = {}): TenantInput {
   });
 }
 
-/** Apple's schemas (the oracle). Missing: under CI a failing test, locally a skip. */
-export const apple: AppleSchemas | undefined = loadAppleSchemas(appleSchemaDir());
-
-export function requireApple(): void {
-  if (!apple && inCI) {
-    it('needs the apple/device-management data', () => {
-      throw new Error(`Apple's payload YAML not found in ${appleSchemaDir()}`);
-    });
-  }
-}
+/** Apple's schemas (the oracle): the derived data the project ships, nothing read from outside the clone. */
+export const apple: AppleSchemas = bundledAppleSchemas();
+/** A verbatim copy of the apple/device-management YAML of the payload types we emit (test/fixtures, not shipped). */
+export const APPLE_DM_FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/apple-device-management');
 
 /** xmllint DTD validation of files; returns status and output. */
 export function xmllintDtd(files: string[]): { status: number; output: string } {

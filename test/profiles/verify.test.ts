@@ -5,11 +5,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { InputFileError } from '../../src/errors.js';
 import { planProfiles, planTenant, type Artifact } from '../../src/plan/profiles.js';
+import { APPLE_DM_ENV } from '../../src/profiles/apple-yaml.js';
+import { verifyProfileText } from '../../src/profiles/verify-profile.js';
 import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyFiles, type FileReport } from '../../src/verify/run.js';
 import { tempDir } from '../cli/cli-helpers.js';
-import { sampleTenant, spec } from './helpers.js';
+import { APPLE_DM_FIXTURE, sampleTenant, spec } from './helpers.js';
 
 registerAllVerifiers();
 const plan = new Map<string, Artifact>(
@@ -89,14 +92,27 @@ describe('verify finds each planted problem', () => {
   });
 });
 
-describe('without Apple schemas', () => {
-  it('says so in a note and still applies our own rules', async () => {
-    const env = { AIWATCH_APPLE_DM_DIR: path.join(tempDir('no-apple'), 'missing') };
-    const good = await verifyText(PPPC, text(PPPC), env);
-    expect(good.problems).toEqual([]);
-    expect(good.notes.join('\n')).toMatch(/Apple's payload schemas were not found in .*missing \(set AIWATCH_APPLE_DM_DIR\): checked our own rules only/);
+describe("where Apple's schemas come from", () => {
+  it('the shipped data: no note, Apple\'s rules apply', async () => {
+    const { [APPLE_DM_ENV]: _unset, ...env } = process.env;
     const bad = await verifyText(PPPC, planted[9]![2](text(PPPC)), env);
-    expect(bad.problems.map((p) => p.message)).toContain('expected <integer>, found <string>');
+    expect(bad.notes).toEqual([]);
+    expect(bad.problems.map((p) => p.message)).toContain('expected <integer>, found <string> (Apple schema TopLevel.yaml)');
+  });
+  it(`a checkout named by ${APPLE_DM_ENV}: said in a note`, async () => {
+    const good = await verifyText(PPPC, text(PPPC), { ...process.env, [APPLE_DM_ENV]: APPLE_DM_FIXTURE });
+    expect(good.problems).toEqual([]);
+    expect(good.notes).toEqual([`Apple's payload schemas read from ${path.join(APPLE_DM_FIXTURE, 'mdm', 'profiles')} (${APPLE_DM_ENV})`]);
+  });
+  it(`${APPLE_DM_ENV} naming no checkout is an input error (exit 3), never a quiet fallback to fewer rules`, async () => {
+    const missing = path.join(tempDir('no-apple'), 'missing');
+    await expect(verifyText(PPPC, text(PPPC), { ...process.env, [APPLE_DM_ENV]: missing })).rejects.toThrow(
+      new InputFileError(missing, `${APPLE_DM_ENV} names no apple/device-management checkout (expected mdm/profiles/TopLevel.yaml and mdm/profiles/CommonPayloadKeys.yaml)`),
+    );
+  });
+  it('without them (library use) our own rules still apply', () => {
+    const r = verifyProfileText(planted[9]![2](text(PPPC)), PPPC, { spec });
+    expect(r.problems.map((p) => p.message)).toContain('expected <integer>, found <string>');
   });
 });
 
