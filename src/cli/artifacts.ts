@@ -1,8 +1,13 @@
-/** Writing planned artifacts under an output folder (atomic, with their modes) and describing them for output. */
+/**
+ * Output handling shared by the commands: the early check of `--out` (before any work; src/io/output-target.ts) and
+ * writing planned artifacts under an output folder (atomic, with their modes), described for the command's output.
+ */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { writeFileAtomic } from '../io/fs.js';
+import { checkOutputTarget, writeFileAtomic, type OutputKind } from '../io/fs.js';
+import { writeDestination } from '../io/output-target.js';
 import type { Artifact } from '../plan/profiles.js';
+import type { CliContext } from './command.js';
 
 export interface WrittenFile {
   path: string;
@@ -13,6 +18,14 @@ export interface WrittenFile {
   secret: boolean;
 }
 
+/**
+ * Before any work: `target` (an absolute `--out`, a file or a folder as `kind` says) must be usable — an existing
+ * device, FIFO, socket or a link to one (or to nothing) is refused with exit 3. `what` names the option.
+ */
+export async function prepareOutput(_ctx: CliContext, target: string, kind: OutputKind, what = '--out'): Promise<void> {
+  await checkOutputTarget(target, what, kind);
+}
+
 export async function writeArtifact(file: string, a: Artifact): Promise<WrittenFile> {
   await writeFileAtomic(file, a.bytes, { mode: a.mode });
   const w: WrittenFile = { path: file, bytes: a.bytes.length, mode: `0${a.mode.toString(8)}`, secret: a.secret };
@@ -20,8 +33,11 @@ export async function writeArtifact(file: string, a: Artifact): Promise<WrittenF
   return w;
 }
 
+/** Write every artifact under `dir`; each destination is checked first, so a refused one leaves the others unwritten. */
 export async function writeArtifacts(dir: string, artifacts: readonly Artifact[]): Promise<WrittenFile[]> {
+  const files = artifacts.map((a) => path.join(dir, ...a.path.split('/')));
+  for (const f of files) await writeDestination(f);
   const out: WrittenFile[] = [];
-  for (const a of artifacts) out.push(await writeArtifact(path.join(dir, ...a.path.split('/')), a));
+  for (const [i, a] of artifacts.entries()) out.push(await writeArtifact(files[i]!, a));
   return out;
 }

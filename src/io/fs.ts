@@ -2,6 +2,8 @@
  * The only place that writes files. Every output is written to a temporary sibling and renamed into place,
  * so `--out` never holds a half-written artifact: on any error (disk full, interrupt, bad stream) the temporary
  * file is removed and the error is rethrown as an {@link OutputError}. Files that hold a secret are created 0600.
+ * No writer replaces a device, FIFO or socket, nor writes through a dangling link; a link to a regular file has its
+ * target replaced (output-target.ts), checked again just before the rename.
  *
  * Reading inputs also lives here so that "missing / unreadable / a directory" becomes one {@link InputFileError}.
  */
@@ -11,6 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { InputFileError, OutputError } from '../errors.js';
+import { explain } from './errno.js';
+import { assertReplaceable, writeDestination } from './output-target.js';
+
+export { checkOutputDir, checkOutputTarget, type OutputKind } from './output-target.js';
 
 let counter = 0;
 
@@ -25,57 +31,12 @@ export interface WriteOptions {
   mode?: number;
 }
 
-function explain(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err?.code) {
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied (is the folder writable?)';
-    case 'EROFS':
-      return 'read-only file system';
-    case 'ENOTDIR':
-      return 'a parent of this path is not a folder';
-    case 'EISDIR':
-      return 'a folder stands where the file should go';
-    default:
-      return err?.message ?? String(e);
-  }
-}
-
 /** Create `dir` (and parents); a clear OutputError if it cannot be. */
 export async function ensureDir(dir: string): Promise<void> {
   try {
     await fsp.mkdir(dir, { recursive: true });
   } catch (e) {
     throw new OutputError(dir, `cannot create the output folder: ${explain(e)}`, { cause: e });
-  }
-}
-
-/**
- * Fail early (before a long build) when `dir` could not become an output folder: the nearest existing path on the
- * way must be a writable folder. Creates nothing. `what` names the option ("--out").
- */
-export async function checkOutputDir(dir: string, what: string): Promise<void> {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    let st;
-    try {
-      st = await fsp.stat(d);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && d !== path.dirname(d)) continue;
-      throw new OutputError(dir, `${what}: cannot use this folder: ${explain(e)}`, { cause: e });
-    }
-    if (!st.isDirectory()) {
-      throw new OutputError(dir, d === path.resolve(dir) ? `${what}: is a file, expected a folder to write into` : `${what}: ${d} is a file, so no folder can be created under it`);
-    }
-    try {
-      await fsp.access(d, fsp.constants.W_OK);
-    } catch (e) {
-      throw new OutputError(dir, `${what}: ${d === path.resolve(dir) ? 'the folder' : d} is not writable (${explain(e)})`, { cause: e });
-    }
-    return;
   }
 }
 
@@ -100,8 +61,9 @@ export async function writeStreamAtomic(
   opts: WriteOptions = {},
 ): Promise<void> {
   const mode = opts.mode ?? 0o644;
-  await ensureDir(path.dirname(target));
-  const tmp = tempSibling(target);
+  const dest = await writeDestination(target);
+  await ensureDir(path.dirname(dest));
+  const tmp = tempSibling(dest);
   let out: WriteStream | undefined;
   try {
     out = createWriteStream(tmp, { mode, flags: 'wx' });
@@ -117,7 +79,8 @@ export async function writeStreamAtomic(
       await fh.close();
     }
     await fsp.chmod(tmp, mode);
-    await fsp.rename(tmp, target);
+    await assertReplaceable(dest, target);
+    await fsp.rename(tmp, dest);
   } catch (e) {
     if (out && !out.closed) {
       // Wait for the stream to let go: destroyed while its open() is still pending, it would create the file
@@ -135,8 +98,9 @@ export async function writeStreamAtomic(
 
 /** Move a finished file (e.g. built in a temp dir) onto `target` atomically; copies across filesystems. */
 export async function moveIntoPlace(source: string, target: string, opts: WriteOptions = {}): Promise<void> {
-  await ensureDir(path.dirname(target));
-  const tmp = tempSibling(target);
+  const dest = await writeDestination(target);
+  await ensureDir(path.dirname(dest));
+  const tmp = tempSibling(dest);
   try {
     try {
       await fsp.rename(source, tmp);
@@ -146,9 +110,11 @@ export async function moveIntoPlace(source: string, target: string, opts: WriteO
       await fsp.rm(source, { force: true });
     }
     if (opts.mode !== undefined) await fsp.chmod(tmp, opts.mode);
-    await fsp.rename(tmp, target);
+    await assertReplaceable(dest, target);
+    await fsp.rename(tmp, dest);
   } catch (e) {
     await rm(tmp, { force: true });
+    if (e instanceof OutputError) throw e;
     throw new OutputError(target, `cannot write: ${explain(e)}`, { cause: e });
   }
 }

@@ -11,6 +11,7 @@ import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { buildRelease } from '../../plan/release.js';
 import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
 import { createByteProgress } from '../progress.js';
@@ -70,6 +71,7 @@ export const buildCommand: AiwatchCommand = {
       if (!ctx.json) ctx.stderr(`${s}…\n`);
     };
     const trust = await releaseTrustFromArgs(args, ctx, spec);
+    await prepareOutput(ctx, path.resolve(ctx.cwd, String(args.out)), 'folder');
     const r = await buildRelease({
       spec,
       version: typeof args.version === 'string' ? args.version : DEMO_VERSION,

@@ -8,6 +8,7 @@ import { loadSpec } from '../../config/spec.js';
 import type { DeploymentSpec } from '../../config/spec-types.js';
 import { writeFileAtomic } from '../../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderCleanupScript } from '../../mdm/macos-scripts.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand, CliContext, CommandResult } from '../command.js';
 
 /** Load `--spec`, render, and write `--out` (0755) or return the script as the text to print. */
@@ -21,6 +22,7 @@ export async function writeScript(
   const script = render(spec);
   if (typeof args.out !== 'string' || args.out === '') return { text: script, json: { ok: true, name, script } };
   const out = path.resolve(ctx.cwd, args.out);
+  await prepareOutput(ctx, out, 'file');
   await writeFileAtomic(out, script, { mode: 0o755 });
   return { text: `wrote ${path.relative(ctx.cwd, out) || out}`, json: { ok: true, name, out, bytes: Buffer.byteLength(script) } };
 }

@@ -14,6 +14,7 @@ import { planIntune, planSummary } from '../../mdm/intune-plan.js';
 import type { IntuneInput } from '../../mdm/intune.js';
 import type { Secret } from '../../secret.js';
 import { authenticodeSigner } from '../../sign/authenticode.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
 import { addTenantFlags, tenantRawFromArgs } from './tenant-flags.js';
 
@@ -74,6 +75,7 @@ export const intuneCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const input = await inputFrom(args, ctx);
     const signer = await signerFrom(args, ctx, input.spec.productTitle);
+    await prepareOutput(ctx, path.resolve(ctx.cwd, String(args.out)), 'folder');
     const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: new Date(buildEpoch(ctx.env) * 1000) });
     const out = path.resolve(ctx.cwd, String(args.out));
     for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });

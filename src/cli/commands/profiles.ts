@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { planProfiles } from '../../plan/profiles.js';
-import { writeArtifacts } from '../artifacts.js';
+import { prepareOutput, writeArtifacts } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const profilesCommand: AiwatchCommand = {
@@ -19,6 +19,7 @@ export const profilesCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const out = path.resolve(ctx.cwd, String(args.out));
+    await prepareOutput(ctx, out, 'folder');
     const files = await writeArtifacts(out, planProfiles(spec));
     return {
       text: files.map((f) => `wrote ${path.relative(ctx.cwd, f.path) || f.path}`).join('\n'),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { type BinarySignIdentity, signBinary } from '../../sign/binary-sign.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
 
@@ -47,6 +48,7 @@ export const signBinaryCommand: AiwatchCommand = {
     const input = path.resolve(ctx.cwd, String(args.file));
     const out = str(args.out) ? path.resolve(ctx.cwd, str(args.out)!) : input;
     const spec = await loadSpec(str(args.spec) && path.resolve(ctx.cwd, str(args.spec)!));
+    await prepareOutput(ctx, out, 'file');
     const r = await signBinary({
       input, out, identity: await identityFrom(args, ctx), identifier: str(args.identifier) ?? spec.identifier, teamId: spec.teamId,
       signer: String(args.signer) as 'auto', timestampUrl: timestampUrlFromArgs(args), allowUntrusted: args['allow-untrusted'] === true,

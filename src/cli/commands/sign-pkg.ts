@@ -12,6 +12,7 @@ import { productsignPkgFile, signPkgFile, type SignPkgResult } from '../../sign/
 import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
 import { PRODUCTSIGN } from '../../tools/productsign.js';
 import { hasTool } from '../../tools/run.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
 
@@ -22,6 +23,7 @@ async function builtin(args: Record<string, unknown>, ctx: CliContext, input: st
   const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'installer', allowUntrusted: args['allow-untrusted'] === true, clock });
   for (const w of identity.warnings) if (!ctx.json) ctx.stderr(`WARNING: ${w}\n`);
   const signer = createXarSigner(identity, { clock, timestampUrl: timestampUrlFromArgs(args), timestamp: { signal: ctx.signal } });
+  await prepareOutput(ctx, out, 'file');
   return signPkgFile(input, out, signer);
 }
 
@@ -34,6 +36,7 @@ async function apple(args: Record<string, unknown>, ctx: CliContext, input: stri
   if (problems.length) throw new UsageError(problems);
   if (!(await hasTool(PRODUCTSIGN))) throw new ToolError(PRODUCTSIGN, 'not found: it ships with macOS only; on other systems use the default --signer builtin with --p12');
   const keychain = str(args.keychain) && path.resolve(ctx.cwd, str(args.keychain)!);
+  await prepareOutput(ctx, out, 'file');
   return productsignPkgFile(input, out, { identity: identity!, keychain, timestamp: args.timestamp !== false }, ctx.signal);
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { readInputFile, writeFileAtomic } from '../../io/fs.js';
 import { loadSigningIdentity } from '../../sign/identity.js';
 import { signProfile } from '../../sign/profile-sign.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs } from './identity-flags.js';
 
@@ -29,6 +30,7 @@ export const signProfileCommand: AiwatchCommand = {
     const out = path.resolve(ctx.cwd, String(args.out));
     const clock = (): Date => new Date();
     const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'profile', clock });
+    await prepareOutput(ctx, out, 'file');
     const profile = await readInputFile(input, 'profile');
     const signed = await signProfile(profile, identity, { clock }, input);
     await writeFileAtomic(out, signed, { mode: (await stat(input)).mode & 0o666 });

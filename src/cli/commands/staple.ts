@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { staplePkg } from '../../notary/staple.js';
 import { DEFAULT_TICKET_URL } from '../../notary/ticket.js';
+import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const stapleCommand: AiwatchCommand = {
@@ -20,6 +21,7 @@ export const stapleCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const pkg = path.resolve(ctx.cwd, String(args.pkg));
     const out = typeof args.out === 'string' && args.out !== '' ? path.resolve(ctx.cwd, args.out) : undefined;
+    await prepareOutput(ctx, out ?? pkg, 'file');
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
     const r = await staplePkg({
       pkg, out, progress, replace: args.replace === true,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { parseTenantInput, tenantPreferences } from '../../config/tenant.js';
 import { planTenant, TENANT_FORMATS, tenantFileName, type TenantFormat } from '../../plan/profiles.js';
-import { writeArtifact } from '../artifacts.js';
+import { prepareOutput, writeArtifact } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { addTenantFlags, tenantRawFromArgs } from './tenant-flags.js';
 
@@ -28,6 +28,7 @@ export const tenantCommand: AiwatchCommand = {
     const format = String(args.format) as TenantFormat;
     const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'tenant');
     const file = path.resolve(ctx.cwd, typeof args.out === 'string' && args.out !== '' ? args.out : path.join('out', tenantFileName(spec, format)));
+    await prepareOutput(ctx, file, 'file');
     const w = await writeArtifact(file, planTenant(spec, tenant, format));
     const present = tenantPreferences(tenant);
     const keys = spec.tenantKeys.filter((d) => d.secret && present[d.name] !== undefined).map((d) => d.name);

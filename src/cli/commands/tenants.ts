@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { readInputText } from '../../io/fs.js';
 import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../plan/profiles.js';
 import { csvColumnName, parseTenantsCsv } from '../../plan/tenants.js';
-import { writeArtifacts, type WrittenFile } from '../artifacts.js';
+import { prepareOutput, writeArtifacts, type WrittenFile } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { createProgress } from '../progress.js';
 
@@ -33,6 +33,7 @@ export const tenantsCommand: AiwatchCommand = {
     const formats = [...new Set((args.format as string[]).map(String))] as TenantFormat[];
     const out = path.resolve(ctx.cwd, String(args.out));
     const rows = parseTenantsCsv(spec, await readInputText(csv, '--csv'), shown);
+    await prepareOutput(ctx, out, 'folder');
     const progress = createProgress(ctx, rows.length, 'tenants');
     const written: Array<{ row: number; name: string; folder: string; files: WrittenFile[] }> = [];
     try {
