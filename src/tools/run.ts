@@ -8,7 +8,9 @@
  * gets only {@link CHILD_ENV_NAMES} copied from ours: PATH, HOME, the locale, TMPDIR, TZ, the login name, plus what
  * the tools we run document needing: the proxy and CA-bundle variables of libcurl/OpenSSL (osslsigncode -ts,
  * rcodesign's timestamp request) and DEVELOPER_DIR (which Xcode codesign/productsign/pkgbuild use on macOS).
- * Secrets reach a child only through its stdin or a 0600 file in a private 0700 folder.
+ * Secrets reach a child only through its stdin or a 0600 file in a private 0700 folder. Every child runs under
+ * umask 077, so what a tool writes next to a secret (osslsigncode's signed copy of a script holding the key) is
+ * private from its first byte; a file that leaves the private folder gets its mode from src/io.
  */
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -102,7 +104,9 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
     throw new ToolError(tool, `not found on PATH; install it or choose another option (see README "Requirements")`);
   }
   const secrets = opts.secrets ?? [];
-  const r = await execa(program, [...args], {
+  // umask 077 for the child (execa cannot set one): `sh` sets it and execs the program, so the PID, signals and
+  // exit status are the program's. osslsigncode creates its output 0666 & ~umask and refuses an existing one.
+  const r = await execa('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', program, ...args], {
     cwd: opts.cwd,
     env: childEnv(opts.env),
     extendEnv: false,
