@@ -17,6 +17,11 @@ export interface CliContext {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM; long work checks it and cleans up. */
   signal: AbortSignal;
+  /**
+   * A warning the user must see: printed at once on stderr as `WARNING: …` (not with --json), and carried in the
+   * `warnings` array of the --json output, success or failure.
+   */
+  warn: (message: string) => void;
 }
 
 export interface CommandResult {
@@ -26,6 +31,13 @@ export interface CommandResult {
   json: unknown;
   /** Default 0. */
   exitCode?: number;
+  /** Warnings that are part of the result (already in `text`): added to the `warnings` of the --json output. */
+  warnings?: readonly string[];
+  /**
+   * With a non-zero `exitCode`: what failed, for the `error` object of the --json output
+   * (`{kind, exitCode, message, problems}`, as every failure has). Not printed in text mode: `text` says it.
+   */
+  failure?: { kind: string; message: string; problems: readonly string[] };
 }
 
 export interface AiwatchCommand {

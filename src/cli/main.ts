@@ -1,13 +1,14 @@
 /**
- * The CLI entry: builds yargs from the command table, runs the chosen command, prints its result and maps every
- * error to the exit code in README "Exit codes". This is the only place that decides an exit code.
+ * The CLI entry: parses the whole argv first (src/cli/parse.ts: a usage error runs nothing), then runs the chosen
+ * command, prints its result and maps every error to the exit code in README "Exit codes". This is the only place
+ * that decides an exit code. With --json, stdout carries one object: the result plus `warnings`, or
+ * `{ok: false, error: {kind, exitCode, message, problems}, warnings}` for any failure.
  */
-import yargs from 'yargs';
 import { BUILDER_VERSION } from '../config/package-version.js';
 import { AiwatchError, ExitCode, UsageError } from '../errors.js';
 import type { CliContext, CommandResult } from './command.js';
-import { commands } from './commands/index.js';
 import { stableJson } from './json.js';
+import { parseArgv } from './parse.js';
 
 export interface MainIo {
   stdout?: (text: string) => void;
@@ -34,101 +35,97 @@ function processSignal(): { signal: AbortSignal; release: () => void } {
   };
 }
 
-/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: string[], io: MainIo = {}): Promise<number> {
-  const out = io.stdout ?? ((t: string) => void process.stdout.write(t));
-  const err = io.stderr ?? ((t: string) => void process.stderr.write(t));
-  const wantsJson = argv.includes('--json');
-  if (argv.length === 1 && argv[0] === '--version') {
-    out(`${BUILDER_VERSION}\n`);
-    return ExitCode.ok;
-  }
-  let result: CommandResult | undefined;
-  let failure: unknown;
-
-  const ctxBase = {
-    json: wantsJson,
-    stdout: out,
-    stderr: err,
-    stdin: io.stdin ?? process.stdin,
-    env: io.env ?? process.env,
-    isTTY: io.isTTY ?? Boolean(process.stderr.isTTY),
-    cwd: io.cwd ?? process.cwd(),
-  };
-
-  let parser = yargs(argv)
-    .scriptName('aiwatch-deploy')
-    .usage('$0 <command> [options]\n\nBuild, sign, notarize and verify an MDM rollout of the aiwatch agent.')
-    .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable JSON result on stdout' })
-    .strict()
-    .demandCommand(1, 'Name a command; see --help.')
-    .recommendCommands()
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .exitProcess(false)
-    .showHelpOnFail(false)
-    .fail((msg, e) => {
-      failure = e ?? new UsageError(msg);
-    })
-    .version(false)
-    .help();
-
-  for (const c of commands) {
-    parser = parser.command(
-      c.command,
-      c.describe,
-      (y) => {
-        let b = c.builder(y);
-        for (const [cmd, what] of c.examples) b = b.example(cmd, what);
-        return b;
-      },
-      async (args) => {
-        const own = io.signal ? undefined : processSignal();
-        const ctx: CliContext = { ...ctxBase, signal: io.signal ?? own!.signal };
-        try {
-          result = await c.run(args as Record<string, unknown>, ctx);
-        } finally {
-          own?.release();
-        }
-      },
-    );
-  }
-
-  let helpText = '';
-  try {
-    await parser.parseAsync(argv, {}, (e, _args, output) => {
-      if (e) failure ??= e;
-      helpText = output;
-    });
-  } catch (e) {
-    failure ??= e;
-  }
-  if (failure === undefined && helpText && result === undefined) {
-    out(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
-    return ExitCode.ok;
-  }
-  if (failure !== undefined) return report(failure, wantsJson, out, err);
-  if (!result) return ExitCode.ok;
-  if (wantsJson) out(stableJson(result.json));
-  else if (result.text) out(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
-  return result.exitCode ?? ExitCode.ok;
+interface Printer {
+  json: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  warnings: string[];
 }
 
-function report(e: unknown, json: boolean, out: (t: string) => void, err: (t: string) => void): number {
+const withNewline = (t: string): string => (t.endsWith('\n') ? t : `${t}\n`);
+
+/** The kind of a failure known only by its exit code (a result without `failure`). */
+function kindOfExit(code: number): string {
+  const names: Record<number, string> = { 1: 'problems', 2: 'usage', 3: 'input-file', 4: 'tool', 5: 'network', 6: 'rejected', 130: 'interrupted' };
+  return names[code] ?? 'failed';
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const cwd = io.cwd ?? process.cwd();
+  const rawOut = io.stdout ?? ((t: string) => void process.stdout.write(t));
+  const rawErr = io.stderr ?? ((t: string) => void process.stderr.write(t));
+  const p: Printer = {
+    json: argv.includes('--json') || argv.includes('--json=true'),
+    out: rawOut,
+    err: rawErr,
+    warnings: [],
+  };
+  if (argv.length === 1 && argv[0] === '--version') {
+    p.out(`${BUILDER_VERSION}\n`);
+    return ExitCode.ok;
+  }
+
+  const parsed = await parseArgv(argv, process.stdout.columns);
+  if (parsed.kind === 'help') {
+    p.out(parsed.text);
+    return ExitCode.ok;
+  }
+  if (parsed.kind === 'error') return report(parsed.error, p);
+  p.json = parsed.args.json === true;
+
+  const own = io.signal ? undefined : processSignal();
+  const ctx: CliContext = {
+    json: p.json,
+    stdout: p.out,
+    stderr: p.err,
+    stdin: io.stdin ?? process.stdin,
+    env,
+    isTTY: io.isTTY ?? Boolean(process.stderr.isTTY),
+    cwd,
+    signal: io.signal ?? own!.signal,
+    warn: (message) => {
+      p.warnings.push(message);
+      if (!p.json) p.err(`WARNING: ${message}\n`);
+    },
+  };
+  let result: CommandResult;
+  try {
+    result = await parsed.command.run(parsed.args, ctx);
+  } catch (e) {
+    return report(e, p);
+  } finally {
+    own?.release();
+  }
+  return print(result, p);
+}
+
+function print(result: CommandResult, p: Printer): number {
+  const exitCode = result.exitCode ?? ExitCode.ok;
+  if (!p.json) {
+    if (result.text) p.out(withNewline(result.text));
+    return exitCode;
+  }
+  const body: Record<string, unknown> = { ...(result.json as Record<string, unknown>), warnings: [...p.warnings, ...(result.warnings ?? [])] };
+  if (exitCode !== ExitCode.ok && body.error === undefined) {
+    const f = result.failure ?? { kind: kindOfExit(exitCode), message: result.text.split('\n')[0] ?? '', problems: [] };
+    body.error = { kind: f.kind, exitCode, message: f.message, problems: [...f.problems] };
+  }
+  p.out(stableJson(body));
+  return exitCode;
+}
+
+function report(e: unknown, p: Printer): number {
+  let error: { kind: string; exitCode: number; message: string; problems: string[] };
   if (e instanceof AiwatchError) {
-    if (json) {
-      const problems = e instanceof UsageError ? e.problems : [e.message];
-      out(stableJson({ ok: false, error: { kind: e.kind, exitCode: e.exitCode, message: e.message, problems } }));
-    }
-    err(`aiwatch-deploy: ${e.message}\n`);
-    return e.exitCode;
+    error = { kind: e.kind, exitCode: e.exitCode, message: e.message, problems: e instanceof UsageError ? e.problems : [e.message] };
+    p.err(`aiwatch-deploy: ${e.message}\n`);
+  } else {
+    const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    error = { kind: 'internal', exitCode: ExitCode.tool, message: e instanceof Error ? e.message : String(e), problems: [] };
+    p.err(`aiwatch-deploy: internal error: ${message}\n`);
   }
-  // yargs' own validation errors (unknown option, missing argument) are usage errors.
-  if (e instanceof Error && e.name === 'YError') {
-    if (json) out(stableJson({ ok: false, error: { kind: 'usage', exitCode: ExitCode.usage, message: e.message, problems: [e.message] } }));
-    err(`aiwatch-deploy: ${e.message}\n`);
-    return ExitCode.usage;
-  }
-  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  err(`aiwatch-deploy: internal error: ${message}\n`);
-  return ExitCode.tool;
+  if (p.json) p.out(stableJson({ ok: false, error, warnings: p.warnings }));
+  return error.exitCode;
 }

@@ -70,16 +70,16 @@ export function parseBool(value: boolean | string): boolean | undefined {
 }
 
 /**
- * Validate raw values. `subject` prefixes each message (e.g. `--host`, `tenants.csv row 4`). `requireKeys`
- * lists keys required beyond the definitions' own `required` (e.g. EnrollmentKey for provisioning).
+ * Validate raw values. `subject` prefixes each message (e.g. `tenant`, `tenants.csv row 4`); `how` says where a
+ * missing required value is given (e.g. `--host URL`), for the message.
  */
-export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, subject = 'tenant'): TenantInput {
+export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, subject = 'tenant', how?: (def: TenantKeyDef) => string): TenantInput {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const def of spec.tenantKeys) {
     const v = raw[def.name as keyof RawTenantValues];
     if (v === undefined || v === '') {
-      if (def.required) problems.push(`${subject}: ${def.name} is required (${def.description})`);
+      if (def.required) problems.push(`${subject}: ${def.name} is required (${def.description})${how ? `: give it with ${how(def)}` : ''}`);
       else if (def.default !== undefined) out[def.name] = def.default;
       continue;
     }

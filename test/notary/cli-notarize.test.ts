@@ -64,7 +64,7 @@ describe('aiwatch-deploy notarize (local servers)', () => {
     const r = await cli(['notarize', 'aiwatch.pkg', '--json', ...s.urls], s.env);
     const id = [...s.notary.submissions.keys()][0]!;
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ ok: true, submissionId: id, status: 'Accepted', notarized: true, sha256: s.notary.submissions.get(id)!.sha256, submissionName: 'aiwatch.pkg', issues: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ ok: true, submissionId: id, status: 'Accepted', notarized: true, sha256: s.notary.submissions.get(id)!.sha256, submissionName: 'aiwatch.pkg', issues: [], warnings: [] });
     expect(r.stderr).toBe('');
   });
 

@@ -239,7 +239,7 @@ describeWithTools(['bsdtar'], 'staple (bsdtar-made xar, local ticket server)', (
     };
     const a = await cli(['staple', 'aiwatch.pkg', '--out', 'out/aiwatch.pkg', '--ticket-url', ts.lookupUrl, '--json']);
     expect(a.code).toBe(0);
-    expect(JSON.parse(a.stdout)).toEqual({ ok: true, pkg, out: path.join(dir, 'out/aiwatch.pkg'), recordName: record, ticketBytes: 300, replaced: false });
+    expect(JSON.parse(a.stdout)).toEqual({ ok: true, pkg, out: path.join(dir, 'out/aiwatch.pkg'), recordName: record, ticketBytes: 300, replaced: false, warnings: [] });
     expect(a.stderr).toBe('');
     const b = await cli(['staple', 'out/aiwatch.pkg', '--ticket-url', ts.lookupUrl]);
     expect(b.code).toBe(3);

@@ -11,7 +11,7 @@ const parse = (argv: string[], allowUntrusted = true): Record<string, unknown> =
 function ctx(env: NodeJS.ProcessEnv = {}, stdinText?: string): CliContext {
   const stdin = new PassThrough();
   stdin.end(stdinText ?? '');
-  return { json: false, stdout: () => undefined, stderr: () => undefined, stdin, env, isTTY: false, cwd: '/work', signal: new AbortController().signal };
+  return { json: false, stdout: () => undefined, stderr: () => undefined, stdin, env, isTTY: false, cwd: '/work', signal: new AbortController().signal, warn: () => undefined };
 }
 
 describe('identity flags', () => {

@@ -20,7 +20,7 @@ import { filesIn, recordNameOf, startTrustServers, tempDir, type TrustServers } 
 function context(lines: string[]): CliContext {
   const stdin = new PassThrough();
   stdin.end();
-  return { json: false, stdout: () => undefined, stderr: (t) => void lines.push(t), stdin, env: {}, isTTY: false, cwd: process.cwd(), signal: new AbortController().signal };
+  return { json: false, stdout: () => undefined, stderr: (t) => void lines.push(t), stdin, env: {}, isTTY: false, cwd: process.cwd(), signal: new AbortController().signal, warn: (m) => void lines.push(`WARNING: ${m}\n`) };
 }
 
 async function build(s: TrustServers, argv: string[], deps: TrustDeps, out: string, lines: string[] = []) {
@@ -28,7 +28,7 @@ async function build(s: TrustServers, argv: string[], deps: TrustDeps, out: stri
   const spec = await loadSpec(undefined);
   const trust = await releaseTrustFromArgs(args, context(lines), spec, deps);
   return buildRelease({
-    spec, version: '1.0.0', arch: 'arm64', binary: path.join(FIXTURES_DIR, 'demo', 'aiwatch-arm64'), outDir: out, epoch: 315532800, builderVersion: 'test', ...trust,
+    spec, version: '1.0.0', arch: 'arm64', binary: path.join(FIXTURES_DIR, 'demo', 'aiwatch-arm64'), outDir: out, epoch: 315532800, builderVersion: 'test', developmentBuild: true, ...trust,
   });
 }
 

@@ -12,6 +12,7 @@ import { UsageError } from '../../errors.js';
 import { buildRelease } from '../../plan/release.js';
 import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
 import { prepareOutput } from '../artifacts.js';
+import { optionalArg, requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
 import { createByteProgress } from '../progress.js';
@@ -63,7 +64,7 @@ export const buildCommand: AiwatchCommand = {
     const apple = args.builder === 'apple';
     if (apple && appleBuilderProblem()) problems.push(appleBuilderProblem()!);
     if (problems.length) throw new UsageError(problems);
-    const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, String(args.binary)), binaryX86_64: args['binary-x86_64'] ? path.resolve(ctx.cwd, String(args['binary-x86_64'])) : undefined };
+    const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, requiredArg(args, 'binary')), binaryX86_64: optionalArg(args, 'binary-x86_64') && path.resolve(ctx.cwd, optionalArg(args, 'binary-x86_64')!) };
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const bar = createByteProgress(ctx, 'compress payload');
     const log = (s: string): void => {
@@ -77,7 +78,7 @@ export const buildCommand: AiwatchCommand = {
       version: typeof args.version === 'string' ? args.version : DEMO_VERSION,
       arch,
       ...bins,
-      outDir: path.resolve(ctx.cwd, String(args.out)),
+      outDir: path.resolve(ctx.cwd, requiredArg(args, 'out')),
       epoch: buildEpoch(ctx.env),
       builderVersion: BUILDER_VERSION,
       allowUnsignedBinary: args['allow-unsigned-binary'] === true,

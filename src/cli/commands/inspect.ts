@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { inspectFile } from '../../inspect/index.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const inspectCommand: AiwatchCommand = {
@@ -21,7 +22,7 @@ export const inspectCommand: AiwatchCommand = {
       .option('spec', { type: 'string', describe: 'Deployment spec JSON (which tenant keys are secret, masked in profiles)' }),
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const given = String(args.file);
+    const given = requiredArg(args, 'file');
     const r = await inspectFile(path.resolve(ctx.cwd, given), {
       name: given,
       scripts: args.scripts === true,

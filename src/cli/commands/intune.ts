@@ -15,8 +15,9 @@ import type { IntuneInput } from '../../mdm/intune.js';
 import type { Secret } from '../../secret.js';
 import { authenticodeSigner } from '../../sign/authenticode.js';
 import { prepareOutput } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
-import { addTenantFlags, tenantRawFromArgs } from './tenant-flags.js';
+import { addTenantFlags, tenantFlagHint, tenantRawFromArgs } from './tenant-flags.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -40,7 +41,7 @@ async function signerFrom(args: Record<string, unknown>, ctx: CliContext, descri
 async function inputFrom(args: Record<string, unknown>, ctx: CliContext): Promise<IntuneInput> {
   const specFile = str(args.spec);
   const spec = await loadSpec(specFile && path.resolve(ctx.cwd, specFile));
-  const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'intune');
+  const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'intune', tenantFlagHint);
   const ca = str(args['ca-bundle']);
   const caBundlePem = ca ? normaliseCaBundle(await readInputText(path.resolve(ctx.cwd, ca), '--ca-bundle'), `--ca-bundle ${ca}`) : undefined;
   return { spec, tenant, options: { caBundlePem }, specSubject: specFile ?? 'deployment spec' };
@@ -77,9 +78,9 @@ export const intuneCommand: AiwatchCommand = {
     const signer = await signerFrom(args, ctx, input.spec.productTitle);
     await prepareOutput(ctx, path.resolve(ctx.cwd, String(args.out)), 'folder');
     const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: new Date(buildEpoch(ctx.env) * 1000) });
-    const out = path.resolve(ctx.cwd, String(args.out));
+    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });
     const summary = { ok: true, out, ...planSummary(plan, input), signer: signer ? (await signer.pfx()).signer : undefined };
-    return { text: describeText(summary, String(args.out)), json: summary };
+    return { text: describeText(summary, requiredArg(args, 'out')), json: summary };
   },
 };

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_NOTARY_URL } from '../../notary/client.js';
 import { NotarizationRejected, notarize, type NotarizeResult } from '../../notary/notarize.js';
 import { parseDuration } from '../../notary/poll.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 import { notaryKeyFromArgs } from '../notary-key.js';
 
@@ -35,7 +36,7 @@ export const notarizeCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const timeoutMs = parseDuration(String(args.timeout ?? '30m'));
     if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
-    const pkg = path.resolve(ctx.cwd, String(args.pkg));
+    const pkg = path.resolve(ctx.cwd, requiredArg(args, 'pkg'));
     const apiKey = await notaryKeyFromArgs(args, ctx);
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
     try {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { planProfiles } from '../../plan/profiles.js';
 import { prepareOutput, writeArtifacts } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const profilesCommand: AiwatchCommand = {
@@ -18,7 +19,7 @@ export const profilesCommand: AiwatchCommand = {
       .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' }),
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const out = path.resolve(ctx.cwd, String(args.out));
+    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     await prepareOutput(ctx, out, 'folder');
     const files = await writeArtifacts(out, planProfiles(spec));
     return {

@@ -8,6 +8,7 @@ import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { type BinarySignIdentity, signBinary } from '../../sign/binary-sign.js';
 import { prepareOutput } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
 
@@ -45,7 +46,7 @@ export const signBinaryCommand: AiwatchCommand = {
       { allowUntrusted: true },
     ),
   run: async (args, ctx) => {
-    const input = path.resolve(ctx.cwd, String(args.file));
+    const input = path.resolve(ctx.cwd, requiredArg(args, 'file'));
     const out = str(args.out) ? path.resolve(ctx.cwd, str(args.out)!) : input;
     const spec = await loadSpec(str(args.spec) && path.resolve(ctx.cwd, str(args.spec)!));
     await prepareOutput(ctx, out, 'file');

@@ -13,6 +13,7 @@ import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
 import { PRODUCTSIGN } from '../../tools/productsign.js';
 import { hasTool } from '../../tools/run.js';
 import { prepareOutput } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand, CliContext } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
 
@@ -59,8 +60,8 @@ export const signPkgCommand: AiwatchCommand = {
       { allowUntrusted: true },
     ),
   run: async (args, ctx) => {
-    const input = path.resolve(ctx.cwd, String(args.in));
-    const out = path.resolve(ctx.cwd, String(args.out));
+    const input = path.resolve(ctx.cwd, requiredArg(args, 'in'));
+    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     const r = args.signer === 'apple' ? await apple(args, ctx, input, out) : await builtin(args, ctx, input, out);
     const notes = [
       r.replacedSignature ? `note: ${args.in} was signed already; its signature was replaced` : '',

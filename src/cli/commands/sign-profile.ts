@@ -10,6 +10,7 @@ import { readInputFile, writeFileAtomic } from '../../io/fs.js';
 import { loadSigningIdentity } from '../../sign/identity.js';
 import { signProfile } from '../../sign/profile-sign.js';
 import { prepareOutput } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 import { addIdentityFlags, identitySourceFromArgs } from './identity-flags.js';
 
@@ -26,8 +27,8 @@ export const signProfileCommand: AiwatchCommand = {
       { allowUntrusted: false },
     ),
   run: async (args, ctx) => {
-    const input = path.resolve(ctx.cwd, String(args.in));
-    const out = path.resolve(ctx.cwd, String(args.out));
+    const input = path.resolve(ctx.cwd, requiredArg(args, 'in'));
+    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     const clock = (): Date => new Date();
     const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'profile', clock });
     await prepareOutput(ctx, out, 'file');

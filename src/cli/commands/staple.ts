@@ -3,6 +3,7 @@ import path from 'node:path';
 import { staplePkg } from '../../notary/staple.js';
 import { DEFAULT_TICKET_URL } from '../../notary/ticket.js';
 import { prepareOutput } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const stapleCommand: AiwatchCommand = {
@@ -19,7 +20,7 @@ export const stapleCommand: AiwatchCommand = {
       .option('ticket-url', { type: 'string', describe: 'Ticket lookup URL', default: DEFAULT_TICKET_URL })
       .option('replace', { type: 'boolean', default: false, describe: 'Replace a ticket already stapled (default: refuse)' }),
   run: async (args, ctx) => {
-    const pkg = path.resolve(ctx.cwd, String(args.pkg));
+    const pkg = path.resolve(ctx.cwd, requiredArg(args, 'pkg'));
     const out = typeof args.out === 'string' && args.out !== '' ? path.resolve(ctx.cwd, args.out) : undefined;
     await prepareOutput(ctx, out ?? pkg, 'file');
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);

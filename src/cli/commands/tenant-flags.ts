@@ -10,6 +10,7 @@ import { envNameForFlag, readSecret } from '../../config/secrets.js';
 import { loadDefaultSpec } from '../../config/spec.js';
 import type { DeploymentSpec } from '../../config/spec-types.js';
 import type { RawTenantValues } from '../../config/tenant.js';
+import type { TenantKeyDef } from '../../config/spec-types.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../command.js';
 
@@ -29,6 +30,12 @@ export function addTenantFlags(y: Argv): Argv {
     }
   }
   return b;
+}
+
+/** Where a tenant value is given on the command line, for messages: `--host V`, or a secret's file/stdin/env. */
+export function tenantFlagHint(def: TenantKeyDef): string {
+  if (def.secret) return `--${def.flag}-file FILE, --${def.flag}-stdin or ${envNameForFlag(def.flag)}`;
+  return def.type === 'boolean' ? `--${def.flag} / --no-${def.flag}` : `--${def.flag} ${def.name === 'Host' ? 'URL' : 'VALUE'}`;
 }
 
 /** Tenant values from parsed flags, secrets read from their file / stdin / environment. */

@@ -8,7 +8,7 @@ import { parseTenantInput, tenantPreferences } from '../../config/tenant.js';
 import { planTenant, TENANT_FORMATS, tenantFileName, type TenantFormat } from '../../plan/profiles.js';
 import { prepareOutput, writeArtifact } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
-import { addTenantFlags, tenantRawFromArgs } from './tenant-flags.js';
+import { addTenantFlags, tenantFlagHint, tenantRawFromArgs } from './tenant-flags.js';
 
 export const tenantCommand: AiwatchCommand = {
   command: 'tenant',
@@ -26,7 +26,7 @@ export const tenantCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const format = String(args.format) as TenantFormat;
-    const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'tenant');
+    const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'tenant', tenantFlagHint);
     const file = path.resolve(ctx.cwd, typeof args.out === 'string' && args.out !== '' ? args.out : path.join('out', tenantFileName(spec, format)));
     await prepareOutput(ctx, file, 'file');
     const w = await writeArtifact(file, planTenant(spec, tenant, format));

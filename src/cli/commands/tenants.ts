@@ -6,6 +6,7 @@ import { readInputText } from '../../io/fs.js';
 import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../plan/profiles.js';
 import { csvColumnName, parseTenantsCsv } from '../../plan/tenants.js';
 import { prepareOutput, writeArtifacts, type WrittenFile } from '../artifacts.js';
+import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
 import { createProgress } from '../progress.js';
 
@@ -28,10 +29,10 @@ export const tenantsCommand: AiwatchCommand = {
       .option('spec', { type: 'string', describe: 'Deployment spec JSON' }),
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const csv = path.resolve(ctx.cwd, String(args.csv));
+    const csv = path.resolve(ctx.cwd, requiredArg(args, 'csv'));
     const shown = path.relative(ctx.cwd, csv) || csv;
     const formats = [...new Set((args.format as string[]).map(String))] as TenantFormat[];
-    const out = path.resolve(ctx.cwd, String(args.out));
+    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     const rows = parseTenantsCsv(spec, await readInputText(csv, '--csv'), shown);
     await prepareOutput(ctx, out, 'folder');
     const progress = createProgress(ctx, rows.length, 'tenants');
