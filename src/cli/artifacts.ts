@@ -1,9 +1,12 @@
 /**
- * Output handling shared by the commands: the early check of `--out` (before any work; src/io/output-target.ts) and
- * writing planned artifacts under an output folder (atomic, with their modes), described for the command's output.
+ * Output handling shared by the commands: the early check of `--out` (before any work; src/io/output-target.ts), the
+ * sweep of killed runs' debris (src/io/debris.ts) and writing planned artifacts under an output folder (atomic,
+ * with their modes), described for the command's output.
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sweepStaleDebris, withSubfolders } from '../io/debris.js';
 import { checkOutputTarget, writeFileAtomic, type OutputKind } from '../io/fs.js';
 import { writeDestination } from '../io/output-target.js';
 import type { Artifact } from '../plan/profiles.js';
@@ -20,10 +23,21 @@ export interface WrittenFile {
 
 /**
  * Before any work: `target` (an absolute `--out`, a file or a folder as `kind` says) must be usable — an existing
- * device, FIFO, socket or a link to one (or to nothing) is refused with exit 3. `what` names the option.
+ * device, FIFO, socket or a link to one (or to nothing) is refused with exit 3. `what` names the option. Then what
+ * killed runs left in TMPDIR and where this output goes (the folder and its subfolders, or the file's folder) is
+ * removed ({@link sweepDebris}).
  */
-export async function prepareOutput(_ctx: CliContext, target: string, kind: OutputKind, what = '--out'): Promise<void> {
+export async function prepareOutput(ctx: CliContext, target: string, kind: OutputKind, what = '--out'): Promise<void> {
   await checkOutputTarget(target, what, kind);
+  await sweepDebris(ctx, kind === 'folder' ? await withSubfolders(target) : [path.dirname(target)]);
+}
+
+/**
+ * Remove the debris of killed aiwatch-deploy runs (src/io/debris.ts: our own temporary folders and partial files
+ * whose PID is gone) from TMPDIR and `dirs`, one line on stderr per folder where something was removed.
+ */
+export async function sweepDebris(ctx: CliContext, dirs: readonly string[] = []): Promise<void> {
+  await sweepStaleDebris([tmpdir(), ...dirs], { report: (line) => ctx.stderr(`${line}\n`) });
 }
 
 export async function writeArtifact(file: string, a: Artifact): Promise<WrittenFile> {

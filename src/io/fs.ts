@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { InputFileError, OutputError } from '../errors.js';
+import { partialName, tempDirPrefix } from './debris.js';
 import { explain } from './errno.js';
 import { assertReplaceable, writeDestination } from './output-target.js';
 
@@ -20,10 +21,13 @@ export { checkOutputDir, checkOutputTarget, type OutputKind } from './output-tar
 
 let counter = 0;
 
-/** A unique temporary name in the same folder as `target` (same filesystem, so rename is atomic). */
+/**
+ * A unique temporary name in the same folder as `target` (same filesystem, so rename is atomic), carrying our PID so
+ * that a later run can remove it if we are killed (debris.ts).
+ */
 export function tempSibling(target: string): string {
   counter += 1;
-  return path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}-${counter}`);
+  return path.join(path.dirname(target), partialName(path.basename(target), counter));
 }
 
 export interface WriteOptions {
@@ -119,14 +123,22 @@ export async function moveIntoPlace(source: string, target: string, opts: WriteO
   }
 }
 
-/** A private temporary work folder, removed after `fn` whatever happens. */
-export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(tmpdir(), `aiwatch-deploy-${prefix}-`));
+/**
+ * A private temporary work folder (0700) in TMPDIR, removed after `fn` whatever happens — except a SIGKILL: its name
+ * `aiwatch-deploy-<purpose>-<pid>-XXXXXX` lets the next run remove it (debris.ts).
+ */
+export async function withTempDir<T>(purpose: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), tempDirPrefix(purpose)));
   try {
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Remove a file of our own (a temporary one that held a secret), if it is there. */
+export async function removeFile(file: string): Promise<void> {
+  await rm(file, { force: true });
 }
 
 /** Stat an input path and insist it is a readable regular file. `what` names the input ("--binary"). */

@@ -4,7 +4,9 @@
  *
  * Before anything runs, the PFX is opened here (src/sign/pkcs12.ts) so that a wrong password, a missing key, a
  * certificate without the Code Signing EKU or an expired one is reported as such, not as a tool failure. The
- * password reaches osslsigncode through a 0600 file in a private temporary folder (`-readpass`), never argv.
+ * password reaches osslsigncode on its stdin, never a file or argv. Each script and its signed copy (they hold the
+ * keys) live in a private 0700 folder (`aiwatch-deploy-authenticode-<pid>-…`, swept by the next run if we are
+ * killed), 0600, and only while osslsigncode needs them.
  *
  * The check after signing runs `osslsigncode verify` against trust anchors: `caFile` when given, else the PFX's
  * own certificates plus the system roots (/etc/ssl/certs/ca-certificates.crt when present). It proves the
@@ -16,7 +18,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputFileError, ToolError, UsageError } from '../errors.js';
-import { readInputFile, readInputText, withTempDir, writeFileAtomic } from '../io/fs.js';
+import { readInputFile, readInputText, removeFile, withTempDir, writeFileAtomic } from '../io/fs.js';
 import { certificatePem } from '../mdm/intune-checks.js';
 import type { IntuneFile, ScriptSigner } from '../mdm/intune.js';
 import { Secret } from '../secret.js';
@@ -84,27 +86,36 @@ async function trustAnchors(opts: AuthenticodeOptions, pfx: SigningPfx): Promise
   return `${pfx.certificatesPem}${system}`;
 }
 
-async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions, passwordFile: string | undefined, caFile: string): Promise<IntuneFile> {
+/** Sign one script: its text and signed copy (both hold keys) exist on disk only while osslsigncode needs them. */
+async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions, caFile: string): Promise<IntuneFile> {
   const input = path.join(dir, `in-${file.name}`);
   const output = path.join(dir, file.name);
   const secrets = opts.password ? [opts.password] : [];
   await writeFileAtomic(input, file.text, { mode: 0o600 });
-  await osslsigncodeSign(
-    { input, output, pkcs12: opts.pfxFile, passwordFile, description: opts.description, timestampUrl: opts.timestampUrl },
-    { secrets, signal: opts.signal },
-  );
-  const check = await osslsigncodeVerify(output, caFile, { secrets, signal: opts.signal });
-  if (!check.ok) {
-    const hint = opts.caFile ? '' : ' (if the chain ends at a private root, give it with --sign-ca-file)';
-    throw new ToolError('osslsigncode', `verify failed for ${file.name} right after signing${hint}`, check.output.trim().split('\n').slice(-12).join('\n'));
+  try {
+    await osslsigncodeSign(
+      { input, output, pkcs12: opts.pfxFile, password: opts.password, description: opts.description, timestampUrl: opts.timestampUrl },
+      { secrets, signal: opts.signal },
+    );
+  } finally {
+    await removeFile(input);
   }
-  const text = (await readInputFile(output, 'signed script')).toString('latin1');
-  return { ...file, text };
+  try {
+    const check = await osslsigncodeVerify(output, caFile, { secrets, signal: opts.signal });
+    if (!check.ok) {
+      const hint = opts.caFile ? '' : ' (if the chain ends at a private root, give it with --sign-ca-file)';
+      throw new ToolError('osslsigncode', `verify failed for ${file.name} right after signing${hint}`, check.output.trim().split('\n').slice(-12).join('\n'));
+    }
+    const text = (await readInputFile(output, 'signed script')).toString('latin1');
+    return { ...file, text };
+  } finally {
+    await removeFile(output);
+  }
 }
 
 /**
  * A {@link ScriptSigner} that signs with osslsigncode and verifies each result. The PFX is checked once, on first
- * use; the temporary folder (password file, scripts) is removed after each batch.
+ * use; the temporary folder (trust anchors, the script being signed) is removed after each batch.
  */
 export function authenticodeSigner(opts: AuthenticodeOptions): ScriptSigner & { pfx: () => Promise<SigningPfx> } {
   let checked: Promise<SigningPfx> | undefined;
@@ -113,15 +124,10 @@ export function authenticodeSigner(opts: AuthenticodeOptions): ScriptSigner & { 
     const info = await pfx();
     await osslsigncodeVersion({ signal: opts.signal });
     return withTempDir('authenticode', async (dir) => {
-      let passwordFile: string | undefined;
-      if (opts.password && opts.password.reveal() !== '') {
-        passwordFile = path.join(dir, 'pfx-password');
-        await writeFileAtomic(passwordFile, opts.password.reveal(), { mode: 0o600 });
-      }
       const caFile = path.join(dir, 'trust-anchors.pem');
       await writeFileAtomic(caFile, await trustAnchors(opts, info), { mode: 0o600 });
       const out: IntuneFile[] = [];
-      for (const f of files) out.push(await signOne(dir, f, opts, passwordFile, caFile));
+      for (const f of files) out.push(await signOne(dir, f, opts, caFile));
       return out;
     });
   };

@@ -1,7 +1,8 @@
 /**
  * osslsigncode (2.6 or later; 2.9 tested) for Authenticode signatures on PowerShell scripts, through runTool.
  * Debian 12's 2.5 cannot sign scripts ("Unrecognized file type"), hence the version check. The key's password
- * is given as a file (`-readpass`), never on the command line; an empty password means a PFX without one.
+ * reaches it on stdin (`-readpass -`: no file holds it, not even for a moment), never on the command line or in its
+ * environment; an empty password means a PFX without one.
  * Covers `sign` and `verify` as src/sign/authenticode.ts uses them; nothing else of the tool.
  */
 import { ToolError } from '../errors.js';
@@ -15,8 +16,8 @@ export interface OsslSignArgs {
   output: string;
   /** PKCS#12 file holding the signing key and certificate (and optionally its chain). */
   pkcs12: string;
-  /** A 0600 file holding the PKCS#12 password; omitted for a PFX without password. */
-  passwordFile?: string;
+  /** The PKCS#12 password, given on osslsigncode's stdin (`-readpass -`); omitted for a PFX without password. */
+  password?: Secret;
   /** Signed description (`-n`), shown by Windows in the signature details. */
   description?: string;
   /** RFC 3161 timestamp server (`-ts`); needs network. */
@@ -43,12 +44,13 @@ export async function osslsigncodeVersion(opts: ToolCallOptions = {}): Promise<s
 
 export async function osslsigncodeSign(a: OsslSignArgs, opts: ToolCallOptions = {}): Promise<void> {
   const args = ['sign', '-pkcs12', a.pkcs12];
-  if (a.passwordFile) args.push('-readpass', a.passwordFile);
+  const password = a.password?.reveal() ?? '';
+  if (password !== '') args.push('-readpass', '-');
   args.push('-h', 'sha256');
   if (a.description) args.push('-n', a.description);
   if (a.timestampUrl) args.push('-ts', a.timestampUrl);
   args.push('-in', a.input, '-out', a.output);
-  await runTool(OSSLSIGNCODE, args, { secrets: opts.secrets, signal: opts.signal, input: '' });
+  await runTool(OSSLSIGNCODE, args, { secrets: opts.secrets, signal: opts.signal, input: password });
 }
 
 export interface OsslVerifyResult {

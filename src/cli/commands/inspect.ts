@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { inspectFile } from '../../inspect/index.js';
 import { requiredArg } from '../args.js';
+import { sweepDebris } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 
 export const inspectCommand: AiwatchCommand = {
@@ -23,6 +24,7 @@ export const inspectCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const given = requiredArg(args, 'file');
+    await sweepDebris(ctx);
     const r = await inspectFile(path.resolve(ctx.cwd, given), {
       name: given,
       scripts: args.scripts === true,

@@ -5,6 +5,7 @@ import { DEFAULT_NOTARY_URL } from '../../notary/client.js';
 import { NotarizationRejected, notarize, type NotarizeResult } from '../../notary/notarize.js';
 import { parseDuration } from '../../notary/poll.js';
 import { requiredArg } from '../args.js';
+import { sweepDebris } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { notaryKeyFromArgs } from '../notary-key.js';
 
@@ -39,6 +40,7 @@ export const notarizeCommand: AiwatchCommand = {
     const pkg = path.resolve(ctx.cwd, requiredArg(args, 'pkg'));
     const apiKey = await notaryKeyFromArgs(args, ctx);
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
+    await sweepDebris(ctx);
     try {
       const r = await notarize({
         pkg, apiKey, progress, signal: ctx.signal, timeoutMs, wait: args.wait !== false,

@@ -5,6 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { checkInputFile } from '../../io/fs.js';
 import { registerAllVerifiers } from '../../verify/all.js';
 import { verifyFiles, type FileReport } from '../../verify/run.js';
+import { sweepDebris } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 
 function textOf(r: FileReport, cwd: string): string {
@@ -39,6 +40,7 @@ export const verifyCommand: AiwatchCommand = {
     const files = (args.files as string[]).map((f) => path.resolve(ctx.cwd, String(f)));
     const caFile = typeof args['ca-file'] === 'string' ? path.resolve(ctx.cwd, args['ca-file']) : undefined;
     if (caFile) await checkInputFile(caFile, '--ca-file');
+    await sweepDebris(ctx);
     const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal, caFile });
     const bad = reports.filter((r) => r.problems.length > 0).length;
     return {
