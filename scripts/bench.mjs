@@ -103,7 +103,7 @@ async function measured(dir, cmd, args, outFile) {
 /** One build in a child process: wall time, CPU time and peak RSS (KiB). */
 async function runBuild(dir, binary, outDir, jsonFile) {
   rmSync(outDir, { recursive: true, force: true });
-  const cli = ['bin/aiwatch-deploy.js', 'build', '--binary', binary, '--version', '1.0.0', '--arch', 'x86_64', '--out', outDir, '--json'];
+  const cli = ['bin/aiwatch-deploy.js', 'build', '--binary', binary, '--version', '1.0.0', '--arch', 'x86_64', '--development-build', '--out', outDir, '--json'];
   if (useTime) return measured(dir, process.execPath, cli, jsonFile);
   const wrapper = `const { main } = await import(${JSON.stringify(path.join(root, 'dist/cli/main.js'))});
 process.exitCode = await main(${JSON.stringify(cli.slice(1))});

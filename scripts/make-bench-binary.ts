@@ -2,8 +2,9 @@
  * A large, realistic agent binary for `npm run bench`: a thin x86_64 macOS executable (MH_EXECUTE) whose __TEXT
  * segment holds real machine code — the host's shared libraries (/usr/lib/x86_64-linux-gnu, …) concatenated in
  * name order up to the requested size — signed like the demo binaries (CodeDirectory v0x20500 with SHA-256 hashes
- * of every 4 KiB page, the Developer ID designated requirement, a DEMO CMS blob), so the release check accepts it
- * without --allow-unsigned-binary and verifies every page hash, as it would for the real agent.
+ * of every 4 KiB page, the Developer ID designated requirement, a DEMO CMS blob), so the release check reads it
+ * like a signed agent and verifies every page hash, as it would for the real agent (the DEMO signer is not an Apple
+ * Developer ID: the bench builds with --development-build).
  *
  *   node scripts/make-bench-binary.ts --size-mib 64 --out /tmp/aiwatch-bench-64
  *

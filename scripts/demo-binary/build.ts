@@ -22,7 +22,7 @@ import {
   // @ts-expect-error TS5097: see above.
 } from './code-signature.ts';
 // @ts-expect-error TS5097: see above.
-import { demoCms, demoSigner } from './demo-cms.ts';
+import { demoCms, demoSigner, type DemoSigner } from './demo-cms.ts';
 
 export type { DemoArch } from './macho-image.js';
 
@@ -50,9 +50,11 @@ export interface DemoBinaryOptions {
   entitlements?: string;
   /** OU of the demo certificate, when a test needs it to differ from the CodeDirectory's team; default teamId. */
   certificateTeamId?: string;
+  /** Who makes the CMS signature (`demo-cms`); default the DEMO signer. Tests pass a throwaway Developer ID. */
+  signer?: DemoSigner;
 }
 
-type Resolved = Required<Omit<DemoBinaryOptions, 'entitlements'>> & { entitlements?: string };
+type Resolved = Required<Omit<DemoBinaryOptions, 'entitlements' | 'signer'>> & { entitlements?: string; signer?: DemoSigner };
 
 function uuidFor(o: Resolved): Buffer {
   const h = createHash('sha256').update(`aiwatch demo binary ${o.arch} ${o.identifier} ${o.teamId} ${o.signature}`).digest().subarray(0, 16);
@@ -84,7 +86,7 @@ function signatureFor(o: Resolved, image: ImageLayout): Buffer {
   if (kind === 'adhoc') all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, Buffer.alloc(0)));
   if (kind === 'demo-cms') {
     const cdhash = createHash('sha256').update(cd).digest().subarray(0, 20);
-    all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, demoCms(cd, [cdhash], demoSigner(o.certificateTeamId))));
+    all.set(0x10000, blob(CSMAGIC_BLOBWRAPPER, demoCms(cd, [cdhash], o.signer ?? demoSigner(o.certificateTeamId))));
   }
   return superBlob(all);
 }
@@ -101,6 +103,7 @@ export function buildDemoBinary(options: DemoBinaryOptions): Buffer {
     signature,
     hardenedRuntime: options.hardenedRuntime ?? signature === 'demo-cms',
     entitlements: options.entitlements,
+    signer: options.signer,
   };
   const uuid = uuidFor(o);
   if (signature === 'none') return layoutImage(o.arch, 0, uuid).bytes;

@@ -41,6 +41,8 @@ export interface DemoSigner {
   /** DER Name of the issuer (= subject) and the serial number's magnitude, for the SignerInfo. */
   issuer: Buffer;
   serial: Buffer;
+  /** Further certificates (DER) to embed after the signer's, e.g. a test Developer ID intermediate. */
+  chain?: Buffer[];
 }
 
 let cachedKey: KeyObject | undefined;
@@ -116,6 +118,6 @@ export function demoCms(codeDirectory: Uint8Array, cdhashes: Buffer[], signer: D
     seq(oid(OID_RSA), nul()),
     octets(signature),
   );
-  const signedData = seq(integer(1), setOf(seq(oid(OID_SHA256))), seq(oid(OID_DATA)), explicit(0, signer.certificate), setOf(signerInfo));
+  const signedData = seq(integer(1), setOf(seq(oid(OID_SHA256))), seq(oid(OID_DATA)), explicit(0, signer.certificate, ...(signer.chain ?? [])), setOf(signerInfo));
   return seq(oid(OID_SIGNED_DATA), explicit(0, signedData));
 }

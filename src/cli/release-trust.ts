@@ -170,7 +170,7 @@ async function pkgIdentity(args: Record<string, unknown>, ctx: CliContext, clock
     allowUntrusted: args['allow-untrusted'] === true,
     clock,
   });
-  for (const w of identity.warnings) progressOf(ctx)(`WARNING: ${w}`);
+  for (const w of identity.warnings) ctx.warn(w);
   return identity;
 }
 
@@ -196,7 +196,7 @@ export async function releaseTrustFromArgs(args: Record<string, unknown>, ctx: C
         input, out, identity: id, identifier: spec.identifier, teamId: spec.teamId, clock, timestampUrl, signal: ctx.signal,
         signer: String(args['binary-signer'] ?? 'auto') as 'auto', allowUntrusted: args['allow-untrusted'] === true,
       });
-      for (const w of r.warnings) say(`WARNING: ${w}`);
+      for (const w of r.warnings) ctx.warn(w);
       say(`signed ${path.basename(input)} with ${r.signer}: identifier ${r.identity.identifier}, team ${r.identity.teamId ?? 'none'}, hardened runtime ${r.identity.hardenedRuntime ? 'on' : 'OFF'}`);
     };
   }

@@ -1,20 +1,23 @@
 /**
  * The release input check: is this file the aiwatch agent binary the spec describes — a macOS Mach-O executable of
  * the requested architecture(s), signed with a certificate (not ad hoc) under the signing identifier and team the
- * PPPC profile's designated requirement pins (reference mdm-payloads.md §2), with the hardened runtime notarization
- * requires, and a signature that still matches the bytes?
+ * PPPC profile's designated requirement pins (reference mdm-payloads.md §2), by an Apple Developer ID Application
+ * certificate (the requirement's `anchor apple generic …`, src/sign/binary-trust.ts), with the hardened runtime
+ * notarization requires, and a signature that still matches the bytes?
  *
  * Refusals are one {@link ReleaseBinaryError} (InputFileError, exit 3) listing every problem found, each saying what
  * was found and what was expected: an empty file, ELF, PE, a script, an archive, not Mach-O, not an executable, a thin
  * binary of the wrong architecture, a universal binary without the requested one, unsigned / ad-hoc (unless
- * `allowUnsigned`), identifier or team not matching (both values shown), no hardened runtime, hashes not matching.
+ * `allowUnsigned`), a signer that is not an Apple Developer ID (unless `allowUntrustedSigner`), a CMS signature that
+ * does not verify, identifier or team not matching (both values shown), no hardened runtime, hashes not matching.
  * On success it returns the identity for the release manifest. A path is checked in one streamed pass
  * (macho-file-scan.ts), so a 256 MiB binary costs a few MiB of memory, not its size.
  *
- * Does not cover: validating the certificate chain up to Apple's CA or the notarization ticket (notary/ and the
- * Apple tools do that); Gatekeeper policy.
+ * Does not cover: certificate validity dates and revocation, the notarization ticket (notary/ and the Apple tools
+ * do that); Gatekeeper policy.
  */
 import { InputFileError } from '../errors.js';
+import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from '../sign/binary-trust.js';
 import { CS_RUNTIME, MH_EXECUTE } from './macho-constants.js';
 import { scanMachOBytes, scanMachOFile, type MachOScan } from './macho-file-scan.js';
 import type { StreamVerdict } from './macho-hash-stream.js';
@@ -32,6 +35,13 @@ export interface ReleaseBinarySpec {
   teamId: string;
   /** Accept unsigned and ad-hoc signed binaries (development builds); their identity is then not checked. Default false. */
   allowUnsigned?: boolean;
+  /**
+   * Accept a signature by a certificate that is not an Apple Developer ID Application (a test or demo certificate):
+   * development builds. Identifier, team and hardened runtime are still checked. Default false.
+   */
+  allowUntrustedSigner?: boolean;
+  /** Where a trusted signer's chain must end; default Apple's (certs/apple). Tests give a throwaway PKI. */
+  anchors?: TrustAnchors;
   /** How the input is named in messages; default `--binary`. */
   what?: string;
 }
@@ -51,6 +61,8 @@ export interface SliceIdentity {
   cdhash?: string;
   /** Common name of the signing certificate, when the CMS blob names one. */
   signer?: string;
+  /** For a signed slice: whether its signer is an Apple Developer ID Application (and why not). */
+  signerTrust?: CodeSignerTrust;
 }
 
 export interface ReleaseBinaryIdentity {
@@ -64,6 +76,10 @@ export interface ReleaseBinaryIdentity {
   identifier?: string;
   teamId?: string;
   hardenedRuntime: boolean;
+  /** Every slice is signed by an Apple Developer ID Application certificate (what the PPPC requirement needs). */
+  developerId: boolean;
+  /** Why not, for the first slice that is not (`is unsigned`, `is signed by "…", a certificate that …`). */
+  notDeveloperId?: string;
   slices: SliceIdentity[];
 }
 
@@ -127,9 +143,10 @@ function signatureKind(s: MachOSlice): SignatureKind {
   return s.codeSignature.adhoc ? 'adhoc' : 'signed';
 }
 
-function identityOf(s: MachOSlice): SliceIdentity {
+function identityOf(s: MachOSlice, anchors: TrustAnchors | undefined): SliceIdentity {
   const cd = s.codeSignature?.codeDirectory;
   const leaf = s.codeSignature?.cms?.summary?.certificates[0];
+  const der = s.codeSignature?.cms?.der;
   return {
     arch: s.arch,
     offset: s.offset,
@@ -143,6 +160,7 @@ function identityOf(s: MachOSlice): SliceIdentity {
     hashType: cd?.hashTypeName,
     cdhash: cd?.cdhash,
     signer: leaf?.commonName,
+    ...(signatureKind(s) === 'signed' && der ? { signerTrust: codeSignerTrust(der, anchors) } : {}),
   };
 }
 
@@ -177,7 +195,22 @@ function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: Sl
   const certTeam = sig?.cms?.summary?.certificates[0]?.organizationalUnit;
   if (certTeam && id.teamId && certTeam !== id.teamId) out.push(`${prefix}the signing certificate's team (OU ${certTeam}) differs from the CodeDirectory's team ${id.teamId}`);
   if (!id.hardenedRuntime) out.push(`${prefix}is signed without the hardened runtime (${flagText(id)}); notarization requires it (codesign --options runtime)`);
+  const trust = id.signerTrust;
+  if (trust && !trust.signatureVerifies) {
+    if (cms?.parsed !== false) out.push(`${prefix}${trust.problem}`); // an unreadable blob is reported above
+  }
+  else if (trust && !trust.trusted && !spec.allowUntrustedSigner) {
+    out.push(`${prefix}${trust.problem}: on a Mac the PPPC requirement (anchor apple generic …) would never match it and Gatekeeper would refuse it; expected a Developer ID Application signature (a development build says so with --development-build)`);
+  }
   return out;
+}
+
+/** Why a slice is not signed by an Apple Developer ID Application, or undefined when it is. */
+function notDeveloperId(id: SliceIdentity): string | undefined {
+  if (id.signature === 'unsigned') return 'is unsigned';
+  if (id.signature === 'adhoc') return 'is ad-hoc signed (no certificate)';
+  if (!id.signerTrust) return 'has no readable CMS signature';
+  return id.signerTrust.problem;
 }
 
 const RANK: Record<SignatureKind, number> = { unsigned: 0, adhoc: 1, signed: 2 };
@@ -187,11 +220,12 @@ function assess(scan: MachOScan, file: string, spec: ReleaseBinarySpec): Release
   const what = spec.what ?? '--binary';
   const parsed = scan.parsed;
   if (!parsed) throw new ReleaseBinaryError(file, [`${what}: ${describeNonMachO(scan.head) ?? 'is not a Mach-O file'}; expected a macOS Mach-O executable`]);
-  const ids = parsed.slices.map(identityOf);
+  const ids = parsed.slices.map((s) => identityOf(s, spec.anchors));
   const problems = archProblems(parsed, spec);
   parsed.slices.forEach((s, i) => problems.push(...sliceProblems(scan.verdicts[i], s, ids[i]!, spec, parsed.kind === 'fat' ? `${s.arch} slice: ` : '')));
   if (problems.length) throw new ReleaseBinaryError(file, problems.map((p) => `${what}: ${p}`));
   const weakest = ids.reduce((a, b) => (RANK[b.signature] < RANK[a.signature] ? b : a));
+  const why = ids.map(notDeveloperId).find((p) => p !== undefined);
   return {
     size: scan.size,
     sha256: scan.sha256,
@@ -201,6 +235,8 @@ function assess(scan: MachOScan, file: string, spec: ReleaseBinarySpec): Release
     identifier: weakest.identifier,
     teamId: weakest.teamId,
     hardenedRuntime: ids.every((s) => s.hardenedRuntime),
+    developerId: why === undefined,
+    ...(why !== undefined ? { notDeveloperId: why } : {}),
     slices: ids,
   };
 }

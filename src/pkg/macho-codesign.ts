@@ -101,11 +101,11 @@ export interface CodeSignatureInfo {
   /** Size of the DER entitlements blob, when present. */
   derEntitlementsSize?: number;
   /**
-   * The CMS blob: `size` is its payload length (0 = an empty placeholder, as ad-hoc signatures carry);
+   * The CMS blob: `size` is its payload length (0 = an empty placeholder, as ad-hoc signatures carry), `der` its bytes;
    * `digestMatches` says whether its signed message digest is that of the primary CodeDirectory (undefined when
    * either is missing or unreadable).
    */
-  cms?: { size: number; summary?: CmsSummary; digestMatches?: boolean };
+  cms?: { size: number; summary?: CmsSummary; digestMatches?: boolean; der?: Uint8Array };
   /** true when the CodeDirectory says ad-hoc or there is no non-empty CMS blob. */
   adhoc: boolean;
 }
@@ -169,7 +169,8 @@ function decodeBlob(sb: ByteView, blob: SignatureBlob, info: CodeSignatureInfo, 
   } else if (blob.slot === CSSLOT_SIGNATURESLOT) {
     expectMagic(sb, blob, CSMAGIC_BLOBWRAPPER);
     const payload = body.sub(8, blob.length - 8, 'CMS signature');
-    info.cms = { size: payload.length, summary: payload.length ? summarizeCms(payload) : undefined };
+    // `der`: a copy of the blob (a few KiB) for the signer trust check (src/sign/binary-trust.ts).
+    info.cms = { size: payload.length, summary: payload.length ? summarizeCms(payload) : undefined, ...(payload.length ? { der: new Uint8Array(payload) } : {}) };
   }
 }
 

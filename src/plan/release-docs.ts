@@ -35,6 +35,8 @@ export interface BinaryIdentitySummary {
   /** Common name of the signing certificate, when the signature names one. */
   signer?: string;
   hardenedRuntime?: boolean;
+  /** Every slice is signed by an Apple Developer ID Application certificate (chain to Apple Root CA checked). */
+  developerId?: boolean;
 }
 
 export interface ReleaseManifest {
@@ -47,7 +49,12 @@ export interface ReleaseManifest {
   identifiers: { signingIdentifier: string; teamId: string; packageIdentifier: string; domain: string; labelPrefix: string };
   installPath: string;
   binary: BinaryIdentitySummary;
-  /** Set when the binary was accepted with --allow-unsigned-binary: a development build, not for production. */
+  /**
+   * The agent binary is not signed by an Apple Developer ID (accepted with --development-build): the PPPC grant
+   * cannot match it on a Mac. `verify` reports such a binary as a problem unless this says so.
+   */
+  developmentBuild: boolean;
+  /** What a person must know before deploying, in words (the development build); also atop README.txt. */
   warnings: string[];
   pkg: { signed: boolean; notarized: boolean; stapled: boolean };
   files: ReleaseFile[];
@@ -74,10 +81,10 @@ export function renderSha256Sums(files: readonly ReleaseFile[]): string {
     .join('');
 }
 
-export function renderReadme(spec: DeploymentSpec, m: Pick<ReleaseManifest, 'version' | 'arch' | 'warnings' | 'pkg' | 'files'>): string {
+export function renderReadme(spec: DeploymentSpec, m: Pick<ReleaseManifest, 'version' | 'arch' | 'warnings' | 'pkg' | 'files' | 'developmentBuild'>): string {
   const byRole = (r: FileRole): string => m.files.find((f) => f.role === r)?.name ?? '(not included)';
   const lines = [
-    `aiwatch ${m.version} for macOS (${m.arch})`,
+    `aiwatch ${m.version} for macOS (${m.arch})${m.developmentBuild ? ' -- DEVELOPMENT BUILD, NOT FOR PRODUCTION' : ''}`,
     '='.repeat(40),
     '',
   ];

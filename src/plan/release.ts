@@ -16,6 +16,7 @@ import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
 import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
+import type { TrustAnchors } from '../sign/binary-trust.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
 import { buildFlatPackage, type FlatPackageInput, type FlatPackageResult } from '../pkg/flat-package.js';
 import { createUniversal } from '../pkg/lipo.js';
@@ -39,7 +40,14 @@ export interface ReleaseOptions {
   outDir: string;
   epoch: number;
   builderVersion: string;
-  allowUnsignedBinary?: boolean;
+  /**
+   * Accept an agent binary that is not signed by an Apple Developer ID Application (unsigned, ad-hoc, or a demo/test
+   * certificate): a development build, flagged in the manifest (`developmentBuild`), its warnings and README.txt.
+   * Without it such a binary is refused (exit 3): a Mac would never match the PPPC grant to it.
+   */
+  developmentBuild?: boolean;
+  /** Where a Developer ID chain must end; default Apple Root CA (tests: a throwaway PKI). */
+  anchors?: TrustAnchors;
   signer?: XarSigner;
   /** Sign the agent binary: writes a signed copy of `input` to `out` (in the staging folder) before the check. */
   signBinary?: (input: string, out: string) => Promise<void>;
@@ -117,7 +125,8 @@ async function signedCopy(o: ReleaseOptions, file: string, work: string, name: s
 }
 
 async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
-  const expect = { identifier: o.spec.identifier, teamId: o.spec.teamId, allowUnsigned: o.allowUnsignedBinary };
+  const dev = o.developmentBuild === true;
+  const expect = { identifier: o.spec.identifier, teamId: o.spec.teamId, allowUnsigned: dev, allowUntrustedSigner: dev, anchors: o.anchors };
   const binary = await signedCopy(o, o.binary, work, 'signed-binary');
   if (o.arch !== 'universal' || !o.binaryX86_64) {
     return { file: binary, identity: await checkReleaseBinary(binary, { ...expect, arch: o.arch }) };
@@ -136,11 +145,17 @@ async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: s
   return { file, identity: await checkReleaseBinary(file, { ...expect, arch: 'universal' }) };
 }
 
-function warningsFor(identity: ReleaseBinaryIdentity): string[] {
-  if (identity.signature === 'signed') return [];
+/** The development-build warning, in words (manifest, build summary, README.txt, --json), or none. */
+export function warningsFor(identity: ReleaseBinaryIdentity): string[] {
+  if (identity.developerId) return [];
+  const signer = identity.slices.find((s) => s.signerTrust && !s.signerTrust.trusted)?.signerTrust?.signer;
+  const what =
+    identity.signature === 'unsigned' ? 'is unsigned, not signed'
+    : identity.signature === 'adhoc' ? 'is ad-hoc signed, not signed'
+    : signer !== undefined ? `is signed by "${signer}", not` : 'is not signed';
   return [
-    `DEVELOPMENT BUILD: the agent binary is ${identity.signature === 'adhoc' ? 'ad-hoc signed' : 'unsigned'} (--allow-unsigned-binary). ` +
-      'The PPPC profile will not match it, Full Disk Access will be denied, and Gatekeeper may block it. Do not deploy to production.',
+    `DEVELOPMENT BUILD: the agent binary ${what} by an Apple Developer ID; the PPPC grant will not match on a Mac ` +
+      '(no Full Disk Access) and Gatekeeper may block the agent. Do not deploy this release to production.',
   ];
 }
 
@@ -226,7 +241,9 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
         signature: bin.identity.signature,
         signer: bin.identity.slices.find((sl) => sl.signer)?.signer,
         hardenedRuntime: bin.identity.hardenedRuntime,
+        developerId: bin.identity.developerId,
       },
+      developmentBuild: !bin.identity.developerId,
       warnings: warningsFor(bin.identity),
       pkg: { signed: o.signer !== undefined, ...trust },
       files: [],

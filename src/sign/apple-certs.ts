@@ -5,6 +5,7 @@
  * Used to complete a Developer ID Installer chain (leaf → Developer ID CA G1 or G2 → Apple Root CA), as productsign
  * embeds it, and to tell whether a chain ends at Apple. Not a trust store for anything else.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config/paths.js';
@@ -42,14 +43,18 @@ export type AppleCertificates = Record<AppleCertName, Certificate>;
 let loaded: Promise<AppleCertificates> | undefined;
 
 async function loadOne(dir: string, name: AppleCertName): Promise<Certificate> {
-  const { file, sha256 } = PINNED[name];
-  const full = path.join(dir, file);
+  const full = path.join(dir, PINNED[name].file);
   let der: Buffer;
   try {
     der = await readFile(full);
   } catch (e) {
     throw new InputFileError(full, `Apple CA certificate missing from the installation (${(e as Error).message})`, { cause: e });
   }
+  return checkPinned(name, full, der);
+}
+
+function checkPinned(name: AppleCertName, full: string, der: Uint8Array): Certificate {
+  const { sha256 } = PINNED[name];
   const got = fingerprint256(der);
   if (got !== sha256) throw new InputFileError(full, `Apple CA certificate has SHA-256 ${got}, expected ${sha256}`);
   return parseCertificate(der);
@@ -63,6 +68,29 @@ export function loadAppleCertificates(dir: string = APPLE_CERTS_DIR): Promise<Ap
     throw e;
   });
   return loaded;
+}
+
+let loadedSync: AppleCertificates | undefined;
+
+/**
+ * The same certificates read synchronously (cached), for checks that run inside synchronous readers (the release
+ * check of a Mach-O binary). A missing or swapped file throws the same InputFileError.
+ */
+export function loadAppleCertificatesSync(): AppleCertificates {
+  if (loadedSync) return loadedSync;
+  const names = Object.keys(PINNED) as AppleCertName[];
+  const certs = names.map((n) => {
+    const full = path.join(APPLE_CERTS_DIR, PINNED[n].file);
+    let der: Buffer;
+    try {
+      der = readFileSync(full);
+    } catch (e) {
+      throw new InputFileError(full, `Apple CA certificate missing from the installation (${(e as Error).message})`, { cause: e });
+    }
+    return checkPinned(n, full, der);
+  });
+  loadedSync = Object.fromEntries(names.map((n, i) => [n, certs[i]])) as AppleCertificates;
+  return loadedSync;
 }
 
 async function loadAll(dir: string): Promise<AppleCertificates> {

@@ -122,12 +122,12 @@ export interface SignedBinarySummary {
 /** Team problems, which `allowUntrusted` tolerates (a test certificate has no Apple team). */
 const TEAM_PROBLEM = /team ID is |has no team ID|signing certificate's team/;
 
-/** Read the tool's output back: signed, identifier, team (unless allowUntrusted), runtime, page hashes. */
+/** Read the tool's output back: signed, identifier, team and Developer ID signer (unless allowUntrusted), runtime, page hashes. */
 function readBack(data: Uint8Array, file: string, o: BinarySignOptions, tool: string): SignedBinarySummary {
   const parsed = parseMachO(data, { name: file });
   const arch = (parsed.kind === 'fat' ? 'universal' : parsed.slices[0]!.arch) as ReleaseArch;
   try {
-    checkReleaseBinaryBytes(data, file, { arch, identifier: o.identifier, teamId: o.teamId, what: `${tool} output` });
+    checkReleaseBinaryBytes(data, file, { arch, identifier: o.identifier, teamId: o.teamId, what: `${tool} output`, allowUntrustedSigner: o.allowUntrusted });
   } catch (e) {
     if (!(e instanceof ReleaseBinaryError) || !o.allowUntrusted) throw e;
     const rest = e.problems.filter((p) => !TEAM_PROBLEM.test(p));

@@ -10,7 +10,8 @@
  *    signing identifier, team, install path, label prefix, architectures, signed/stapled state);
  *  - uninstall script: removes exactly the payload's files (outside its --purge block), only the package's own
  *    folders, boots out exactly the payload's launchd jobs in their domains, forgets the PackageInfo receipt;
- *  - cleanup script: never names a payload file or label.
+ *  - cleanup script: never names a payload file or label;
+ *  - the agent binary's signer: an Apple Developer ID unless the manifest says development build (cross-trust.ts).
  * The scripts are read as the text our templates render (src/mdm/macos-scripts.ts); a hand-written script with
  * another shape is reported as not recognised rather than guessed at.
  */
@@ -20,6 +21,7 @@ import type { PNode } from '../profiles/plist-read.js';
 import type { PkgContents, PayloadProgram } from '../inspect/pkg-read.js';
 import type { XarSignatureReport } from '../inspect/signature.js';
 import { checkScripts } from './cross-scripts.js';
+import { releaseTrustRules } from './cross-trust.js';
 
 export interface ReleaseArtifacts {
   /** How the zip is named in problems. */
@@ -191,6 +193,7 @@ export function crossProblems(a: ReleaseArtifacts): CrossResult {
   loginItemRules(a, facts, r);
   identifierRules(a, facts, r);
   r.problems.push(...checkScripts(a, facts));
+  releaseTrustRules(a, r);
   return r;
 }
 

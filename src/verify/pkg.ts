@@ -12,6 +12,7 @@ import { findXarEntry } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
 import { memberWhere, readPkg, type PkgContents } from '../inspect/pkg-read.js';
 import { analyzeXarSignature, type XarSignatureReport } from '../inspect/signature.js';
+import { pkgTrustRules } from './cross-trust.js';
 import { launchdPlistProblems } from './launchd-plist.js';
 import {
   bomPayloadProblems,
@@ -98,8 +99,11 @@ export function registerPkgVerifier(): void {
     detect: (head) => startsWithBytes(head, 'xar!'),
     check: async (file, ctx) => {
       const r = await verifyPkgFile(file, ctx);
-      r.notes.forEach(ctx.note);
-      return r.problems;
+      // On its own (not inside a release zip, whose manifest says whether it is a development build): who signed
+      // the agent binary (src/verify/cross-trust.ts).
+      const trust = r.contents ? pkgTrustRules(file, r.contents, r.signature, ctx.spec) : { problems: [], notes: [] };
+      [...r.notes, ...trust.notes].forEach(ctx.note);
+      return [...r.problems, ...trust.problems];
     },
   });
 }

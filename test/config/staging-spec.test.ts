@@ -82,7 +82,7 @@ describe('a staging --spec', () => {
     const bin = path.join(work, 'aiwatch-staging');
     writeFileSync(bin, buildDemoBinary({ arch: 'arm64', identifier: STAGING.identifier, teamId: STAGING.teamId }), { mode: 0o755 });
     const out = path.join(work, 'out');
-    const b = await cli(['build', '--binary', bin, '--version', '1.0.0', '--spec', specFile, '--out', out, '--json']);
+    const b = await cli(['build', '--binary', bin, '--version', '1.0.0', '--spec', specFile, '--development-build', '--out', out, '--json']);
     expect(b.stderr).toBe('');
     expect(b.code).toBe(0);
     const manifest = (JSON.parse(b.stdout) as { manifest: { files: Array<{ name: string }> } }).manifest;

@@ -15,7 +15,9 @@ import { parseMachO } from '../../src/pkg/macho.js';
 import { buildDemoBinary, type DemoBinaryOptions } from '../../scripts/demo-binary/build.js';
 import { demoArm64, demoArm64Path, demoX8664, repoRoot, treeSitterPrebuild } from './macho-helpers.js';
 
-const SPEC: ReleaseBinarySpec = { arch: 'arm64', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2' };
+/** The demo binaries' DEMO signer is no Apple Developer ID: these tests are about everything else (test/sign/binary-trust.test.ts covers the signer). */
+const SPEC: ReleaseBinarySpec = { arch: 'arm64', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2', allowUntrustedSigner: true };
+const DEMO_SIGNER = 'aiwatch-deploy DEMO signer (NOT Apple-issued, NOT a Developer ID)';
 const EXPECTED_SIGNATURE = 'expected a Developer ID signature with identifier "com.runlayer.aiwatch" and team AF2M8HC7A2';
 
 const demo = (o: Partial<DemoBinaryOptions> = {}): Buffer => buildDemoBinary({ arch: 'arm64', ...o });
@@ -46,10 +48,16 @@ describe('accepted release binaries', () => {
       identifier: 'com.runlayer.aiwatch',
       teamId: 'AF2M8HC7A2',
       hardenedRuntime: true,
+      developerId: false,
+      notDeveloperId: `is signed by "${DEMO_SIGNER}", a certificate that does not chain to Apple Root CA ("${DEMO_SIGNER}" is self-signed or its issuer is not embedded)`,
       slices: [{
         arch: 'arm64', offset: 0, size: 18944, signature: 'signed', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2',
         flags: 0x10000, flagNames: ['runtime'], hardenedRuntime: true, hashType: 'sha256',
-        cdhash: slice.codeSignature!.codeDirectory!.cdhash, signer: 'aiwatch-deploy DEMO signer (NOT Apple-issued, NOT a Developer ID)',
+        cdhash: slice.codeSignature!.codeDirectory!.cdhash, signer: DEMO_SIGNER,
+        signerTrust: {
+          signer: DEMO_SIGNER, chain: [DEMO_SIGNER], signatureVerifies: true, chainsToRoot: false, developerIdApplication: false, trusted: false,
+          problem: `is signed by "${DEMO_SIGNER}", a certificate that does not chain to Apple Root CA ("${DEMO_SIGNER}" is self-signed or its issuer is not embedded)`,
+        },
       }],
     });
     expect(id.slices[0]!.cdhash).toMatch(/^[0-9a-f]{40}$/);

@@ -81,7 +81,7 @@ describe('the calls as run (stand-in tools on PATH)', () => {
     const steps: string[] = [];
     try {
       const r = await buildRelease({
-        spec, version: '1.4.0', arch: 'arm64', binary: demoArm64Path, outDir: path.join(work, 'out'), epoch: 1700000000, builderVersion: '0.1.0',
+        spec, version: '1.4.0', arch: 'arm64', binary: demoArm64Path, outDir: path.join(work, 'out'), epoch: 1700000000, builderVersion: '0.1.0', developmentBuild: true,
         onStep: (s) => steps.push(s),
         packageBuilder: (input, pkgFile) => buildWithAppleTools(input, pkgFile, { platform: 'darwin' }),
       });
@@ -128,7 +128,7 @@ describe('the calls as run (stand-in tools on PATH)', () => {
     process.env.PATH = `${bin}:${savedPath}`;
     try {
       await buildRelease({
-        spec, version: '1.4.0', arch: 'arm64', binary: demoArm64Path, outDir: path.join(work, 'out'), epoch: 1700000000, builderVersion: '0.1.0',
+        spec, version: '1.4.0', arch: 'arm64', binary: demoArm64Path, outDir: path.join(work, 'out'), epoch: 1700000000, builderVersion: '0.1.0', developmentBuild: true,
         packageBuilder: (input, pkgFile) => buildWithAppleTools(input, pkgFile, { platform: 'darwin' }),
       });
     } finally {

@@ -137,7 +137,7 @@ const lipo = llvmTool('llvm-lipo');
 describeWithTools(['unzip', 'bsdtar', 'gzip', 'cpio', 'xmllint', lipo], 'universal build from the two demo fixtures', () => {
   it('hostArchitectures "arm64,x86_64" and a fat binary whose slices are the fixtures', async () => {
     const work = tempDir('universal');
-    const r = await cli(['build', '--binary', demoArm64Path, '--binary-x86_64', demoX8664Path, '--arch', 'universal', '--version', '1.0.0', '--out', path.join(work, 'out'), '--json']);
+    const r = await cli(['build', '--binary', demoArm64Path, '--binary-x86_64', demoX8664Path, '--arch', 'universal', '--version', '1.0.0', '--development-build', '--out', path.join(work, 'out'), '--json']);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { zip: string; manifest: { arch: string; binary: { arches: string[] } } };
     expect(path.basename(result.zip)).toBe('aiwatch-1.0.0-macos-universal.zip');

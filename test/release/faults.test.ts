@@ -121,7 +121,7 @@ describe('bad --binary', () => {
   });
 
   it('a thin binary of the wrong architecture', async () => {
-    await fault(['--binary', demoX8664Path, '--version', '1.0.0', '--arch', 'arm64'], 3, `${demoX8664Path}: --binary: is a thin x86_64 binary; expected arm64 (or a universal binary with an arm64 slice)`);
+    await fault(['--binary', demoX8664Path, '--version', '1.0.0', '--arch', 'arm64', '--development-build'], 3, `${demoX8664Path}: --binary: is a thin x86_64 binary; expected arm64 (or a universal binary with an arm64 slice)`);
   });
 });
 
@@ -151,7 +151,7 @@ describe('bad --version and --out', () => {
 });
 
 function demoOptions(outDir: string): ReleaseOptions {
-  return { spec, version: '1.0.0', arch: 'arm64', binary: demoArm64Path, outDir, epoch: 1700000000, builderVersion: '0.1.0' };
+  return { spec, version: '1.0.0', arch: 'arm64', binary: demoArm64Path, outDir, epoch: 1700000000, builderVersion: '0.1.0', developmentBuild: true };
 }
 
 describe('interrupted', () => {
@@ -188,7 +188,7 @@ describe('interrupted', () => {
     const big = path.join(work, 'aiwatch-48m');
     writeFileSync(big, benchBinary(48 * 1024 * 1024));
     let sent = false;
-    const r = await spawnCli(['build', '--binary', big, '--arch', 'x86_64', '--version', '1.0.0', '--out', path.join(work, 'out')], {
+    const r = await spawnCli(['build', '--binary', big, '--arch', 'x86_64', '--version', '1.0.0', '--development-build', '--out', path.join(work, 'out')], {
       env: { ...process.env, TMPDIR: childTmp },
       onStderr: (all, kill) => {
         if (!sent && all.includes('write Payload (cpio + gzip)…')) {
@@ -285,7 +285,7 @@ describe.runIf(canMount)('disk full (real: a tiny tmpfs, as root)', () => {
       writeFileSync(bin, benchBinary(1024 * 1024));
       const out = path.join(base, 'out-tmpfs');
       process.env.TMPDIR = mnt; // os.tmpdir() reads it at each build
-      const r = await cli(['build', '--binary', bin, '--arch', 'x86_64', '--version', '1.0.0', '--out', out]);
+      const r = await cli(['build', '--binary', bin, '--arch', 'x86_64', '--version', '1.0.0', '--development-build', '--out', out]);
       expect(r.stderr).toContain('write Payload (cpio + gzip)…');
       expect(r.stderr.trim().split('\n').at(-1)).toBe(`aiwatch-deploy: ${mnt}: cannot write the build's temporary files (no space left on the device); free space there or point TMPDIR at a folder with room for about twice the binary`);
       expect(r.code).toBe(3);

@@ -144,7 +144,8 @@ describe('sign-binary with codesign', () => {
     const stub = stubTool('codesign', '');
     const input = copyOfDemo();
     const out = path.join(tempDir('trust-cs'), 'signed');
-    const base = ['sign-binary', input, '--out', out, '--signer', 'codesign', '--identity', 'Developer ID Application: Runlayer (AF2M8HC7A2)', '--keychain', 'build.keychain'];
+    // The stub leaves the DEMO signature in place: accepted only with --allow-untrusted (see the next test).
+    const base = ['sign-binary', input, '--out', out, '--signer', 'codesign', '--identity', 'Developer ID Application: Runlayer (AF2M8HC7A2)', '--keychain', 'build.keychain', '--allow-untrusted'];
     for (const extra of [[], ['--timestamp-url', 'http://127.0.0.1:9/ts'], ['--no-timestamp']]) {
       const r = await withPath([stub.dir], () => cli([...base, ...extra], { cwd: '/work' }));
       expect(r.stderr).toBe('');
@@ -157,6 +158,15 @@ describe('sign-binary with codesign', () => {
       expect(c[c.length - 1]).toMatch(/\/aiwatch-deploy-sign-binary-[^/]+\/aiwatch$/);
     });
     expect(sha256(out)).toBe(sha256(DEMO));
+  });
+
+  it('a tool that leaves a signature by anything but an Apple Developer ID is refused when read back (exit 3), nothing written', async () => {
+    const stub = stubTool('codesign', '');
+    const out = path.join(tempDir('trust-cs'), 'signed');
+    const r = await withPath([stub.dir], () => cli(['sign-binary', copyOfDemo(), '--out', out, '--signer', 'codesign', '--identity', 'Developer ID Application: Runlayer (AF2M8HC7A2)']));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('codesign output: is signed by "aiwatch-deploy DEMO signer (NOT Apple-issued, NOT a Developer ID)", a certificate that does not chain to Apple Root CA');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('mismatched signer and identity → exit 2', async () => {

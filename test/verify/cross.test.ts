@@ -98,15 +98,16 @@ describe('cross-artifact rules', () => {
     expect(problems.filter(([w]) => w === `${TCC_ENTRY}.CodeRequirement`)).toHaveLength(3); // + the profile verifier's own designated-requirement rule
   });
 
-  it('a development build (ad-hoc binary, --allow-unsigned-binary) passes; the PPPC mismatch is a note', async () => {
+  it('a development build (ad-hoc binary, --development-build) passes; the PPPC mismatch and the development build are notes', async () => {
     const bin = path.join(dir, 'adhoc-aiwatch');
     writeFileSync(bin, buildDemoBinary({ arch: 'arm64', signature: 'adhoc' }));
     const out = path.join(dir, 'dev');
     mkdirSync(out, { recursive: true });
-    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'arm64', binary: bin, outDir: out, epoch: 1700000000, builderVersion: '0.1.0', allowUnsignedBinary: true, gzipWorkers: 0 });
+    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'arm64', binary: bin, outDir: out, epoch: 1700000000, builderVersion: '0.1.0', developmentBuild: true, gzipWorkers: 0 });
     const notes: string[] = [];
     expect(await verifyReleaseZip(r.zip, { spec: demo.spec, env: process.env, note: (n) => notes.push(n) })).toEqual([]);
     expect(notes).toContain(`${r.zip}:${TCC_ENTRY}: the payload binary ${INSTALL} is adhoc, so the CodeRequirement cannot match it (development build)`);
+    expect(notes).toContain(`DEVELOPMENT BUILD: the agent binary ${INSTALL} is ad-hoc signed, not signed by an Apple Developer ID; the PPPC grant will not match on a Mac`);
   });
 
   it('a launchd label outside the login-items LabelPrefix (pkg rebuilt from a spec with a renamed unit)', async () => {

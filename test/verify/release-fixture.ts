@@ -74,7 +74,7 @@ export interface ZipFile {
 export async function buildDemoRelease(): Promise<DemoRelease> {
   const dir = tempDir('verify-demo');
   const spec = await loadSpec(undefined);
-  const r = await buildRelease({ spec, version: VERSION, arch: 'arm64', binary: demoArm64, outDir: dir, epoch: EPOCH, builderVersion: '0.1.0', gzipWorkers: 0 });
+  const r = await buildRelease({ spec, version: VERSION, arch: 'arm64', binary: demoArm64, outDir: dir, epoch: EPOCH, builderVersion: '0.1.0', developmentBuild: true, gzipWorkers: 0 });
   const entries = await zipEntries(r.zip);
   const pkg = path.join(dir, PKG_NAME);
   writeFileSync(pkg, entries.get(PKG_NAME)!.data);

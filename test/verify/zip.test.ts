@@ -68,16 +68,16 @@ describe('verify release zip: the demo build', () => {
 describe('verify release zip: planted faults', () => {
   it('a wrong hash in manifest.json (SHA256SUMS refreshed, so only the manifest is wrong)', async () => {
     const bad = await variant('manifest-hash', (e) => {
-      replaceText(e, 'manifest.json', 'd712873a32ce34ca5fe5c0300f97b87b4d1bd7444fdb94de9d8ad785e3a2d1b7', '0'.repeat(64));
+      replaceText(e, 'manifest.json', '91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e', '0'.repeat(64));
       const sums = e.get('SHA256SUMS')!;
       const m = e.get('manifest.json')!.data;
       sums.data = Buffer.from(sums.data.toString().replace(/^[0-9a-f]{64}(?= {2}manifest\.json$)/m, createHash('sha256').update(m).digest('hex')));
     });
-    expect(await problemsOf(bad)).toEqual([[':manifest.json', `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to d712873a32ce34ca5fe5c0300f97b87b4d1bd7444fdb94de9d8ad785e3a2d1b7`]]);
+    expect(await problemsOf(bad)).toEqual([[':manifest.json', `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e`]]);
     const r = await cli(['verify', '--json', bad]);
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as { files: Array<{ problems: Problem[] }> }).files[0]!.problems).toEqual([
-      { where: `${bad}:manifest.json`, message: `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to d712873a32ce34ca5fe5c0300f97b87b4d1bd7444fdb94de9d8ad785e3a2d1b7` },
+      { where: `${bad}:manifest.json`, message: `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e` },
     ]);
   });
 
@@ -130,7 +130,7 @@ describe('verify release zip: planted faults', () => {
   it('a universal release (arm64 + x86_64 demo binaries merged) passes too', async () => {
     const out = path.join(dir, 'universal');
     mkdirSync(out, { recursive: true });
-    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'universal', binary: demoArm64, binaryX86_64: demoArm64.replace('arm64', 'x86_64'), outDir: out, epoch: 1700000000, builderVersion: '0.1.0', gzipWorkers: 0 });
+    const r = await buildRelease({ spec: demo.spec, version: '1.0.0', arch: 'universal', binary: demoArm64, binaryX86_64: demoArm64.replace('arm64', 'x86_64'), outDir: out, epoch: 1700000000, builderVersion: '0.1.0', developmentBuild: true, gzipWorkers: 0 });
     expect(await problemsOf(r.zip)).toEqual([]);
     expect((await cli(['inspect', r.zip])).stdout).toContain('hostArchitectures  arm64,x86_64');
   });

@@ -33,7 +33,7 @@ export const buildCommand: AiwatchCommand = {
   command: 'build',
   describe: 'Build the release zip: the .pkg, profiles, Jamf schema, scripts, manifest and checksums',
   examples: [
-    ['$0 build --demo --out out/', 'build from the bundled demo binary (not Apple-signed)'],
+    ['$0 build --demo --out out/', 'build from the bundled demo binary (not Apple-signed: a development build, said loudly)'],
     ['$0 build --binary aiwatch --version 1.4.0 --arch arm64 --out dist/', 'aiwatch-1.4.0-macos-arm64.zip'],
     ['$0 build --binary aiwatch-arm64 --binary-x86_64 aiwatch-x86_64 --arch universal --version 1.4.0', 'merge into a universal binary'],
     ['SOURCE_DATE_EPOCH=1700000000 $0 build --binary aiwatch --version 1.4.0 --json', 'reproducible build, manifest on stdout'],
@@ -49,7 +49,11 @@ export const buildCommand: AiwatchCommand = {
         .option('out', { type: 'string', default: 'out', describe: 'Folder that receives the zip' })
         .option('demo', { type: 'boolean', default: false, describe: `Use the bundled demo binary (version ${DEMO_VERSION} unless --version)` })
         .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' })
-        .option('allow-unsigned-binary', { type: 'boolean', default: false, describe: 'Accept an unsigned or ad-hoc-signed binary (development builds; flagged loudly)' })
+        .option('development-build', {
+          type: 'boolean',
+          default: false,
+          describe: 'Accept a binary not signed by an Apple Developer ID (unsigned, ad hoc, a test certificate): flagged in the manifest, README.txt and warnings; implied by --demo',
+        })
         .option('builder', { type: 'string', choices: ['ours', 'apple'], default: 'ours', describe: 'Who writes the .pkg: ours (any OS, reproducible) or apple (pkgbuild + productbuild; macOS only)' })
         .version(false),
     ),
@@ -81,16 +85,16 @@ export const buildCommand: AiwatchCommand = {
       outDir: path.resolve(ctx.cwd, requiredArg(args, 'out')),
       epoch: buildEpoch(ctx.env),
       builderVersion: BUILDER_VERSION,
-      allowUnsignedBinary: args['allow-unsigned-binary'] === true,
+      developmentBuild: demo || args['development-build'] === true,
       ...trust,
       packageBuilder: apple ? buildWithAppleTools : undefined,
       onStep: log,
       onProgress: bar.update,
       signal: ctx.signal,
     }).finally(() => bar.stop());
-    const warn = r.manifest.warnings.map((w) => `WARNING: ${w}`).join('\n');
+    for (const w of r.manifest.warnings) ctx.warn(w);
     return {
-      text: [warn, `wrote ${path.relative(ctx.cwd, r.zip) || r.zip}`, `  pkg: ${trustLine(r.manifest.pkg)}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].filter(Boolean).join('\n'),
+      text: [`wrote ${path.relative(ctx.cwd, r.zip) || r.zip}${r.manifest.developmentBuild ? ' (DEVELOPMENT BUILD)' : ''}`, `  pkg: ${trustLine(r.manifest.pkg)}`, ...r.manifest.files.map((f) => `  ${f.name}  ${f.size} bytes  sha256 ${f.sha256}`)].join('\n'),
       json: { ok: true, zip: r.zip, manifest: r.manifest },
     };
   },
