@@ -1,14 +1,16 @@
 /**
  * The CLI entry: parses the whole argv first (src/cli/parse.ts: a usage error runs nothing), then runs the chosen
  * command, prints its result and maps every error to the exit code in README "Exit codes". This is the only place
- * that decides an exit code. With --json, stdout carries one object: the result plus `warnings`, or
- * `{ok: false, error: {kind, exitCode, message, problems}, warnings}` for any failure.
+ * that decides an exit code. Everything printed passes one redaction step (src/cli/redact.ts). With --json, stdout
+ * carries one object: the result plus `warnings`, or `{ok: false, error: {kind, exitCode, message, problems},
+ * warnings}` for any failure.
  */
 import { BUILDER_VERSION } from '../config/package-version.js';
 import { AiwatchError, ExitCode, UsageError } from '../errors.js';
 import type { CliContext, CommandResult } from './command.js';
 import { stableJson } from './json.js';
 import { parseArgv } from './parse.js';
+import { createRedactor, secretValues } from './redact.js';
 
 export interface MainIo {
   stdout?: (text: string) => void;
@@ -54,12 +56,13 @@ function kindOfExit(code: number): string {
 export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const env = io.env ?? process.env;
   const cwd = io.cwd ?? process.cwd();
+  const redact = createRedactor(secretValues(argv, cwd, env));
   const rawOut = io.stdout ?? ((t: string) => void process.stdout.write(t));
   const rawErr = io.stderr ?? ((t: string) => void process.stderr.write(t));
   const p: Printer = {
     json: argv.includes('--json') || argv.includes('--json=true'),
-    out: rawOut,
-    err: rawErr,
+    out: (t) => rawOut(redact(t)),
+    err: (t) => rawErr(redact(t)),
     warnings: [],
   };
   if (argv.length === 1 && argv[0] === '--version') {

@@ -116,6 +116,8 @@ function tidyMessage(message: string, argv: readonly string[], o: DeclaredOption
     });
     return `Unknown argument${shown.length > 1 ? 's' : ''}: ${shown.join(', ')}`;
   }
+  const given = argv.find((a) => !a.startsWith('-'));
+  if (/^Did you mean /.test(message) && given) return `Unknown command: ${given}. ${message}`;
   const few = /^Not enough non-option arguments: got (\d+)/.exec(message);
   if (command && few) {
     const missing = command.command.split(' ').filter((w) => w.startsWith('<')).slice(Number(few[1]));

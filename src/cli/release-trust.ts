@@ -28,7 +28,7 @@ import { loadSigningIdentity, type SigningIdentity } from '../sign/identity.js';
 import { createXarSigner } from '../sign/pkg-signer.js';
 import { signProfile } from '../sign/profile-sign.js';
 import type { CliContext } from './command.js';
-import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './commands/identity-flags.js';
+import { addIdentityFlags, identitySourceFromArgs, passwordOnArgvProblem, timestampUrlFromArgs } from './commands/identity-flags.js';
 import { notaryKeyFromArgs } from './notary-key.js';
 
 export const BINARY_P12_PASSWORD_ENV = 'AIWATCH_BINARY_P12_PASSWORD';
@@ -87,6 +87,8 @@ const given = (args: Record<string, unknown>, names: readonly string[]): string[
 /** Every flag combination problem at once. */
 function flagProblems(args: Record<string, unknown>): string[] {
   const p: string[] = [];
+  const onArgv = passwordOnArgvProblem(args);
+  if (onArgv) p.push(onArgv);
   const sign = args.sign === true;
   if (args.notarize === true && !sign) p.push('--notarize needs --sign: Apple notarizes only signed packages');
   if (args.staple === true && !sign) p.push('--staple needs --sign (and --notarize, unless Apple already notarized this exact pkg)');
@@ -110,7 +112,7 @@ async function binaryIdentity(args: Record<string, unknown>, ctx: CliContext): P
   if (!p12) throw new UsageError('--sign-binary needs an identity: --binary-identity "Developer ID Application: …" (codesign, macOS) or --binary-p12 FILE (rcodesign)');
   const pwFile = str(args['binary-p12-password-file']);
   const password = await readSecret(
-    { file: pwFile && path.resolve(ctx.cwd, pwFile), envName: BINARY_P12_PASSWORD_ENV, flag: 'binary-p12-password', label: pwFile ? '--binary-p12-password-file' : BINARY_P12_PASSWORD_ENV },
+    { file: pwFile && path.resolve(ctx.cwd, pwFile), envName: BINARY_P12_PASSWORD_ENV, flag: 'binary-p12-password', kind: 'password', label: pwFile ? '--binary-p12-password-file' : BINARY_P12_PASSWORD_ENV },
     { env: ctx.env, stdin: ctx.stdin },
   );
   return { kind: 'p12', file: path.resolve(ctx.cwd, p12), password };

@@ -23,7 +23,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const NOT_PLIST = /[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function shown(def: TenantKeyDef, value: string): string {
-  if (def.secret) return new Secret(value, def.name).masked();
+  // A key typed into the wrong field (`--host rl_org_…`) is still a key.
+  if (def.secret || /rl_(?:org|enroll)_/.test(value)) return new Secret(value, def.name).masked();
   // JSON escapes C0 controls; also escape what would be invisible or reorder the message on a terminal
   // (C1 controls, line/paragraph separators, bidi controls, BOM, noncharacters, lone surrogates).
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value).replace(

@@ -57,8 +57,8 @@ function isEncryptedPem(bytes: Uint8Array): boolean {
 
 function readKey(bytes: Buffer, file: string, password: Secret | undefined): KeyObject {
   const encrypted = isEncryptedPem(bytes);
-  if (encrypted && !password) {
-    throw new UsageError(`${file}: --key is encrypted; give its password with --p12-password-file or AIWATCH_P12_PASSWORD`);
+  if (encrypted && (!password || password.reveal() === '')) {
+    throw new UsageError(`${file}: --key is encrypted, and no password was given${password ? ` (${password.label})` : ''}; give its password with --p12-password-file or AIWATCH_P12_PASSWORD`);
   }
   try {
     const pem = isPem(bytes);

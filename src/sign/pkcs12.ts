@@ -48,6 +48,8 @@ function parsePfx(bytes: Uint8Array, password: Secret, file: string): forge.pkcs
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     if (isWrongPassword(msg)) {
+      // An empty password is what "none given" (or an empty password file) reads as: say that, not "wrong".
+      if (password.reveal() === '') throw new UsageError(`${file}: this PKCS#12 file needs a password, and no password was given${/ is empty$/.test(password.label) ? ` (${password.label})` : ''}`);
       throw new UsageError(`${file}: wrong password for this PKCS#12 file (from ${password.label}: ${password.masked()})`);
     }
     throw new InputFileError(file, `cannot read this PKCS#12 file: ${msg}`);

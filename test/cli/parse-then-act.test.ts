@@ -10,24 +10,15 @@
  * The CLI runs in-process (main() with cwd set); two cases also run `bin/aiwatch-deploy.js` as a child process.
  */
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, cpSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yargs from 'yargs';
 import { commands } from '../../src/cli/commands/index.js';
-import { FIXTURES_DIR } from '../../src/config/paths.js';
-import { getTestPki, type TestPki } from '../helpers/test-pki.js';
-import { run as runTool } from '../helpers/tools.js';
 import { cli, tempDir } from './cli-helpers.js';
+import { HOST, makeWorkspace, OUT, validArgs as valid } from './cli-fixtures.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/aiwatch-deploy.js');
-const HOST = ['--host', 'https://acme.runlayer.com'];
-const OUT = 'out-existing';
-const ORG_KEY = 'rl_org_PARSEthenACTsecret';
 
-/** Built (or found) in the real temporary folder at collection time: the table below names its files. */
-const pki: TestPki = getTestPki();
 /** The working folder every case runs in: inputs, and OUT (an existing output folder holding one file). */
 let cwd: string;
 /** The private TMPDIR of every run. */
@@ -35,29 +26,6 @@ let tmp: string;
 /** HOME of the child processes (Node's compile cache goes below it). */
 let home: string;
 const savedTmpdir = process.env.TMPDIR;
-
-/** The demo binary is not Apple-signed: a build of it says it is a development build, where build has that flag. */
-const DEMO = ['--demo', ...(commands.find((c) => c.command === 'build')!.builder(yargs([])) as unknown as { getOptions: () => { key: Record<string, boolean> } }).getOptions().key['development-build'] ? ['--development-build'] : []];
-
-/** Otherwise-valid arguments per command: each would act if the command ran. */
-function valid(): Record<string, string[]> {
-  return {
-    build: [...DEMO, '--out', OUT],
-    profiles: ['--out', OUT],
-    tenant: [...HOST, '--org-api-key-file', 'org.key', '--out', `${OUT}/t.mobileconfig`],
-    tenants: ['--csv', 'tenants.csv', '--out', OUT],
-    verify: ['in.mobileconfig'],
-    inspect: ['aiwatch.pkg'],
-    intune: [...HOST, '--org-api-key-file', 'org.key', '--out', `${OUT}/intune`],
-    'sign-pkg': ['aiwatch.pkg', '--out', `${OUT}/signed.pkg`, '--key', pki.installer.key, '--cert', pki.installer.cert, '--chain', pki.chain, '--allow-untrusted', '--no-timestamp'],
-    'sign-profile': ['in.mobileconfig', '--out', `${OUT}/signed.mobileconfig`, '--key', pki.codeSigning.key, '--cert', pki.codeSigning.cert],
-    'sign-binary': ['aiwatch', '--out', `${OUT}/aiwatch`, '--p12', pki.codeSigning.p12, '--p12-password-file', pki.passwordFile, '--allow-untrusted', '--no-timestamp'],
-    notarize: ['aiwatch.pkg', '--api-key', 'AuthKey_ABCDE12345.p8', '--api-key-id', 'ABCDE12345', '--api-issuer', '69a6de70-03db-47e3-e053-5b8c7c11a4d1', '--notary-url', 'https://127.0.0.1:9/notary/v2', '--timeout', '5s'],
-    staple: ['aiwatch.pkg', '--out', `${OUT}/stapled.pkg`, '--ticket-url', 'https://127.0.0.1:9/'],
-    'cleanup-script': ['--out', `${OUT}/cleanup.sh`],
-    'uninstall-script': ['--out', `${OUT}/uninstall.sh`],
-  };
-}
 
 /** A near miss of one of the command's own flags (as typed by a hurried user), and the name yargs reports. */
 const MISSPELLED: Record<string, [string[], string]> = {
@@ -192,21 +160,7 @@ function snapshot(): { cwd: string[]; tmp: string[] } {
 }
 
 beforeAll(async () => {
-  cwd = tempDir('parse-then-act');
-  const work = tempDir('parse-then-act-inputs');
-  const built = await cli(['build', ...DEMO, '--out', work]);
-  if (built.code !== 0) throw new Error(built.stderr);
-  runTool('unzip', ['-q', path.join(work, 'aiwatch-1.0.0-macos-arm64.zip'), '-d', path.join(work, 'zip')]);
-  copyFileSync(path.join(work, 'zip/aiwatch-1.0.0-macos-arm64.pkg'), path.join(cwd, 'aiwatch.pkg'));
-  copyFileSync(path.join(work, 'zip/com.runlayer.aiwatch.pppc.mobileconfig'), path.join(cwd, 'in.mobileconfig'));
-  copyFileSync(path.join(FIXTURES_DIR, 'demo/aiwatch-arm64'), path.join(cwd, 'aiwatch'));
-  writeFileSync(path.join(cwd, 'org.key'), `${ORG_KEY}\n`, { mode: 0o600 });
-  writeFileSync(path.join(cwd, 'tenants.csv'), `name,host,org-api-key\nacme,https://acme.runlayer.com,${ORG_KEY}\n`, { mode: 0o600 });
-  const p8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(path.join(cwd, 'AuthKey_ABCDE12345.p8'), p8, { mode: 0o600 });
-  mkdirSync(path.join(cwd, OUT));
-  writeFileSync(path.join(cwd, OUT, 'keep.txt'), 'an earlier file\n');
-  rmSync(work, { recursive: true, force: true });
+  cwd = await makeWorkspace('parse-then-act');
   home = tempDir('parse-then-act-home');
   // From here on, every temporary file of a run would land in this private folder, where the test sees it.
   tmp = tempDir('parse-then-act-tmp');

@@ -68,7 +68,7 @@ describeWithTools(['openssl'], 'signing identity', () => {
     expect(enc.summary.sha256).toBe(id.summary.sha256);
     const noPw = await errorOf(loadSigningIdentity({ ...src, keyFile: pki.installer.keyEncrypted }, { purpose: 'profile', clock: now }));
     expect(noPw).toBeInstanceOf(UsageError);
-    expect(noPw.message).toMatch(/--key is encrypted; give its password with --p12-password-file or AIWATCH_P12_PASSWORD/);
+    expect(noPw.message).toMatch(/--key is encrypted, and no password was given; give its password with --p12-password-file or AIWATCH_P12_PASSWORD/);
     const wrongPw = await errorOf(loadSigningIdentity({ ...src, keyFile: pki.installer.keyEncrypted, password: new Secret('nope-nope', '--p12-password-file') }, { purpose: 'profile', clock: now }));
     expect(wrongPw).toBeInstanceOf(UsageError);
     expect(wrongPw.message).toBe(`${pki.installer.keyEncrypted}: wrong password for the encrypted --key (from --p12-password-file: ********)`);

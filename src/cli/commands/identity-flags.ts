@@ -47,16 +47,21 @@ export function timestampUrlFromArgs(args: Record<string, unknown>): string | nu
   return url;
 }
 
+/** The refusal of a password given on argv (`--p12-password`), whether or not anything is signed; else undefined. */
+export function passwordOnArgvProblem(args: Record<string, unknown>): string | undefined {
+  if (args['p12-password'] === undefined) return undefined;
+  return `--p12-password: passwords are not accepted on the command line (they would show in the process list and shell history); use --p12-password-file, --p12-password-stdin or ${P12_PASSWORD_ENV}`;
+}
+
 /** The identity source from parsed flags, the password read from its file / stdin / environment. */
 export async function identitySourceFromArgs(args: Record<string, unknown>, ctx: CliContext): Promise<IdentitySource> {
-  if (args['p12-password'] !== undefined) {
-    throw new UsageError(`--p12-password: passwords are not accepted on the command line (they would show in the process list and shell history); use --p12-password-file, --p12-password-stdin or ${P12_PASSWORD_ENV}`);
-  }
+  const onArgv = passwordOnArgvProblem(args);
+  if (onArgv) throw new UsageError(onArgv);
   const abs = (v: unknown): string | undefined => (str(v) ? path.resolve(ctx.cwd, str(v)!) : undefined);
   const [p12, key, cert, chain] = [abs(args.p12), abs(args.key), abs(args.cert), abs(args.chain)];
   const pwFile = abs(args['p12-password-file']);
   const password = await readSecret(
-    { file: pwFile, stdin: args['p12-password-stdin'] === true, envName: P12_PASSWORD_ENV, flag: 'p12-password', label: pwFile ? '--p12-password-file' : args['p12-password-stdin'] === true ? '--p12-password-stdin' : P12_PASSWORD_ENV },
+    { file: pwFile, stdin: args['p12-password-stdin'] === true, envName: P12_PASSWORD_ENV, flag: 'p12-password', kind: 'password', label: pwFile ? '--p12-password-file' : args['p12-password-stdin'] === true ? '--p12-password-stdin' : P12_PASSWORD_ENV },
     { env: ctx.env, stdin: ctx.stdin },
   );
   if (p12 && (key || cert || chain)) throw new UsageError('give the signing identity either as --p12, or as --key and --cert [--chain], not both');

@@ -23,7 +23,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 async function secretFlag(args: Record<string, unknown>, ctx: CliContext, flag: string, label: string, envName = envNameForFlag(flag)): Promise<Secret | undefined> {
   const file = str(args[`${flag}-file`]);
-  return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: args[`${flag}-stdin`] === true, envName, flag, label }, ctx);
+  return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: args[`${flag}-stdin`] === true, envName, flag, label, kind: 'password' }, ctx);
 }
 
 async function signerFrom(args: Record<string, unknown>, ctx: CliContext, description: string) {
