@@ -8,7 +8,7 @@
  * this test stands in) and `install` (`npm ci` in the action's checkout, which here is this working tree; the
  * installation path is proven by pack-install.test.ts and `npm ci` by CI itself). Both are still shellchecked/read.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -211,14 +211,19 @@ function runAction(inputs: Record<string, string>): ActionRun {
   return result;
 }
 
+/** manifest.json of the zip the action reported (read with Info-ZIP's unzip, not our reader). */
+const manifest = (r: ActionRun): { developmentBuild?: boolean; pkg: Record<string, unknown> } =>
+  JSON.parse(execFileSync('unzip', ['-p', path.join(r.workspace, r.outputs.zip!), 'manifest.json'], { encoding: 'utf8' })) as { developmentBuild?: boolean; pkg: Record<string, unknown> };
 const log = (r: ActionRun): string => r.runs.map((s) => `${s.stdout}${s.stderr}`).join('');
 const statuses = (r: ActionRun): Array<[string, number | null]> => r.runs.map((s) => [s.id, s.status]);
 
-describe('action.yml, run locally (the composite steps as the runner executes them)', () => {
+describeWithTools(['bash', 'unzip'], 'action.yml, run locally (the composite steps as the runner executes them)', () => {
   it('a demo build: the zip and the outputs, nothing left in RUNNER_TEMP', () => {
     const r = runAction({ demo: 'true' });
     expect(statuses(r), log(r)).toEqual([['check', 0], ['secrets', 0], ['build', 0], ['step5', 0]]);
-    expect(r.outputs).toEqual({ zip: 'out/aiwatch-1.0.0-macos-arm64.zip', 'development-build': 'true', cli: path.join(ROOT, 'bin', 'aiwatch-deploy.js') });
+    expect(r.outputs).toEqual({ zip: 'out/aiwatch-1.0.0-macos-arm64.zip', 'development-build': expect.any(String), cli: path.join(ROOT, 'bin', 'aiwatch-deploy.js') });
+    // The output says what the release's own manifest says (the demo binary is not an Apple Developer ID's).
+    expect(r.outputs['development-build']).toBe(String(manifest(r).developmentBuild === true));
     expect(r.runs[2]!.stdout).toContain('ok      out/aiwatch-1.0.0-macos-arm64.zip (release zip)');
     expect(existsSync(path.join(r.workspace, r.outputs.zip!))).toBe(true);
     expect(r.secretModes).toEqual({});
@@ -233,7 +238,7 @@ describe('action.yml, run locally (the composite steps as the runner executes th
     expect(statuses(r), log(r)).toEqual([['check', 0], ['secrets', 0], ['build', 0], ['step5', 0]]);
     expect(r.secretModes).toEqual({ 'installer.p12': '600', 'installer.password': '600' });
     expect(r.outputs.zip).toBe('out/aiwatch-1.4.0-macos-arm64.zip');
-    expect(log(r)).toMatch(/pkg: signed, NOT notarized, not stapled/);
+    expect(manifest(r).pkg).toMatchObject({ signed: true, notarized: false, stapled: false });
     // The only place the password appears is the ::add-mask:: line the runner consumes (never shown in a log).
     const lines = log(r).split('\n');
     expect(lines.filter((l) => l.includes(TEST_P12_PASSWORD))).toEqual([`::add-mask::${TEST_P12_PASSWORD}`]);
