@@ -6,7 +6,8 @@
  * secrets read from that same environment), and the src/tools runner that no command reaches off macOS
  * (pkgbuild/productbuild). Each recorded child environment and argv must hold none of the planted values or names,
  * only the documented variables, and every spawn path must have been reached. No shell is run by name (the old
- * `sh -c 'command -v'` probe leaked the whole environment to /bin/sh).
+ * `sh -c 'command -v'` probe leaked the whole environment to it); the one shell left, /bin/sh by absolute path that
+ * sets umask 077 and execs the tool, gets the same minimal environment — what the stubs record is what it passed on.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
