@@ -30,6 +30,6 @@ export const inspectCommand: AiwatchCommand = {
       scripts: args.scripts === true,
       secretKeys: spec.tenantKeys.filter((k) => k.secret).map((k) => k.name),
     });
-    return { text: r.text, json: r.json };
+    return { text: r.text, json: { ok: true, ...(r.json as Record<string, unknown>) } };
   },
 };

@@ -53,7 +53,7 @@ export const notarizeCommand: AiwatchCommand = {
     } catch (e) {
       if (!(e instanceof NotarizationRejected) || !ctx.json) throw e;
       ctx.stderr(`aiwatch-deploy: ${e.message}\n`);
-      return { text: '', json: { ...json(e.result, false), error: { kind: e.kind, exitCode: e.exitCode, message: e.message } }, exitCode: e.exitCode };
+      return { text: '', json: json(e.result, false), exitCode: e.exitCode, failure: { kind: e.kind, message: e.message, problems: e.message.split('\n').slice(1).map((l) => l.trim()) } };
     }
   },
 };

@@ -55,7 +55,7 @@ export const signBinaryCommand: AiwatchCommand = {
       signer: String(args.signer) as 'auto', timestampUrl: timestampUrlFromArgs(args), allowUntrusted: args['allow-untrusted'] === true,
       clock: () => new Date(), signal: ctx.signal,
     });
-    if (!ctx.json) for (const w of r.warnings) ctx.stderr(`WARNING: ${w}\n`);
+    for (const w of r.warnings) ctx.warn(w);
     const id = r.identity;
     return {
       text: `signed: ${path.relative(ctx.cwd, out) || out} with ${r.signer} (${id.arches.join(' + ')}; identifier ${id.identifier}, team ${id.teamId ?? 'none'}, hardened runtime ${id.hardenedRuntime ? 'on' : 'OFF'})`,

@@ -22,7 +22,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 async function builtin(args: Record<string, unknown>, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
   const clock = (): Date => new Date();
   const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'installer', allowUntrusted: args['allow-untrusted'] === true, clock });
-  for (const w of identity.warnings) if (!ctx.json) ctx.stderr(`WARNING: ${w}\n`);
+  for (const w of identity.warnings) ctx.warn(w);
   const signer = createXarSigner(identity, { clock, timestampUrl: timestampUrlFromArgs(args), timestamp: { signal: ctx.signal } });
   await prepareOutput(ctx, out, 'file');
   return signPkgFile(input, out, signer);

@@ -55,6 +55,7 @@ export const tenantsCommand: AiwatchCommand = {
       text: `${written.length} tenant(s) written to ${path.relative(ctx.cwd, out) || out}, ${failed.length} row(s) failed`,
       json: { ok: failed.length === 0, out, written, failed: failed.map((r) => ({ row: r.row, name: r.name, problems: r.problems })) },
       exitCode: failed.length > 0 ? ExitCode.usage : ExitCode.ok,
+      failure: { kind: 'usage', message: `${failed.length} of ${rows.length} row(s) failed`, problems: failed.flatMap((r) => r.problems) },
     };
   },
 };

@@ -42,11 +42,16 @@ export const verifyCommand: AiwatchCommand = {
     if (caFile) await checkInputFile(caFile, '--ca-file');
     await sweepDebris(ctx);
     const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal, caFile });
-    const bad = reports.filter((r) => r.problems.length > 0).length;
+    const bad = reports.filter((r) => r.problems.length > 0);
     return {
-      text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad} ok, ${bad} with problems`].join('\n'),
-      json: { ok: bad === 0, files: reports },
-      exitCode: bad > 0 ? ExitCode.problems : ExitCode.ok,
+      text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad.length} ok, ${bad.length} with problems`].join('\n'),
+      json: { ok: bad.length === 0, files: reports },
+      exitCode: bad.length > 0 ? ExitCode.problems : ExitCode.ok,
+      failure: {
+        kind: 'problems',
+        message: `${bad.length} of ${reports.length} file(s) with problems`,
+        problems: bad.flatMap((r) => r.problems.map((p) => `${p.where}: ${p.message}`)),
+      },
     };
   },
 };
