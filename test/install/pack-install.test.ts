@@ -88,25 +88,25 @@ describe('npm pack → npm install <tarball> → aiwatch-deploy', () => {
 
   it('installs into an empty prefix', () => {
     expect(installed.stderr).not.toMatch(/npm error/);
-    expect(installed.status).toBe(0);
+    expect(installed.status, installed.stderr).toBe(0);
     expect(existsSync(path.join(prefix, 'node_modules', 'aiwatch-deploy', 'dist', 'cli', 'main.js'))).toBe(true);
   });
 
   it('build --demo, profiles and verify work from a folder outside the repository; verify applies Apple\'s payload rules', () => {
     const build = cli('build', '--demo', '--out', path.join(work, 'out'));
     expect(build.stderr).not.toMatch(/internal error/);
-    expect(build.status).toBe(0);
+    expect(build.status, build.stderr).toBe(0);
     const zip = path.join(work, 'out', 'aiwatch-1.0.0-macos-arm64.zip');
     expect(existsSync(zip)).toBe(true);
     const profiles = cli('profiles', '--out', path.join(work, 'profiles'));
-    expect(profiles.status).toBe(0);
+    expect(profiles.status, profiles.stderr).toBe(0);
     const mobileconfigs = readdirSync(path.join(work, 'profiles'))
       .filter((f) => f.endsWith('.mobileconfig'))
       .map((f) => path.join(work, 'profiles', f));
     expect(mobileconfigs).toHaveLength(2);
 
     const verify = cli('verify', zip, ...mobileconfigs);
-    expect(verify.stdout).toContain('3 ok, 0 with problems');
+    expect(verify.stdout, verify.stderr).toContain('3 ok, 0 with problems');
     expect(verify.status).toBe(0);
     expect(`${verify.stdout}${verify.stderr}`).not.toMatch(/payload schemas|own rules/i);
 
