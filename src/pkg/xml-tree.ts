@@ -7,11 +7,16 @@
  * Does not cover: DTDs with an internal subset (rejected: no entity expansion from untrusted files), namespaces
  * (qualified names are kept as written, `xmlns` is an ordinary attribute), encodings other than UTF-8.
  *
+ * Limits (src/pkg/limits.ts): element nesting (`xml.depth`) and elements + text nodes + attributes (`xml.nodes`) are
+ * counted while parsing, which is iterative (an explicit stack), as are the walkers here ({@link textOf}); a limit hit
+ * is an {@link XmlLimitError}, a kind of XmlSyntaxError, so every caller reports it as the document's one problem.
+ *
  * Why hand-written: xmlbuilder2's reader (our XML library for writing) is lenient — it accepts `<a><b></a>` and
  * unclosed elements — which a verifier must not; the only strict parser in node_modules is a transitive dependency
  * (of plist), not one of ours. Writing stays with xmlbuilder2 ({@link serializeXml}).
  */
 import { create } from 'xmlbuilder2';
+import { LIMITS } from './limits.js';
 
 type XMLBuilder = ReturnType<typeof create>;
 
@@ -36,18 +41,48 @@ export class XmlSyntaxError extends Error {
   }
 }
 
+/** The document exceeds a limit of {@link XmlLimits} (nesting, node count): hostile or far from what we read. */
+export class XmlLimitError extends XmlSyntaxError {
+  constructor(message: string, line: number, column: number) {
+    super(message, line, column);
+    this.name = 'XmlLimitError';
+  }
+}
+
+export interface XmlLimits {
+  /** Deepest element nesting accepted (default LIMITS['xml.depth']). */
+  maxDepth?: number;
+  /** Most elements + text nodes + attributes accepted (default LIMITS['xml.nodes']). */
+  maxNodes?: number;
+}
+
 const NAME_START = /[A-Za-z_:\u0080-\uFFFF]/;
 const NAME_RE = /[A-Za-z_:\u0080-\uFFFF][-A-Za-z0-9._:\u0080-\uFFFF]*/y;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
 class Cursor {
   pos = 0;
-  constructor(readonly src: string) {}
+  nodes = 0;
+  constructor(
+    readonly src: string,
+    readonly maxNodes: number,
+  ) {}
 
   fail(message: string, at = this.pos): never {
+    const { line, column } = this.position(at);
+    throw new XmlSyntaxError(message, line, column);
+  }
+  position(at: number): { line: number; column: number } {
     const before = this.src.slice(0, at);
-    const line = before.split('\n').length;
-    throw new XmlSyntaxError(message, line, at - before.lastIndexOf('\n'));
+    return { line: before.split('\n').length, column: at - before.lastIndexOf('\n') };
+  }
+  /** Count `n` more nodes against the document's budget. */
+  spend(n: number): void {
+    this.nodes += n;
+    if (this.nodes > this.maxNodes) {
+      const { line, column } = this.position(this.pos);
+      throw new XmlLimitError(`more than ${this.maxNodes} elements, text nodes and attributes: over the limit`, line, column);
+    }
   }
   startsWith(s: string): boolean {
     return this.src.startsWith(s, this.pos);
@@ -132,6 +167,7 @@ function parseAttributes(cur: Cursor): { attrs: Record<string, string>; selfClos
     if (raw.includes('<')) cur.fail(`"<" inside attribute "${name}"`, at);
     if (Object.hasOwn(attrs, name)) cur.fail(`duplicate attribute "${name}"`, at);
     // defineProperty: an attribute called "__proto__" is data, not a prototype change
+    cur.spend(1);
     Object.defineProperty(attrs, name, { value: decodeEntities(raw, cur, at).replace(/[\t\r\n]/g, ' '), enumerable: true, writable: true, configurable: true });
   }
 }
@@ -144,12 +180,19 @@ function pushText(parent: XmlElement | undefined, text: string, cur: Cursor, at:
   }
   const last = parent.children[parent.children.length - 1];
   if (typeof last === 'string') parent.children[parent.children.length - 1] = last + text;
-  else parent.children.push(text);
+  else {
+    cur.spend(1);
+    parent.children.push(text);
+  }
 }
 
-/** Parse one document. Throws {@link XmlSyntaxError} if it is not well-formed. */
-export function parseXml(source: string): XmlElement {
-  const cur: Cursor = new Cursor(source.replace(/^\uFEFF/, ''));
+/**
+ * Parse one document. Throws {@link XmlSyntaxError} if it is not well-formed, {@link XmlLimitError} (a kind of it)
+ * if it nests deeper or holds more nodes than `limits` allow.
+ */
+export function parseXml(source: string, limits: XmlLimits = {}): XmlElement {
+  const maxDepth = limits.maxDepth ?? LIMITS['xml.depth'];
+  const cur: Cursor = new Cursor(source.replace(/^\uFEFF/, ''), limits.maxNodes ?? LIMITS['xml.nodes']);
   if (cur.startsWith('<?xml')) cur.until('?>', 'XML declaration');
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -181,9 +224,16 @@ export function parseXml(source: string): XmlElement {
       const name = cur.name();
       const { attrs, selfClosing } = parseAttributes(cur);
       const el: XmlElement = { name, attrs, children: [] };
+      cur.spend(1);
       if (top) top.children.push(el);
       else root = el;
-      if (!selfClosing) stack.push(el);
+      if (!selfClosing) {
+        if (stack.length >= maxDepth) {
+          const { line, column } = cur.position(at);
+          throw new XmlLimitError(`elements nest deeper than ${maxDepth} levels: over the limit`, line, column);
+        }
+        stack.push(el);
+      }
     }
   }
   if (stack.length > 0) cur.fail(`<${stack[stack.length - 1]!.name}> is not closed`);
@@ -196,11 +246,12 @@ export function parseXml(source: string): XmlElement {
  * Parse a document that must have root element `rootName`: the root, or the one problem that stops reading it
  * (not well-formed, or another root). For readers that report problems instead of throwing.
  */
-export function parseDocument(source: string, rootName: string): { root: XmlElement } | { problem: string } {
+export function parseDocument(source: string, rootName: string, limits: XmlLimits = {}): { root: XmlElement } | { problem: string } {
   let root: XmlElement;
   try {
-    root = parseXml(source);
+    root = parseXml(source, limits);
   } catch (e) {
+    if (e instanceof XmlLimitError) return { problem: `not read: ${e.message} (a hostile or damaged file)` };
     if (e instanceof XmlSyntaxError) return { problem: `not well-formed XML: ${e.message}` };
     throw e;
   }
@@ -208,11 +259,14 @@ export function parseDocument(source: string, rootName: string): { root: XmlElem
   return { root };
 }
 
-/** Whitespace-only text between child elements is layout, not content. */
-function dropIndentation(el: XmlElement): void {
-  const hasElements = el.children.some((c) => typeof c !== 'string');
-  if (hasElements) el.children = el.children.filter((c) => typeof c !== 'string' || c.trim() !== '');
-  for (const c of el.children) if (typeof c !== 'string') dropIndentation(c);
+/** Whitespace-only text between child elements is layout, not content (every element, iteratively). */
+function dropIndentation(root: XmlElement): void {
+  const todo: XmlElement[] = [root];
+  for (let el = todo.pop(); el; el = todo.pop()) {
+    const hasElements = el.children.some((c) => typeof c !== 'string');
+    if (hasElements) el.children = el.children.filter((c) => typeof c !== 'string' || c.trim() !== '');
+    for (const c of el.children) if (typeof c !== 'string') todo.push(c);
+  }
 }
 
 /** Child elements, optionally only those named `name`. */
@@ -226,9 +280,15 @@ export function child(el: XmlElement, name: string): XmlElement | undefined {
   return all[all.length - 1];
 }
 
-/** The text content of an element (concatenated, not trimmed). */
+/** The text content of an element (concatenated in document order, not trimmed; walked iteratively). */
 export function textOf(el: XmlElement): string {
-  return el.children.map((c) => (typeof c === 'string' ? c : textOf(c))).join('');
+  const parts: string[] = [];
+  const todo: XmlNode[] = [...el.children].reverse();
+  for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
+    if (typeof n === 'string') parts.push(n);
+    else for (let i = n.children.length - 1; i >= 0; i--) todo.push(n.children[i]!);
+  }
+  return parts.join('');
 }
 
 /** Text of the last child named `name`, trimmed; undefined when absent. */

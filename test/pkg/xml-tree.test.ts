@@ -1,7 +1,36 @@
 import fc from 'fast-check';
 import { create } from 'xmlbuilder2';
 import { describe, expect, it } from 'vitest';
-import { childText, el, parseXml, serializeXml, textOf, XmlSyntaxError } from '../../src/pkg/xml-tree.js';
+import { childText, el, parseDocument, parseXml, serializeXml, textOf, XmlLimitError, XmlSyntaxError, type XmlElement } from '../../src/pkg/xml-tree.js';
+
+describe('strict XML reader: limits (src/pkg/limits.ts)', () => {
+  const nested = (n: number): string => `${'<a>'.repeat(n)}${'</a>'.repeat(n)}`;
+
+  it('accepts 256 nested elements, refuses 257 and 10,000 with an XmlLimitError (a kind of XmlSyntaxError)', () => {
+    expect(parseXml(nested(256)).name).toBe('a');
+    expect(() => parseXml(nested(257))).toThrow(XmlLimitError);
+    expect(() => parseXml(nested(10_000))).toThrow(/elements nest deeper than 256 levels: over the limit \(line 1, column 769\)/);
+    expect(() => parseXml(nested(10_000))).toThrow(XmlSyntaxError);
+    expect(() => parseXml(nested(11), { maxDepth: 10 })).toThrow(/deeper than 10 levels/);
+  });
+
+  it('counts elements, text nodes and attributes against the node limit', () => {
+    expect(parseXml(`<r>${'<f/>'.repeat(199_999)}</r>`).children).toHaveLength(199_999);
+    expect(() => parseXml(`<r>${'<f/>'.repeat(200_000)}</r>`)).toThrow(/more than 200000 elements, text nodes and attributes: over the limit/);
+    expect(() => parseXml('<r a="1" b="2">t<x/>u</r>', { maxNodes: 5 })).toThrow(XmlLimitError);
+    expect(parseXml('<r a="1" b="2">t<x/>u</r>', { maxNodes: 6 }).children).toEqual(['t', el('x'), 'u']);
+  });
+
+  it('parseDocument reports a limit hit as the one problem, worded as a limit', () => {
+    expect(parseDocument(nested(300), 'a')).toEqual({ problem: expect.stringMatching(/^not read: elements nest deeper than 256 levels: over the limit .*\(a hostile or damaged file\)$/) });
+  });
+
+  it('textOf walks any depth without recursion', () => {
+    let deep: XmlElement = el('z', {}, 'x');
+    for (let i = 0; i < 100_000; i++) deep = el('a', {}, ['<', deep, '>']);
+    expect(textOf(deep)).toBe(`${'<'.repeat(100_000)}x${'>'.repeat(100_000)}`);
+  });
+});
 
 describe('strict XML reader', () => {
   it('reads elements, attributes, entities, character references, CDATA; skips comments, PIs, layout whitespace', () => {
