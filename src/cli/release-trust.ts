@@ -22,6 +22,7 @@ import { notarize } from '../notary/notarize.js';
 import { parseDuration } from '../notary/poll.js';
 import { staplePkg } from '../notary/staple.js';
 import { DEFAULT_TICKET_URL } from '../notary/ticket.js';
+import { serviceUrlProblems } from '../notary/url.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { type BinarySignIdentity, signBinary } from '../sign/binary-sign.js';
 import { loadSigningIdentity, type SigningIdentity } from '../sign/identity.js';
@@ -96,6 +97,8 @@ function flagProblems(args: Record<string, unknown>): string[] {
   if (ids.length && !sign && args['sign-profiles'] !== true) p.push(`--${ids[0]} was given but nothing is signed with it: add --sign and/or --sign-profiles`);
   const bins = given(args, BINARY_FLAGS);
   if (bins.length && args['sign-binary'] !== true) p.push(`--${bins[0]} was given without --sign-binary`);
+  if (args.notarize === true) p.push(...serviceUrlProblems({ '--notary-url': str(args['notary-url']), '--s3-url': str(args['s3-url']) }));
+  if (args.staple === true) p.push(...serviceUrlProblems({ '--ticket-url': str(args['ticket-url']) }));
   if (args.notarize === true) {
     const t = parseDuration(String(args.timeout ?? '30m'));
     if (t === undefined || t <= 0) p.push(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
@@ -152,7 +155,7 @@ function afterPkgStep(args: Record<string, unknown>, ctx: CliContext, apiKey: Ap
       say('notarize pkg…');
       const r = await notarize({
         pkg: pkgFile, apiKey: apiKey!, notaryUrl: str(args['notary-url']), s3Endpoint: str(args['s3-url']), timeoutMs: parseDuration(String(args.timeout ?? '30m')),
-        progress: say, signal: ctx.signal, fetch: deps.fetch, sleep: deps.sleep, now: deps.now,
+        progress: say, onWarning: ctx.warn, signal: ctx.signal, fetch: deps.fetch, sleep: deps.sleep, now: deps.now,
       });
       notarized = r.notarized;
     }

@@ -5,11 +5,15 @@
  * Rejected throw {@link NotarizationRejected} (exit 6) carrying the log's issues; network trouble after retries,
  * and the time limit, throw NetworkError (exit 5). With `wait: false` it resolves right after the upload with
  * status "In Progress" (submitted, not notarized — see docs/notarization.md).
+ * Before any request: the URLs must be https (loopback http for tests, src/notary/url.ts: exit 2) and the file a
+ * signed flat package (src/notary/pkg-check.ts: exit 3).
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RemoteRejection, UsageError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
+import { checkNotarizablePkg } from './pkg-check.js';
+import { checkServiceUrls } from './url.js';
 import { NotaryClient, type SubmissionInfo } from './client.js';
 import { formatIssues, parseDeveloperLog, type LogIssue } from './devlog.js';
 import { sha256File } from './digest.js';
@@ -33,6 +37,8 @@ export interface NotarizeOptions {
   wait?: boolean;
   /** Progress lines (no trailing newline). */
   progress?: (line: string) => void;
+  /** Warnings the user must see (a signature the notary will refuse); default: progress. */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
   /** Injected for tests. */
   fetch?: typeof fetch;
@@ -72,6 +78,7 @@ export function submissionNameFor(file: string): string {
 async function submit(opts: NotarizeOptions, client: NotaryClient, http: HttpOptions): Promise<{ id: string; sha256: string; name: string }> {
   const say = opts.progress ?? (() => undefined);
   await checkInputFile(opts.pkg, 'package');
+  for (const w of (await checkNotarizablePkg(opts.pkg)).warnings) (opts.onWarning ?? say)(w);
   const size = (await stat(opts.pkg)).size;
   const sha256 = await sha256File(opts.pkg);
   const name = submissionNameFor(opts.pkg);
@@ -95,6 +102,7 @@ async function logIssues(client: NotaryClient, id: string, say: (l: string) => v
 
 export async function notarize(opts: NotarizeOptions): Promise<NotarizeResult> {
   const say = opts.progress ?? (() => undefined);
+  checkServiceUrls({ '--notary-url': opts.notaryUrl, '--s3-url': opts.s3Endpoint });
   if (opts.submissionId !== undefined && !SUBMISSION_ID.test(opts.submissionId)) {
     throw new UsageError(`--submission-id: expected a submission id (a UUID), got ${JSON.stringify(opts.submissionId)}`);
   }

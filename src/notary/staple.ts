@@ -15,6 +15,7 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { InputFileError } from '../errors.js';
 import { writeStreamAtomic } from '../io/fs.js';
+import { checkServiceUrls } from './url.js';
 import { openXar } from '../pkg/xar-reader.js';
 import type { HttpOptions } from './http.js';
 import { lookupTicket, ticketRecordName } from './ticket.js';
@@ -43,6 +44,7 @@ export interface StapleResult {
 
 export async function staplePkg(opts: StapleOptions): Promise<StapleResult> {
   const say = opts.progress ?? (() => undefined);
+  checkServiceUrls({ '--ticket-url': opts.ticketUrl });
   const out = opts.out ?? opts.pkg;
   const archive = await openXar(opts.pkg);
   const existing = await stapledTicketOf(archive);

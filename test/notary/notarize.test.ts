@@ -2,8 +2,8 @@
  * The notarization flow against local servers that follow Apple's documented Notary API v2 and S3 shapes
  * (test/helpers/servers), with a fake clock and sleep: every fault and its error class / exit code.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,11 +15,13 @@ import { uploadToS3 } from '../../src/notary/upload.js';
 import { makeApiKey, type TestApiKey } from '../helpers/servers/keys.js';
 import { startNotaryServer, type NotaryServer, type NotaryServerOptions } from '../helpers/servers/notary.js';
 import { startS3Server, type S3Server } from '../helpers/servers/s3.js';
+import { signedPkg } from './pkgs.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-notarize-'));
 const pkg = path.join(dir, 'aiwatch 1.4.0:arm64.pkg');
-const pkgBytes = randomBytes(300_000);
-writeFileSync(pkg, pkgBytes);
+// A signed flat package (bsdtar xar, DEMO signature): notarize checks that locally before it uploads anything.
+await signedPkg(pkg, 300_000);
+const pkgBytes = readFileSync(pkg);
 const pkgSha = createHash('sha256').update(pkgBytes).digest('hex');
 
 const ISSUES = [

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_NOTARY_URL } from '../../notary/client.js';
 import { NotarizationRejected, notarize, type NotarizeResult } from '../../notary/notarize.js';
 import { parseDuration } from '../../notary/poll.js';
+import { serviceUrlProblems } from '../../notary/url.js';
 import { requiredArg } from '../args.js';
 import { sweepDebris } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
@@ -36,14 +37,16 @@ export const notarizeCommand: AiwatchCommand = {
       .option('wait', { type: 'boolean', default: true, describe: 'Wait for the verdict (--no-wait: exit after the upload)' }),
   run: async (args, ctx) => {
     const timeoutMs = parseDuration(String(args.timeout ?? '30m'));
-    if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
+    const problems = serviceUrlProblems({ '--notary-url': str(args['notary-url']), '--s3-url': str(args['s3-url']) });
+    if (timeoutMs === undefined || timeoutMs <= 0) problems.push(`--timeout: expected a duration like 90s, 30m or 1h, got ${JSON.stringify(args.timeout)}`);
+    if (problems.length) throw new UsageError(problems);
     const pkg = path.resolve(ctx.cwd, requiredArg(args, 'pkg'));
     const apiKey = await notaryKeyFromArgs(args, ctx);
     const progress = ctx.json ? undefined : (line: string) => ctx.stderr(`${line}\n`);
     await sweepDebris(ctx);
     try {
       const r = await notarize({
-        pkg, apiKey, progress, signal: ctx.signal, timeoutMs, wait: args.wait !== false,
+        pkg, apiKey, progress, onWarning: ctx.warn, signal: ctx.signal, timeoutMs, wait: args.wait !== false,
         notaryUrl: str(args['notary-url']), s3Endpoint: str(args['s3-url']), submissionId: str(args['submission-id']),
       });
       const text = r.notarized

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { staplePkg } from '../../notary/staple.js';
 import { DEFAULT_TICKET_URL } from '../../notary/ticket.js';
+import { checkServiceUrls } from '../../notary/url.js';
 import { prepareOutput } from '../artifacts.js';
 import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';
@@ -20,6 +21,7 @@ export const stapleCommand: AiwatchCommand = {
       .option('ticket-url', { type: 'string', describe: 'Ticket lookup URL', default: DEFAULT_TICKET_URL })
       .option('replace', { type: 'boolean', default: false, describe: 'Replace a ticket already stapled (default: refuse)' }),
   run: async (args, ctx) => {
+    checkServiceUrls({ '--ticket-url': typeof args['ticket-url'] === 'string' ? args['ticket-url'] : undefined });
     const pkg = path.resolve(ctx.cwd, requiredArg(args, 'pkg'));
     const out = typeof args.out === 'string' && args.out !== '' ? path.resolve(ctx.cwd, args.out) : undefined;
     await prepareOutput(ctx, out ?? pkg, 'file');
