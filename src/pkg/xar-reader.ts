@@ -18,16 +18,15 @@ import {
   decodeStapleTrailer, decodeXarHeader, headerProblems, type XarHeader,
 } from './xar-header.js';
 import type { XarRegion, XarSignatureInfo } from './xar-signature.js';
-import { ENCODING_STORE, ENCODING_ZLIB, readToc, type XarEntry } from './xar-toc.js';
-import { collect, fileRange, inflateSource, type ByteSource } from './xar-stream.js';
-import { parseXml, XmlSyntaxError, type XmlElement } from './xml-tree.js';
+import { ENCODING_STORE, ENCODING_ZLIB, readToc, TocLimitError, type XarEntry } from './xar-toc.js';
+import { byteText, InputLimitError, LIMITS, overLimit } from './limits.js';
+import { collect, CollectLimitError, fileRange, inflateSource, type ByteSource } from './xar-stream.js';
+import { parseXml, XmlLimitError, XmlSyntaxError, type XmlElement } from './xml-tree.js';
 
 export type { XarEntry, XarEntryData, XarDigest } from './xar-toc.js';
 
 /** Largest compressed / inflated TOC we accept (a real TOC is a few KiB; this bounds a hostile file). */
-const MAX_TOC_BYTES = 64 << 20;
-/** Default cap for {@link readXarEntryBytes}: it is for small XML members, not payloads. */
-const DEFAULT_MAX_ENTRY_BYTES = 16 << 20;
+const MAX_TOC_BYTES = LIMITS['xar.toc-bytes'];
 
 export interface XarChecksumInfo {
   /** `style` attribute of `<checksum>` (e.g. "sha1"). */
@@ -96,14 +95,16 @@ async function readTocDocument(fh: fsp.FileHandle, file: string, fileSize: numbe
   const header = decodeXarHeader(head);
   if (header.magic !== XAR_MAGIC) throw new InputFileError(file, `not a xar archive: ${headerProblems(header)[0]}`);
   const n = header.tocLengthCompressed;
-  if (n === 0 || n > MAX_TOC_BYTES || XAR_HEADER_SIZE + n > fileSize) {
-    throw new InputFileError(file, `xar header: compressed TOC length ${n} does not fit the file (${fileSize} bytes) or the ${MAX_TOC_BYTES}-byte limit`);
+  if (n === 0 || XAR_HEADER_SIZE + n > fileSize) {
+    throw new InputFileError(file, `xar header: compressed TOC length ${n} does not fit the file (${fileSize} bytes)`);
   }
+  if (n > MAX_TOC_BYTES) overLimit(file, 'xar.toc-bytes', 'xar TOC', `${byteText(n)} compressed`, byteText(MAX_TOC_BYTES));
   const compressed = await readAt(fh, XAR_HEADER_SIZE, n);
   let raw: Buffer;
   try {
     raw = inflateSync(compressed, { maxOutputLength: MAX_TOC_BYTES });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') overLimit(file, 'xar.toc-bytes', 'xar TOC', `inflates to more than ${byteText(MAX_TOC_BYTES)}`, byteText(MAX_TOC_BYTES));
     throw new InputFileError(file, `xar TOC does not decompress as zlib (${(e as Error).message})`, { cause: e });
   }
   return { header, compressed, xml: raw.toString('utf8') };
@@ -113,6 +114,7 @@ function parseTocXml(file: string, xml: string): XmlElement {
   try {
     return parseXml(xml);
   } catch (e) {
+    if (e instanceof XmlLimitError) throw new InputLimitError(file, 'xml.nodes', `xar TOC not read: ${e.message} (a hostile or damaged file)`);
     const why = e instanceof XmlSyntaxError ? e.message : String(e);
     throw new InputFileError(file, `xar TOC is not well-formed XML: ${why}`, { cause: e });
   }
@@ -188,6 +190,7 @@ export async function openXar(file: string, opts: OpenXarOptions = {}): Promise<
     try {
       parsed = readToc(root);
     } catch (e) {
+      if (e instanceof TocLimitError) throw new InputLimitError(file, e.limit, `xar TOC not read: ${e.message} (a hostile or damaged file)`);
       throw new InputFileError(file, `xar TOC: ${(e as Error).message}`, { cause: e });
     }
     const msgs = [...headerProblems(header), ...parsed.problems];
@@ -244,13 +247,19 @@ export function readXarEntry(archive: XarArchive, entry: XarEntry | string, opts
   throw new InputFileError(archive.file, `xar entry "${e.path}": encoding "${e.data.encoding}" is not supported (expected ${ENCODING_STORE} or ${ENCODING_ZLIB})`);
 }
 
-/** An entry's decoded bytes in memory — for small members (PackageInfo, Distribution, Bom); capped at `max`. */
-export async function readXarEntryBytes(archive: XarArchive, entry: XarEntry | string, max = DEFAULT_MAX_ENTRY_BYTES): Promise<Buffer> {
+/**
+ * An entry's decoded bytes in memory — for small members (PackageInfo, Distribution, Bom); more than `max` bytes
+ * (default LIMITS['xar.member-bytes']) is an InputLimitError naming `limit`.
+ */
+export async function readXarEntryBytes(
+  archive: XarArchive, entry: XarEntry | string, max: number = LIMITS['xar.member-bytes'], limit: keyof typeof LIMITS = 'xar.member-bytes',
+): Promise<Buffer> {
   const e = resolveEntry(archive, entry);
   try {
     return await collect(readXarEntry(archive, e), max);
   } catch (err) {
     if (err instanceof InputFileError) throw err;
+    if (err instanceof CollectLimitError) overLimit(archive.file, limit, `xar entry "${e.path}"`, `decodes to more than ${byteText(max)}`, byteText(max));
     throw new InputFileError(archive.file, `xar entry "${e.path}": cannot read (${(err as Error).message})`, { cause: err });
   }
 }

@@ -91,13 +91,20 @@ export async function writeSource(out: Writable, src: ByteSource): Promise<numbe
   return n;
 }
 
-/** Collect a (small) source into one Buffer; throws RangeError once more than `max` bytes arrive. */
+/** {@link collect} saw more than its `max` bytes. */
+export class CollectLimitError extends RangeError {
+  constructor(readonly max: number) {
+    super(`more than ${max} bytes`);
+  }
+}
+
+/** Collect a (small) source into one Buffer; throws {@link CollectLimitError} once more than `max` bytes arrive. */
 export async function collect(src: ByteSource, max: number): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const chunk of src) {
     n += chunk.length;
-    if (n > max) throw new RangeError(`more than ${max} bytes`);
+    if (n > max) throw new CollectLimitError(max);
     parts.push(chunk);
   }
   return Buffer.concat(parts);

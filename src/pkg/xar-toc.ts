@@ -8,8 +8,10 @@
  * `<x-signature>` elements, shifting data offsets, and reading any TOC back into a flat entry list (tolerating Apple's
  * repeated `<name>` elements and the misspelt `<unarchived-checksum>`). Does not cover: symlinks, hard links, devices,
  * extended attributes, bzip2 — our packages never hold them (a reader reports their type as-is).
- * Serialisation goes through xmlbuilder2 ({@link serializeXml}); reading through the strict parser of xml-tree.ts.
+ * Serialisation goes through xmlbuilder2 ({@link serializeXml}); reading through the strict parser of xml-tree.ts,
+ * walking the `<file>` tree iteratively within the entry, depth and path limits of limits.ts.
  */
+import { LIMITS } from './limits.js';
 import { child, childText, el, elements, textOf, type XmlElement } from './xml-tree.js';
 import { unwrapCertificate, wrapCertificate, type XarSignatureInfo, type XarSignatureLayout } from './xar-signature.js';
 
@@ -126,12 +128,12 @@ export function removeSignatureElements(root: XmlElement): void {
 
 /** Add `delta` to every file's `<data><offset>` (moving file data within the heap). */
 export function shiftDataOffsets(root: XmlElement, delta: number): void {
-  const visit = (file: XmlElement): void => {
+  const todo = elements(tocOf(root), 'file');
+  for (let file = todo.pop(); file; file = todo.pop()) {
     const off = child(child(file, 'data') ?? el('data'), 'offset');
     if (off) off.children = [String(Number(textOf(off).trim()) + delta)];
-    for (const f of elements(file, 'file')) visit(f);
-  };
-  for (const f of elements(tocOf(root), 'file')) visit(f);
+    todo.push(...elements(file, 'file'));
+  }
 }
 
 /** A checksum as read from a TOC: the `style` attribute and the hex text. */
@@ -234,7 +236,15 @@ function readData(data: XmlElement, where: string, problems: string[]): XarEntry
   return out;
 }
 
-function readEntry(file: XmlElement, parent: string, ctx: { entries: XarEntry[]; problems: string[]; ids: Set<number>; paths: Set<string> }): void {
+interface EntryContext {
+  entries: XarEntry[];
+  problems: string[];
+  ids: Set<number>;
+  paths: Set<string>;
+}
+
+/** One `<file>` (not its children) as an entry under `parent`. */
+function readEntry(file: XmlElement, parent: string, ctx: EntryContext): XarEntry {
   const name = childText(file, 'name') ?? '';
   const path = parent === '' ? name : `${parent}/${name}`;
   const where = path || `file id ${file.attrs.id ?? '?'}`;
@@ -261,11 +271,37 @@ function readEntry(file: XmlElement, parent: string, ctx: { entries: XarEntry[];
   }
   const data = child(file, 'data');
   if (data) entry.data = readData(data, where, ctx.problems);
-  ctx.entries.push(entry);
-  for (const c of elements(file, 'file')) readEntry(c, path, ctx);
+  return entry;
 }
 
-/** Read a parsed TOC document (`<xar><toc>…`) into entries, checksum and signature info, with every problem. */
+/** A TOC exceeds {@link LIMITS} (entries, nesting, path length): the caller names the file. */
+export class TocLimitError extends Error {
+  constructor(
+    readonly limit: 'xar.entries' | 'xar.depth' | 'path.bytes',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Every `<file>` under the TOC, depth-first in document order, walked with an explicit stack. */
+function readEntries(toc: XmlElement, ctx: EntryContext): void {
+  const todo: Array<{ file: XmlElement; parent: string; depth: number }> = elements(toc, 'file').reverse().map((file) => ({ file, parent: '', depth: 1 }));
+  for (let t = todo.pop(); t; t = todo.pop()) {
+    if (ctx.entries.length >= LIMITS['xar.entries']) throw new TocLimitError('xar.entries', `more than ${LIMITS['xar.entries']} <file> entries: over the limit`);
+    if (t.depth > LIMITS['xar.depth']) throw new TocLimitError('xar.depth', `<file> elements nest deeper than ${LIMITS['xar.depth']} levels: over the limit`);
+    const entry = readEntry(t.file, t.parent, ctx);
+    if (Buffer.byteLength(entry.path) > LIMITS['path.bytes']) throw new TocLimitError('path.bytes', `a path of more than ${LIMITS['path.bytes']} bytes: over the limit`);
+    ctx.entries.push(entry);
+    const kids = elements(t.file, 'file');
+    for (let i = kids.length - 1; i >= 0; i--) todo.push({ file: kids[i]!, parent: entry.path, depth: t.depth + 1 });
+  }
+}
+
+/**
+ * Read a parsed TOC document (`<xar><toc>…`) into entries, checksum and signature info, with every problem.
+ * Throws {@link TocLimitError} past {@link LIMITS}' entry count, nesting or path length.
+ */
 export function readToc(root: XmlElement): ParsedToc {
   const toc = tocOf(root);
   const problems: string[] = [];
@@ -283,7 +319,6 @@ export function readToc(root: XmlElement): ParsedToc {
   const xsig = readSignature(child(toc, 'x-signature'), 'TOC <x-signature>', problems);
   if (sig) out.signature = sig;
   if (xsig) out.xSignature = xsig;
-  const ctx = { entries: out.entries, problems, ids: new Set<number>(), paths: new Set<string>() };
-  for (const f of elements(toc, 'file')) readEntry(f, '', ctx);
+  readEntries(toc, { entries: out.entries, problems, ids: new Set<number>(), paths: new Set<string>() });
   return out;
 }

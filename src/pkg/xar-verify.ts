@@ -7,13 +7,27 @@
  * RSA-only signatures (cannot be stapled), and bytes after the heap that are not a stapled ticket.
  * Does not cover: whether the signatures are cryptographically valid or trusted (src/sign/), nor what the members
  * mean (PackageInfo, Distribution, Bom, Payload have their own modules).
- * Each member is streamed once; memory does not grow with its size.
+ * Each member is streamed once; memory does not grow with its size. A zlib member is inflated no further than its
+ * TOC <size>, and not at all when that size exceeds the inflate-ratio limit of limits.ts over its stored length.
  */
 import { checkInputFile } from '../io/fs.js';
 import { InputFileError, type Problem } from '../errors.js';
 import { heapRegions, openXar, type XarArchive } from './xar-reader.js';
 import { ENCODING_STORE, ENCODING_ZLIB, type XarDigest, type XarEntry } from './xar-toc.js';
 import { drain, fileRange, inflateSource, Meter, metered, type ByteSource } from './xar-stream.js';
+import { byteText, LIMITS } from './limits.js';
+
+/** Stops a decoded member once it exceeds the size its TOC entry declares. */
+class Oversize extends Error {}
+
+async function* upTo(src: ByteSource, max: number): ByteSource {
+  let n = 0;
+  for await (const chunk of src) {
+    n += chunk.length;
+    if (n > max) throw new Oversize();
+    yield chunk;
+  }
+}
 
 /** TOC checksum style → node:crypto name; md5 is deliberately absent (Apple's xar refuses it by default). */
 const HASHES: Readonly<Record<string, string>> = { sha1: 'sha1', sha: 'sha1', sha256: 'sha256', sha512: 'sha512' };
@@ -59,6 +73,10 @@ async function entryProblems(a: XarArchive, e: XarEntry): Promise<string[]> {
   if (d.encoding === ENCODING_STORE && d.length !== d.size) out.push(`stored (octet-stream) but <length> ${d.length} ≠ <size> ${d.size}`);
   const decodable = d.encoding === ENCODING_STORE || d.encoding === ENCODING_ZLIB;
   if (!decodable) out.push(`encoding "${d.encoding}" cannot be decoded here; its extracted checksum is not checked`);
+  const inflateCap = Math.max(LIMITS['cpio.ratio-floor'], LIMITS['cpio.ratio'] * d.length);
+  if (d.encoding === ENCODING_ZLIB && d.size > inflateCap) {
+    out.push(`TOC <size> says it inflates to ${byteText(d.size)} from ${byteText(d.length)}: over the limit of ${LIMITS['cpio.ratio']} times its stored size (a decompression bomb); not decoded`);
+  }
   if (out.length > 0 || a.heapStart + d.offset + d.length > a.fileSize) return out;
   const stored = (): ByteSource => fileRange(a.file, a.heapStart + d.offset, d.length);
   let archived = new Meter(HASHES[d.archivedChecksum!.style]);
@@ -66,8 +84,9 @@ async function entryProblems(a: XarArchive, e: XarEntry): Promise<string[]> {
   const raw = metered(stored(), archived);
   let decodeError: Error | undefined;
   try {
-    await drain(metered(d.encoding === ENCODING_ZLIB ? inflateSource(raw) : raw, extracted));
+    await drain(metered(d.encoding === ENCODING_ZLIB ? upTo(inflateSource(raw), d.size) : raw, extracted));
   } catch (err) {
+    if (err instanceof Oversize) return [`decodes to more than the ${d.size} bytes its TOC <size> says; not decoded further`];
     decodeError = err as Error;
     archived = new Meter(HASHES[d.archivedChecksum!.style]); // the failed pass stopped early: hash the stored bytes again
     await drain(metered(stored(), archived));
