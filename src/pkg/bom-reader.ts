@@ -7,12 +7,16 @@
  * reported as `problems` (node larger than its tree's block size, broken leaf forward/backward links, keys out of
  * (parent id, name) order, pathCount / numberOfPaths disagreeing with the entries, missing or unknown vars).
  * Anything that makes the file unreadable (bad magic, block or offset outside the file, a cycle) throws an
- * InputFileError naming the file.
+ * InputFileError naming the file; a limit of limits.ts (paths, tree depth, path length) an InputLimitError.
+ * Hostile structure: the tree is walked iteratively; every block the reader uses (tree nodes, keys, PathInfo1/2)
+ * must be used once and share no byte with another (aliased blocks would let a small file list the same leaf
+ * thousands of times); paths are built once per entry from their parent's, iteratively, within the path limits.
  * Does not cover: HLIndex/VIndex/Size64 contents (only their presence), per-arch PathInfo2 extensions.
  * Hand-written: Apple's lsbom is macOS-only and bomutils' lsbom is unreliable (§3.5).
  */
 import { InputFileError } from '../errors.js';
 import { BOM_MAGIC, BOM_VAR_NAMES } from './bom.js';
+import { InputLimitError, LIMITS, type LimitName } from './limits.js';
 import { payloadSortKey } from './payload.js';
 
 export interface BomPointer {
@@ -72,8 +76,14 @@ class BomView {
   readonly s: BomStructure;
   readonly buf: Buffer;
   readonly fail: (m: string) => never;
-  constructor(buf: Buffer, fail: (m: string) => never) {
+  readonly what: string;
+  /** Blocks the reader has used: id → what it was read as. */
+  readonly #claims = new Map<number, string>();
+  /** Start address of each claimed non-empty block → its id (an alias shares its start). */
+  readonly #starts = new Map<number, number>();
+  constructor(buf: Buffer, what: string, fail: (m: string) => never) {
     this.buf = buf;
+    this.what = what;
     this.fail = fail;
     this.s = parseStructure(buf, fail);
   }
@@ -82,6 +92,34 @@ class BomView {
     if (!p || id === 0) this.fail(`${what} points to block ${id}, which is not in the block table (${this.s.blocks.length} entries)`);
     if (p.address + p.length > this.buf.length) this.fail(`block ${id} (${what}) lies outside the file`);
     return this.buf.subarray(p.address, p.address + p.length);
+  }
+  /** A block read as `what`, which nothing else may use: a second use, or another block at its address, is aliasing. */
+  claim(id: number, what: string): Buffer {
+    const b = this.block(id, what);
+    const before = this.#claims.get(id);
+    if (before !== undefined) this.aliased(`block ${id} is used twice (as ${before} and as ${what})`);
+    this.#claims.set(id, what);
+    const { address, length } = this.s.blocks[id]!;
+    if (length > 0) {
+      const other = this.#starts.get(address);
+      if (other !== undefined) this.aliased(`blocks ${other} (${this.#claims.get(other)}) and ${id} (${what}) share their bytes at offset ${address}`);
+      this.#starts.set(address, id);
+    }
+    return b;
+  }
+  /** After reading: no two used blocks overlap (partial aliasing). */
+  checkOverlaps(): void {
+    const used = [...this.#claims.keys()].map((id) => ({ id, ...this.s.blocks[id]! })).filter((b) => b.length > 0).sort((a, b) => a.address - b.address);
+    for (let i = 1; i < used.length; i++) {
+      const [a, b] = [used[i - 1]!, used[i]!];
+      if (b.address < a.address + a.length) this.aliased(`blocks ${a.id} (${this.#claims.get(a.id)}) and ${b.id} (${this.#claims.get(b.id)}) overlap at offset ${b.address}`);
+    }
+  }
+  aliased(message: string): never {
+    throw new InputLimitError(this.what, 'bom.block-uses', `${message}: aliased blocks or a cycle; each block may be used once (a hostile or damaged file; not read further)`);
+  }
+  overLimit(limit: LimitName, message: string): never {
+    throw new InputLimitError(this.what, limit, `${message}: over the limit of ${LIMITS[limit]} (a hostile or damaged file; not read further)`);
   }
 }
 
@@ -125,7 +163,7 @@ export function readBomStructure(buf: Buffer, what = 'Bom'): BomStructure {
 }
 
 function readInfo(v: BomView, id: number): BomInfoBlock {
-  const b = v.block(id, 'BomInfo');
+  const b = v.claim(id, 'BomInfo');
   if (b.length < 12) v.fail(`BomInfo block is ${b.length} bytes, expected at least 12`);
   const n = b.readUInt32BE(8);
   if (b.length < 12 + 16 * n) v.fail(`BomInfo declares ${n} entries but holds ${b.length} bytes`);
@@ -140,23 +178,25 @@ interface Leaf {
   pairs: [number, number][];
 }
 
-/** Every leaf of the tree under `root`, left to right; node-size problems are collected. */
+/** Every leaf of the tree under `root`, left to right (walked with an explicit stack); node-size problems are collected. */
 function collectLeaves(v: BomView, root: number, blockSize: number, problems: string[]): Leaf[] {
   const leaves: Leaf[] = [];
-  const seen = new Set<number>();
-  const visit = (id: number, depth: number): void => {
-    if (seen.has(id) || depth > 32) v.fail(`Paths tree revisits block ${id} (a cycle)`);
-    seen.add(id);
-    const b = v.block(id, 'Paths node');
+  let pairsSeen = 0;
+  const todo: Array<{ id: number; depth: number }> = [{ id: root, depth: 0 }];
+  for (let t = todo.pop(); t; t = todo.pop()) {
+    const { id, depth } = t;
+    if (depth > LIMITS['bom.tree-depth']) v.overLimit('bom.tree-depth', `Paths tree deeper than ${LIMITS['bom.tree-depth']} levels at block ${id}`);
+    const b = v.claim(id, 'Paths node');
     if (b.length < 12) v.fail(`Paths node ${id} is ${b.length} bytes, shorter than a node header`);
     const count = b.readUInt16BE(2);
     if (12 + 8 * count > b.length) v.fail(`Paths node ${id} declares ${count} entries but holds ${b.length} bytes`);
     if (b.length > blockSize) problems.push(`Paths node ${id} is ${b.length} bytes, larger than the tree's block size ${blockSize}`);
+    pairsSeen += count;
+    if (pairsSeen > LIMITS['bom.paths']) v.overLimit('bom.paths', `Paths tree lists more than ${LIMITS['bom.paths']} entries`);
     const pairs = Array.from({ length: count }, (_, i) => [b.readUInt32BE(12 + 8 * i), b.readUInt32BE(16 + 8 * i)] as [number, number]);
     if (b.readUInt16BE(0) === 1) leaves.push({ block: id, forward: b.readUInt32BE(4), backward: b.readUInt32BE(8), pairs });
-    else for (const [child] of pairs) visit(child, depth + 1);
-  };
-  visit(root, 0);
+    else for (let i = pairs.length - 1; i >= 0; i--) todo.push({ id: pairs[i]![0], depth: depth + 1 });
+  }
   leaves.forEach((leaf, i) => {
     const fwd = leaves[i + 1]?.block ?? 0;
     const back = leaves[i - 1]?.block ?? 0;
@@ -169,12 +209,12 @@ function collectLeaves(v: BomView, root: number, blockSize: number, problems: st
 type RawRecord = Omit<BomEntry, 'path'> & { name: Buffer };
 
 function readRecord(v: BomView, value: number, key: number): RawRecord {
-  const k = v.block(key, 'Paths key (File)');
+  const k = v.claim(key, 'Paths key (File)');
   const nul = k.indexOf(0, 4);
   if (k.length < 5 || nul < 0) v.fail(`File block ${key} has no NUL-terminated name`);
-  const p1 = v.block(value, 'PathInfo1');
+  const p1 = v.claim(value, 'PathInfo1');
   if (p1.length < 8) v.fail(`PathInfo1 block ${value} is ${p1.length} bytes, expected 8`);
-  const i2 = v.block(p1.readUInt32BE(4), 'PathInfo2');
+  const i2 = v.claim(p1.readUInt32BE(4), 'PathInfo2');
   if (i2.length < 31) v.fail(`PathInfo2 block ${p1.readUInt32BE(4)} is ${i2.length} bytes, expected at least 31`);
   const kind = KINDS[i2.readUInt8(0)] ?? 'unknown';
   // Offset 27 is the link name length for symlinks; for a fat Mach-O file (architecture 0x200F) it counts the
@@ -197,58 +237,85 @@ function readRecord(v: BomView, value: number, key: number): RawRecord {
   return linkLength > 0 ? { ...r, linkTarget: i2.toString('utf8', 31, 31 + linkLength - 1) } : r;
 }
 
+/** At most this many key-order problems are listed (a shuffled Bom would otherwise give one per entry). */
+const MAX_ORDER_PROBLEMS = 20;
+
 function checkKeyOrder(records: readonly { parentId: number; name: Buffer }[], problems: string[]): void {
+  let found = 0;
   for (let i = 1; i < records.length; i++) {
     const a = records[i - 1]!;
     const b = records[i]!;
     if (a.parentId > b.parentId || (a.parentId === b.parentId && Buffer.compare(a.name, b.name) >= 0)) {
+      if (++found > MAX_ORDER_PROBLEMS) continue;
       problems.push(`Paths keys out of (parent id, name) order at entry ${i}: (${a.parentId}, ${JSON.stringify(a.name.toString())}) then (${b.parentId}, ${JSON.stringify(b.name.toString())})`);
     }
   }
+  if (found > MAX_ORDER_PROBLEMS) problems.push(`Paths keys out of order at ${found - MAX_ORDER_PROBLEMS} more entries`);
 }
 
-/** `./a/b` from the names up the parent chain; a dangling parent id or a loop makes the file unreadable. */
-function pathOf(r: RawRecord, byId: ReadonlyMap<number, RawRecord>, fail: (m: string) => never): string {
-  const parts: string[] = [];
-  let cur = r;
-  for (let n = 0; ; n++) {
-    if (n > byId.size) fail(`path of entry id ${r.id} loops through its parents`);
-    parts.unshift(cur.name.toString('utf8'));
-    if (cur.parentId === 0) return parts.join('/');
-    const parent = byId.get(cur.parentId);
-    if (!parent) fail(`entry ${JSON.stringify(parts.join('/'))} names parent id ${cur.parentId}, which is not in the Bom`);
-    cur = parent!;
-  }
-}
-
-function withPaths(records: readonly RawRecord[], fail: (m: string) => never): BomEntry[] {
+/**
+ * Every record with its `./a/b` path, each built once from its parent's (memoised, iteratively: a parent chain as
+ * deep as the file is long costs one pass). A dangling parent id or a loop makes the file unreadable; a path longer
+ * than LIMITS['path.bytes'] is a limit hit.
+ */
+function withPaths(v: BomView, records: readonly RawRecord[]): BomEntry[] {
   const byId = new Map(records.map((r) => [r.id, r]));
+  const paths = new Map<number, { path: string; bytes: number }>();
+  const pathOf = (r: RawRecord): string => {
+    const chain: RawRecord[] = [];
+    let base: { path: string; bytes: number } | undefined;
+    for (let cur: RawRecord | undefined = r; cur; ) {
+      base = paths.get(cur.id);
+      if (base) break;
+      if (chain.length > byId.size) v.fail(`path of entry id ${r.id} loops through its parents`);
+      chain.push(cur);
+      if (cur.parentId === 0) break;
+      const parent = byId.get(cur.parentId);
+      if (!parent) v.fail(`entry ${JSON.stringify(cur.name.toString('utf8'))} (id ${cur.id}) names parent id ${cur.parentId}, which is not in the Bom`);
+      cur = parent;
+    }
+    let at = base ?? { path: '', bytes: -1 };
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const c = chain[i]!;
+      const bytes = at.bytes + 1 + c.name.length;
+      if (bytes > LIMITS['path.bytes']) v.overLimit('path.bytes', `the path of entry id ${c.id} is longer than ${LIMITS['path.bytes']} bytes`);
+      const name = c.name.toString('utf8');
+      at = { path: at.bytes < 0 ? name : `${at.path}/${name}`, bytes };
+      paths.set(c.id, at);
+    }
+    return at.path;
+  };
   return records.map((r) => {
     const { name: _name, ...rest } = r;
-    return { path: pathOf(r, byId, fail), ...rest };
+    return { path: pathOf(r), ...rest };
   });
 }
 
-/** Read a Bom: structure, BomInfo, every Paths entry, and structural problems. Unreadable → InputFileError. */
+/**
+ * Read a Bom: structure, BomInfo, every Paths entry, and structural problems. Unreadable → InputFileError; past a
+ * limit of limits.ts → InputLimitError.
+ */
 export function readBom(buf: Buffer, what = 'Bom'): BomContents {
   const fail = (m: string): never => {
     throw new InputFileError(what, m);
   };
-  const v = new BomView(buf, fail);
+  if (buf.length > LIMITS['bom.bytes']) throw new InputLimitError(what, 'bom.bytes', `${buf.length} bytes: over the limit of ${LIMITS['bom.bytes']} (a hostile or damaged file; not read further)`);
+  const v = new BomView(buf, what, fail);
   const problems: string[] = [];
   const varIds = new Map(v.s.vars.map((x) => [x.name, x.block]));
   const missing = BOM_VAR_NAMES.filter((n) => !varIds.has(n));
   if (missing.length > 0) problems.push(`missing vars: ${missing.join(', ')}`);
   const pathsId = varIds.get('Paths') ?? fail('no Paths var');
   const info = readInfo(v, varIds.get('BomInfo') ?? fail('no BomInfo var'));
-  const tree = v.block(pathsId, 'Paths tree');
+  const tree = v.claim(pathsId, 'Paths tree');
   if (tree.length < 20 || tree.toString('latin1', 0, 4) !== 'tree') fail('Paths var does not point to a "tree" block');
   const leaves = collectLeaves(v, tree.readUInt32BE(8), tree.readUInt32BE(12), problems);
   const records = leaves.flatMap((l) => l.pairs.map(([value, key]) => readRecord(v, value, key)));
+  v.checkOverlaps();
   checkKeyOrder(records, problems);
   if (tree.readUInt32BE(16) !== records.length) problems.push(`Paths tree pathCount ${tree.readUInt32BE(16)}, but its leaves hold ${records.length} entries`);
   if (info.numberOfPaths !== records.length + 1) problems.push(`BomInfo numberOfPaths ${info.numberOfPaths}, expected entries + 1 = ${records.length + 1}`);
-  const entries = withPaths(records, fail)
+  const entries = withPaths(v, records)
     .map((e) => ({ e, key: payloadSortKey(e.path.normalize('NFD')) }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map((k) => k.e);
