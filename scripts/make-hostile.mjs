@@ -470,6 +470,9 @@ export const HOSTILE = [
   { name: 'deep-parens.ps1', small: true, about: 'PowerShell script of 50,000 nested parentheses (under 200 KB)', make: write(Buffer.from(`$x = ${'('.repeat(50_000)}1${')'.repeat(50_000)}\r\n`)) },
 ];
 
+/** The builders, for tests that vary an attack (test/hostile/readers.test.ts). */
+export const build = { xarBytes, pkgBytes, productPkg, packageInfo, BomBuilder, bomTwoFiles, bomAliasedLeaf, cpioHeader, cpioTrailer, zipBytes, intuneWin, deepProfile, cmsDeepNesting, SCRIPT };
+
 /** Write the corpus (`all`: the big files too; `only`: these names) into `dir`; returns the paths written. */
 export async function makeHostile(dir, { all = false, only } = {}) {
   mkdirSync(dir, { recursive: true });

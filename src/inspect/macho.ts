@@ -12,6 +12,7 @@ import { InputFileError } from '../errors.js';
 import { CS_RUNTIME } from '../pkg/macho-constants.js';
 import { verifyCodeDirectory } from '../pkg/macho-codesign.js';
 import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../pkg/macho.js';
+import type { StreamVerdict } from '../pkg/macho-hash-stream.js';
 import type { SignatureKind } from '../pkg/binary-check.js';
 import { jsonSafe } from './format.js';
 
@@ -53,7 +54,10 @@ export interface MachOIdentity {
 
 const RANK: Record<SignatureKind, number> = { unsigned: 0, adhoc: 1, signed: 2 };
 
-function sliceIdentity(s: MachOSlice, data: Uint8Array | undefined): SliceIdentity {
+/** What the CodeDirectory hashes are checked against: the file's bytes, or the verdicts of a streamed scan (macho-file-scan.ts). */
+export type HashEvidence = Uint8Array | { verdicts: ReadonlyArray<StreamVerdict | undefined> };
+
+function sliceIdentity(s: MachOSlice, evidence: HashEvidence | undefined, index: number): SliceIdentity {
   const sig = s.codeSignature;
   const cd = sig?.codeDirectory;
   const leaf = sig?.cms?.summary?.certificates[0];
@@ -70,18 +74,23 @@ function sliceIdentity(s: MachOSlice, data: Uint8Array | undefined): SliceIdenti
   if (leaf?.commonName !== undefined) id.signer = leaf.commonName;
   if (leaf?.organizationalUnit !== undefined) id.signerTeam = leaf.organizationalUnit;
   if (sig?.cms?.summary?.signingTime !== undefined) id.signingTime = sig.cms.summary.signingTime;
-  if (data && sig && cd) {
-    const image = data.subarray(s.offset, s.offset + s.size);
-    const bad = verifyCodeDirectory(image, image.subarray(sig.dataoff, sig.dataoff + sig.datasize), sig, cd);
-    id.hashesMatch = bad.length === 0;
-    if (bad.length > 0) id.mismatches = bad.slice(0, 3).map((b) => b.what);
+  if (evidence && sig && cd) {
+    let bad: ReadonlyArray<{ what: string }> | undefined;
+    if (evidence instanceof Uint8Array) {
+      const image = evidence.subarray(s.offset, s.offset + s.size);
+      bad = verifyCodeDirectory(image, image.subarray(sig.dataoff, sig.dataoff + sig.datasize), sig, cd);
+    } else bad = evidence.verdicts[index]?.mismatches;
+    if (bad) {
+      id.hashesMatch = bad.length === 0;
+      if (bad.length > 0) id.mismatches = bad.slice(0, 3).map((b) => b.what);
+    }
   }
   return id;
 }
 
-/** The identity of a parsed Mach-O file; pass the file's bytes to also check the CodeDirectory hashes. */
-export function machoIdentity(file: MachOFile, data?: Uint8Array): MachOIdentity {
-  const slices = file.slices.map((s) => sliceIdentity(s, data));
+/** The identity of a parsed Mach-O file; pass the file's bytes (or a streamed scan's verdicts) to also check the CodeDirectory hashes. */
+export function machoIdentity(file: MachOFile, evidence?: HashEvidence): MachOIdentity {
+  const slices = file.slices.map((s, i) => sliceIdentity(s, evidence, i));
   const weakest = slices.reduce<SignatureKind>((w, s) => (RANK[s.signature] < RANK[w] ? s.signature : w), 'signed');
   const out: MachOIdentity = { kind: file.kind, size: file.size, arches: slices.map((s) => s.arch), signature: slices.length ? weakest : 'unsigned', slices };
   const signed = slices.filter((s) => s.identifier !== undefined);

@@ -9,16 +9,28 @@
  * xar at all throws (InputFileError). The Payload is streamed (xar heap → gunzip → cpio reader); memory holds only
  * the kept files. Payload compression: gzip (what pkgbuild writes) or none; pbzx (Apple's own OS packages) is
  * recognised and reported as not readable here.
+ *
+ * Bounded (src/pkg/limits.ts): the Bom is read up to its byte limit; a Payload may inflate no further than what
+ * the Bom declares (every entry's header, name and data; else PackageInfo's installKBytes and numberOfFiles) plus
+ * a margin, and never beyond a ratio of its own compressed size or the absolute cap — a limit hit makes the member
+ * unreadable with a message naming it. Which data is kept is decided from each cpio header (executables, launchd
+ * plists): small ones in memory within a byte budget, larger programs streamed to a private temporary file and
+ * scanned there (src/pkg/macho-file-scan.ts), so memory does not grow with the payload.
  */
 import { createHash } from 'node:crypto';
-import { type Problem } from '../errors.js';
+import path from 'node:path';
+import { InputFileError, type Problem } from '../errors.js';
+import { createStagingStream, withTempDir } from '../io/fs.js';
 import { readBom, type BomContents } from '../pkg/bom-reader.js';
-import { readCpio, type CpioEntry } from '../pkg/cpio.js';
+import { readCpio, type CpioDataSink, type CpioEntry, type CpioEntryHead } from '../pkg/cpio.js';
 import { parseDistribution, type DistributionInfo } from '../pkg/distribution.js';
-import type { MachOFile } from '../pkg/macho.js';
+import { byteText, InputLimitError, LIMITS } from '../pkg/limits.js';
+import { isMachOFormatError, type MachOFile } from '../pkg/macho.js';
+import { scanMachOFile } from '../pkg/macho-file-scan.js';
 import { parsePackageInfo, type PackageInfo } from '../pkg/package-info.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes, type XarArchive } from '../pkg/xar-reader.js';
-import { ByteCounter, counted, drainRest, errorText, gunzipSource, peek } from './streams.js';
+import { writeChunk } from '../pkg/xar-stream.js';
+import { bounded, ByteCounter, counted, drainRest, errorText, gunzipSource, peek, type ByteBound } from './streams.js';
 import { machoIdentity, tryParseMachO, type MachOIdentity } from './macho.js';
 
 /** Member names of a component package. */
@@ -62,6 +74,8 @@ export interface ComponentContents {
   launchdPlists: Array<{ path: string; text: string }>;
   /** Member → why it could not be read (absent members are not listed here). */
   errors: Partial<Record<(typeof COMPONENT_MEMBERS)[number], string>>;
+  /** The first member read that hit a limit of src/pkg/limits.ts (also in `errors`): `inspect` refuses the package. */
+  limitHit?: InputLimitError;
 }
 
 export interface PkgContents {
@@ -70,6 +84,8 @@ export interface PkgContents {
   flavor: 'product' | 'component';
   distribution?: { xml: string; info?: DistributionInfo; problems: Problem[]; error?: string };
   components: ComponentContents[];
+  /** The Distribution hit a limit of src/pkg/limits.ts (also in `distribution.error`). */
+  limitHit?: InputLimitError;
 }
 
 /** `file:member`, how members are named in problems. */
@@ -91,18 +107,30 @@ async function readText(a: XarArchive, path: string): Promise<string> {
   return (await readXarEntryBytes(a, path)).toString('utf8');
 }
 
-/** Decompress a Payload/Scripts member and read its cpio entries, keeping the data `keep` asks for. */
-async function readArchiveMember(a: XarArchive, path: string, keep: (p: string) => boolean): Promise<ArchiveStream> {
+/** Largest file kept in memory when its data is wanted; larger programs are streamed to a temporary file. */
+const IN_MEMORY_FILE_BYTES = 1 << 20;
+
+/** What to do with each cpio entry's data while a member is read. */
+interface DataPolicy {
+  /** Keep in memory (small wanted files, within the kept-bytes budget). */
+  keep: (head: CpioEntryHead) => boolean;
+  /** Stream to a sink instead (large programs), or undefined. */
+  sinkFor?: (head: CpioEntryHead) => CpioDataSink | undefined;
+}
+
+/** Decompress a Payload/Scripts member and read its cpio entries within `bound`, treating data as `policy` says. */
+async function readArchiveMember(a: XarArchive, path: string, policy: DataPolicy, bound: (memberBytes: number) => ByteBound): Promise<ArchiveStream> {
   const member = new ByteCounter();
   const { head, rest } = await peek(counted(readXarEntry(a, path), member), 6);
   const compression = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : head.toString('latin1', 0, 4) === 'pbzx' ? 'pbzx' : head.toString('latin1', 0, 5) === '07070' ? 'none' : 'unknown';
   if (compression === 'pbzx') throw new Error('is a pbzx (xz) archive, which this tool does not read (pkgbuild writes gzip)');
   if (compression === 'unknown') throw new Error(`is neither gzip nor cpio (it starts with ${head.toString('hex').replace(/(..)(?=.)/g, '$1 ')})`);
   const cpio = new ByteCounter();
-  const stream = counted(compression === 'gzip' ? gunzipSource(rest) : rest, cpio);
+  const stored = findXarEntry(a, path)?.data?.size ?? 0;
+  const stream = bounded(counted(compression === 'gzip' ? gunzipSource(rest) : rest, cpio), bound(stored), memberWhere(a.file, path));
   const entries: CpioEntry[] = [];
   try {
-    for await (const e of readCpio(stream, { what: memberWhere(a.file, path), keepData: keep })) entries.push(e);
+    for await (const e of readCpio(stream, { what: memberWhere(a.file, path), keepData: (_p, h) => policy.keep(h), sinkFor: policy.sinkFor })) entries.push(e);
     await drainRest(stream);
   } finally {
     await stream.return(undefined); // closes the member's file stream if the cpio reader stopped early
@@ -110,15 +138,89 @@ async function readArchiveMember(a: XarArchive, path: string, keep: (p: string) 
   return { compression, memberBytes: member.bytes, cpioBytes: cpio.bytes, entries };
 }
 
+/**
+ * How far a member may inflate: what the Bom declares (the exact cpio size of its entries) or else PackageInfo
+ * (installKBytes and numberOfFiles), plus a margin; never more than the ratio cap on its compressed size nor the
+ * absolute cap. Each bound carries the reason it is the binding one, for the message.
+ */
+function inflateBound(c: ComponentContents, withDeclared: boolean): (memberBytes: number) => ByteBound {
+  return (memberBytes) => {
+    const ratio = Math.max(LIMITS['cpio.ratio-floor'], LIMITS['cpio.ratio'] * memberBytes);
+    const bounds: ByteBound[] = [
+      { max: LIMITS['cpio.bytes'], limit: 'cpio.bytes', why: `the ${byteText(LIMITS['cpio.bytes'])} any archive may hold` },
+      { max: ratio, limit: 'cpio.ratio', why: `${LIMITS['cpio.ratio']} times its ${byteText(memberBytes)} (a decompression bomb)` },
+    ];
+    const declared = withDeclared ? declaredCpioBytes(c) : undefined;
+    if (declared) bounds.push({ max: declared.bytes + LIMITS['cpio.declared-margin'], limit: 'cpio.declared-margin', why: `the ${byteText(declared.bytes)} ${declared.by} declares, plus a ${byteText(LIMITS['cpio.declared-margin'])} margin` });
+    return bounds.reduce((a, b) => (b.max < a.max ? b : a));
+  };
+}
+
+/** The cpio bytes the Bom's entries need (headers, names, data, trailer, padding), or PackageInfo's upper estimate. */
+function declaredCpioBytes(c: ComponentContents): { bytes: number; by: string } | undefined {
+  const HEADER = 76;
+  const pad = (n: number): number => Math.ceil(n / 512) * 512;
+  if (c.bom) {
+    let n = HEADER + 11; // TRAILER!!! + NUL
+    for (const e of c.bom.entries) n += HEADER + Buffer.byteLength(e.path) + 1 + (e.kind === 'dir' ? 0 : e.size);
+    return { bytes: pad(n), by: 'the Bom' };
+  }
+  const p = c.packageInfo?.info?.payload;
+  if (p) return { bytes: pad((p.installKBytes + 1) * 1024 + (p.numberOfFiles + 2) * (HEADER + LIMITS['path.bytes'] + 3)), by: "PackageInfo's <payload>" };
+  return undefined;
+}
+
 function isProgramCandidate(mode: number, path: string): boolean {
   return (mode & 0o170000) === 0o100000 && ((mode & 0o111) !== 0 || LAUNCHD_PLIST.test(path));
 }
 
-/** Which payload files to keep in memory: executables and launchd plists (per the Bom; everything without one). */
-function keepPredicate(bom: BomContents | undefined): (p: string) => boolean {
-  if (!bom) return () => true;
-  const wanted = new Set(bom.entries.filter((e) => isProgramCandidate(e.mode, e.path)).map((e) => e.path));
-  return (p) => wanted.has(p) || LAUNCHD_PLIST.test(p);
+/** A program streamed to a temporary file while the Payload is read. */
+interface SpilledProgram {
+  path: string;
+  file: string;
+  /** Ends (or is destroyed, if the Payload could not be read through) before the file is scanned. */
+  out: { destroy: () => void };
+  /** All its bytes were written and the stream ended. */
+  ended: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * The Payload's data policy: executables and launchd plists (by their cpio header) are wanted; small ones are kept
+ * in memory within the kept-bytes budget, larger programs go to files in `dir` (0600), listed in `spilled`.
+ */
+function payloadPolicy(dir: string, spilled: SpilledProgram[]): DataPolicy {
+  let budget = LIMITS['cpio.kept-bytes'];
+  const wanted = (h: CpioEntryHead): boolean => h.kind === 'file' && isProgramCandidate(h.mode, h.path);
+  return {
+    keep: (h) => {
+      if (!wanted(h)) return false;
+      // A launchd plist is always kept (its text is checked); the cpio reader enforces the budget on it.
+      if (!LAUNCHD_PLIST.test(h.path) && (h.size > IN_MEMORY_FILE_BYTES || h.size > budget)) return false;
+      budget -= h.size;
+      return true;
+    },
+    sinkFor: (h) => {
+      if (!wanted(h) || LAUNCHD_PLIST.test(h.path) || (h.size <= IN_MEMORY_FILE_BYTES && h.size <= budget)) return undefined;
+      const file = path.join(dir, `program-${spilled.length + 1}`);
+      const out = createStagingStream(file, 0o600);
+      const closed = new Promise<void>((resolve, reject) => {
+        out.once('close', resolve);
+        out.once('error', reject);
+      });
+      let written = 0;
+      const entry: SpilledProgram = { path: h.path, file, out, ended: false, done: closed };
+      spilled.push(entry);
+      return async (chunk) => {
+        await writeChunk(out, chunk);
+        written += chunk.length;
+        if (written === h.size) {
+          entry.ended = true;
+          out.end();
+        }
+      };
+    },
+  };
 }
 
 function programsOf(file: string, member: string, entries: readonly CpioEntry[]): PayloadProgram[] {
@@ -134,6 +236,56 @@ function programsOf(file: string, member: string, entries: readonly CpioEntry[])
   return out;
 }
 
+/** A spilled program scanned from its file (headers by range, one streamed pass for the hashes). */
+async function spilledProgram(file: string, member: string, s: SpilledProgram): Promise<PayloadProgram | undefined> {
+  await s.done;
+  const name = `${memberWhere(file, member)}:${s.path}`;
+  try {
+    const scan = await scanMachOFile(s.file, name);
+    if (!scan.parsed) return undefined;
+    return { path: s.path, size: scan.size, sha256: scan.sha256, macho: scan.parsed, identity: machoIdentity(scan.parsed, { verdicts: scan.verdicts }) };
+  } catch (e) {
+    if (isMachOFormatError(e)) return { path: s.path, size: 0, sha256: '', error: e.detail };
+    if (e instanceof InputFileError) return { path: s.path, size: 0, sha256: '', error: errorText(e) };
+    throw e;
+  }
+}
+
+/** The Payload: entries within the declared bound, programs (kept or spilled and scanned), launchd plists. */
+async function readPayload(a: XarArchive, c: ComponentContents): Promise<void> {
+  const member = `${c.prefix}Payload`;
+  await withTempDir('pkg-payload', async (dir) => {
+    const spilled: SpilledProgram[] = [];
+    try {
+      c.payload = await readArchiveMember(a, member, payloadPolicy(dir, spilled), inflateBound(c, true));
+    } finally {
+      for (const s of spilled) if (!s.ended) s.out.destroy();
+      await Promise.allSettled(spilled.map((s) => s.done));
+    }
+    const programs = programsOf(a.file, member, c.payload.entries);
+    for (const s of spilled) {
+      const p = await spilledProgram(a.file, member, s);
+      if (p) programs.push(p);
+    }
+    const order = new Map(c.payload.entries.map((e, i) => [e.path, i]));
+    c.programs = programs.sort((x, y) => (order.get(x.path) ?? 0) - (order.get(y.path) ?? 0));
+  });
+  c.launchdPlists = c.payload!.entries.filter((e) => e.data && LAUNCHD_PLIST.test(e.path)).map((e) => ({ path: e.path, text: e.data!.toString('utf8') }));
+  for (const e of c.payload!.entries) delete e.data;
+}
+
+/** Scripts: every file under 1 MiB kept (their text is shown and checked for `#!`), within the kept-bytes budget. */
+function scriptsPolicy(): DataPolicy {
+  let budget = LIMITS['cpio.kept-bytes'];
+  return {
+    keep: (h) => {
+      if (h.kind !== 'file' || h.size > IN_MEMORY_FILE_BYTES || h.size > budget) return false;
+      budget -= h.size;
+      return true;
+    },
+  };
+}
+
 async function readComponent(a: XarArchive, name: string): Promise<ComponentContents> {
   const prefix = name === '' ? '' : `${name}/`;
   const c: ComponentContents = { name, prefix, programs: [], launchdPlists: [], errors: {} };
@@ -144,6 +296,7 @@ async function readComponent(a: XarArchive, name: string): Promise<ComponentCont
       await fn();
     } catch (e) {
       c.errors[m] = errorText(e);
+      if (e instanceof InputLimitError) c.limitHit ??= e;
     }
   };
   await attempt('PackageInfo', async () => {
@@ -151,16 +304,11 @@ async function readComponent(a: XarArchive, name: string): Promise<ComponentCont
     c.packageInfo = { xml, ...parsePackageInfo(xml, memberWhere(a.file, `${prefix}PackageInfo`)) };
   });
   await attempt('Bom', async () => {
-    c.bom = readBom(await readXarEntryBytes(a, `${prefix}Bom`, 256 << 20), memberWhere(a.file, `${prefix}Bom`));
+    c.bom = readBom(await readXarEntryBytes(a, `${prefix}Bom`, LIMITS['bom.bytes'], 'bom.bytes'), memberWhere(a.file, `${prefix}Bom`));
   });
-  await attempt('Payload', async () => {
-    c.payload = await readArchiveMember(a, `${prefix}Payload`, keepPredicate(c.bom));
-    c.programs = programsOf(a.file, `${prefix}Payload`, c.payload.entries);
-    c.launchdPlists = c.payload.entries.filter((e) => e.data && LAUNCHD_PLIST.test(e.path)).map((e) => ({ path: e.path, text: e.data!.toString('utf8') }));
-    for (const e of c.payload.entries) delete e.data;
-  });
+  await attempt('Payload', () => readPayload(a, c));
   await attempt('Scripts', async () => {
-    c.scripts = await readArchiveMember(a, `${prefix}Scripts`, () => true);
+    c.scripts = await readArchiveMember(a, `${prefix}Scripts`, scriptsPolicy(), inflateBound(c, false));
   });
   return c;
 }
@@ -180,6 +328,7 @@ export async function readPkg(file: string): Promise<PkgContents> {
       out.distribution = { xml, ...parseDistribution(xml, where) };
     } catch (e) {
       out.distribution = { xml: '', problems: [], error: errorText(e) };
+      if (e instanceof InputLimitError) out.limitHit = e;
     }
     for (const name of componentNames(archive)) out.components.push(await readComponent(archive, name));
   } else {

@@ -6,6 +6,7 @@
  *
  * Deterministic for a given file: nothing here reads the clock; the file is named as the caller says.
  */
+import { InputLimitError } from '../pkg/limits.js';
 import type { BomEntry } from '../pkg/bom-reader.js';
 import { CHECKSUM_ALGORITHMS } from '../pkg/xar-header.js';
 import type { CpioEntry } from '../pkg/cpio.js';
@@ -209,7 +210,13 @@ export async function pkgReport(p: PkgContents, opts: InspectPkgOptions = {}): P
   return report;
 }
 
-/** Read and describe the package at `file`. */
+/**
+ * Read and describe the package at `file`. A member that hit a limit of src/pkg/limits.ts (a hostile or damaged
+ * package) fails the whole description: an InputLimitError naming the file and member (exit 3).
+ */
 export async function inspectPkg(file: string, opts: InspectPkgOptions = {}): Promise<PkgReport> {
-  return pkgReport(await readPkg(file), opts);
+  const p = await readPkg(file);
+  const hit = p.limitHit ?? p.components.find((c) => c.limitHit)?.limitHit;
+  if (hit) throw new InputLimitError(file, hit.limit, `${hit.message.startsWith(`${file}:`) ? hit.message.slice(file.length + 1) : hit.message}`);
+  return pkgReport(p, opts);
 }

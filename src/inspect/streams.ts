@@ -6,6 +6,7 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputFileError } from '../errors.js';
+import { byteText, InputLimitError, type LimitName } from '../pkg/limits.js';
 import type { ByteSource } from '../pkg/xar-stream.js';
 
 /** The first `n` bytes of `src` (fewer if it is shorter), and the whole stream again (head included) as `rest`. */
@@ -53,6 +54,23 @@ export class ByteCounter {
 export async function* counted(src: AsyncIterable<Uint8Array>, counter: ByteCounter): AsyncGenerator<Uint8Array> {
   for await (const chunk of src) {
     counter.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** How many bytes a stream may carry, which limit that is, and why (for the message). */
+export interface ByteBound {
+  max: number;
+  limit: LimitName;
+  why: string;
+}
+
+/** Pass `src` through until more than `bound.max` bytes have passed, then throw an InputLimitError naming `what`. */
+export async function* bounded(src: AsyncIterable<Uint8Array>, bound: ByteBound, what: string): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of src) {
+    n += chunk.length;
+    if (n > bound.max) throw new InputLimitError(what, bound.limit, `inflates to more than ${byteText(bound.max)}: over the limit of ${bound.why} (a hostile or damaged archive; not read further)`);
     yield chunk;
   }
 }

@@ -58,13 +58,13 @@ export class ByteReader {
     return out;
   }
 
-  /** Pass the next `n` bytes to `sink` in source-sized pieces (views, valid only during the call). */
-  async consume(n: number, sink: (chunk: Buffer) => void): Promise<void> {
+  /** Pass the next `n` bytes to `sink` in source-sized pieces (views, valid only during the call; an async sink is awaited). */
+  async consume(n: number, sink: (chunk: Buffer) => void | Promise<void>): Promise<void> {
     let left = n;
     while (left > 0) {
       if (!(await this.#fill())) this.#onShort(left, n - left, this.#offset);
       const take = Math.min(left, this.#buf.length);
-      sink(this.#buf.subarray(0, take));
+      await sink(this.#buf.subarray(0, take));
       this.#buf = this.#buf.subarray(take);
       left -= take;
       this.#offset += take;

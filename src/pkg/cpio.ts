@@ -6,7 +6,9 @@
  * padding, file data read from disk in chunks (memory does not grow with the payload), deterministic inode numbers
  * (entry index + 1), dev/rdev 0, the `TRAILER!!!` entry (zero fields, nlink 1) and zero padding of the whole archive
  * to a multiple of 512 bytes as pkgbuild does; reading any odc archive (ours, GNU `cpio -o -H odc`, pkgbuild's)
- * entry by entry with the POSIX cksum of each entry's data computed on the fly.
+ * entry by entry with the POSIX cksum of each entry's data computed on the fly, within the limits of limits.ts
+ * (entry count, name length, data held in memory), each entry's data kept, streamed to a caller's sink, or only
+ * checksummed, as the caller decides from its header.
  * Does not cover: the newc/crc (`070701`/`070702`) or binary cpio variants (Installer wants odc; they are
  * rejected by name), hard-link reassembly, device nodes, files of 8 GiB or more (11 octal digits).
  *
@@ -16,6 +18,7 @@ import { promises as fsp } from 'node:fs';
 import { InputFileError } from '../errors.js';
 import { Cksum } from './cksum.js';
 import { ByteReader } from './byte-reader.js';
+import { byteText, InputLimitError, LIMITS } from './limits.js';
 import type { PayloadEntry, PayloadKind } from './payload.js';
 
 const MAGIC = '070707';
@@ -172,11 +175,28 @@ export interface CpioEntry {
   data?: Buffer;
 }
 
+/** What a reader knows of an entry before its data: for deciding what to do with the data. */
+export interface CpioEntryHead {
+  path: string;
+  kind: CpioEntry['kind'];
+  mode: number;
+  size: number;
+}
+
+/** Receives an entry's data in pieces (views valid only during the call); awaited before the next piece. */
+export type CpioDataSink = (chunk: Buffer) => void | Promise<void>;
+
 export interface CpioReadOptions {
   /** Names the archive in errors (e.g. `x.pkg:Payload`); default `"cpio archive"`. */
   what?: string;
   /** Keep the data of every entry (true) or of those the predicate accepts; default none (only cksums). */
-  keepData?: boolean | ((path: string) => boolean);
+  keepData?: boolean | ((path: string, head: CpioEntryHead) => boolean);
+  /** Stream the data of the entries it returns a sink for (instead of keeping it); called before `keepData`. */
+  sinkFor?: (head: CpioEntryHead) => CpioDataSink | undefined;
+  /** Most entries read (default LIMITS['cpio.entries']). */
+  maxEntries?: number;
+  /** Most data bytes kept in memory over the whole archive, symlink targets included (default LIMITS['cpio.kept-bytes']). */
+  maxKeptBytes?: number;
 }
 
 function kindOf(mode: number): CpioEntry['kind'] {
@@ -218,24 +238,40 @@ export async function* readCpio(source: Uint8Array | AsyncIterable<Uint8Array>, 
   const fail = (message: string): never => {
     throw new InputFileError(what, message);
   };
+  const limit = (name: keyof typeof LIMITS, message: string): never => {
+    throw new InputLimitError(what, name, `${message} (a hostile or damaged archive; not read further)`);
+  };
+  const maxEntries = opts.maxEntries ?? LIMITS['cpio.entries'];
+  const maxKept = opts.maxKeptBytes ?? LIMITS['cpio.kept-bytes'];
+  let kept = 0;
   const reader = new ByteReader(source, (needed, got, at) => fail(`truncated at byte ${at}: needed ${needed} more bytes, got ${got}`));
-  for (;;) {
+  for (let count = 0; ; count++) {
     if (await reader.atEnd()) fail(`ends without a ${TRAILER} entry`);
     const h = parseHeader(await reader.readExact(HEADER_SIZE), fail);
     if (h.nameSize < 1) fail('cpio entry has namesize 0');
+    // "./" + PATH_MAX + NUL; TRAILER!!! is shorter.
+    if (h.nameSize > LIMITS['path.bytes'] + 3) limit('path.bytes', `entry ${count + 1} has a name of ${h.nameSize - 1} bytes: over the limit of ${LIMITS['path.bytes']}`);
     const nameBytes = await reader.readExact(h.nameSize);
     if (nameBytes[h.nameSize - 1] !== 0) fail('cpio entry name is not NUL-terminated');
     const path = nameBytes.toString('utf8', 0, h.nameSize - 1);
     if (path === TRAILER) return;
+    if (count >= maxEntries) limit('cpio.entries', `more than ${maxEntries} entries: over the limit`);
     const { nameSize: _n, ...fields } = h;
     const kind = kindOf(h.mode);
-    const wanted = typeof opts.keepData === 'function' ? opts.keepData(path) : opts.keepData === true;
+    const head: CpioEntryHead = { path, kind, mode: h.mode, size: h.size };
+    const sink = opts.sinkFor?.(head);
+    const wanted = !sink && (typeof opts.keepData === 'function' ? opts.keepData(path, head) : opts.keepData === true);
     const keep = wanted || kind === 'symlink';
+    if (keep) {
+      kept += h.size;
+      if (kept > maxKept) limit('cpio.kept-bytes', `${path}: holding its ${byteText(h.size)} would put more than ${byteText(maxKept)} of entry data in memory: over the limit`);
+    }
     const parts: Buffer[] = [];
     const sum = new Cksum();
-    await reader.consume(h.size, (chunk) => {
+    await reader.consume(h.size, async (chunk) => {
       sum.update(chunk);
       if (keep) parts.push(Buffer.from(chunk));
+      else if (sink) await sink(chunk);
     });
     const entry: CpioEntry = { path, kind, ...fields, cksum: sum.digest() };
     const data = keep ? Buffer.concat(parts) : undefined;
