@@ -14,7 +14,11 @@ import { InputFileError } from '../../src/errors.js';
 import { readBom } from '../../src/pkg/bom-reader.js';
 import { readCpioEntries } from '../../src/pkg/cpio.js';
 import { InputLimitError, LIMITS } from '../../src/pkg/limits.js';
+import { parseMachO } from '../../src/pkg/macho.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
+import { machoIdentity } from '../../src/inspect/macho.js';
+import { readPkg } from '../../src/inspect/pkg-read.js';
+import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-readers-'));
@@ -165,5 +169,23 @@ describe('cpio limits', () => {
 
   it('an InputLimitError is an InputFileError (exit 3 in inspect, a problem in verify)', () => {
     expect(new InputLimitError('f', 'cpio.entries', 'm')).toBeInstanceOf(InputFileError);
+  });
+});
+
+describe('Payload programs', () => {
+  const pkgWith = (bin: Buffer): string =>
+    file(build.productPkg({ payload: zlib.gzipSync(Buffer.concat([build.cpioHeader('.', 0, 0o040755), build.cpioHeader('./aiwatch', bin.length, 0o100755), bin, build.cpioTrailer()])) }));
+
+  it('a program over 1 MiB is streamed to a temporary file and scanned there: the same identity as read in memory, a changed page still caught', async () => {
+    const bin = benchBinary(3 * 1024 * 1024);
+    const [prog] = (await readPkg(pkgWith(bin))).components[0]!.programs;
+    expect(prog).toMatchObject({ path: './aiwatch', size: bin.length });
+    expect(prog!.identity).toEqual(machoIdentity(parseMachO(bin), bin));
+    expect(prog!.identity!.slices[0]!.hashesMatch).toBe(true);
+    const changed = Buffer.from(bin);
+    changed[10 * 4096 + 7]! ^= 0xff;
+    const [bad] = (await readPkg(pkgWith(changed))).components[0]!.programs;
+    expect(bad!.identity).toEqual(machoIdentity(parseMachO(changed), changed));
+    expect(bad!.identity!.slices[0]).toMatchObject({ hashesMatch: false, mismatches: ['page 10'] });
   });
 });
