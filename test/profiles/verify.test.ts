@@ -105,7 +105,7 @@ describe("where Apple's schemas come from", () => {
     expect(good.notes).toEqual([`Apple's payload schemas read from ${path.join(APPLE_DM_FIXTURE, 'mdm', 'profiles')} (${APPLE_DM_ENV})`]);
   });
   it(`${APPLE_DM_ENV} naming no checkout is an input error (exit 3), never a quiet fallback to fewer rules`, async () => {
-    const missing = path.join(tempDir('no-apple'), 'missing');
+    const missing = path.join(APPLE_DM_FIXTURE, 'no-such-checkout'); // never created
     await expect(verifyText(PPPC, text(PPPC), { ...process.env, [APPLE_DM_ENV]: missing })).rejects.toThrow(
       new InputFileError(missing, `${APPLE_DM_ENV} names no apple/device-management checkout (expected mdm/profiles/TopLevel.yaml and mdm/profiles/CommonPayloadKeys.yaml)`),
     );
