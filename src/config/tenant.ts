@@ -33,9 +33,12 @@ function shown(def: TenantKeyDef, value: string): string {
   );
 }
 
-/** Host must be an https origin: no credentials, no path/query/fragment, a plausible host name. */
+/** Host must be an https origin: no credentials, no path/query/fragment, a plausible host name, a port 1–65535. */
 export function hostProblem(value: string): string | undefined {
   if (/[^\x20-\x7e]/.test(value)) return 'expected ASCII only (write an international name in its xn-- form)';
+  // Checked before URL parsing, whose one message for a bad port would be "not a URL".
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?[^/?#:]*:(\d+)(?:[/?#]|$)/i.exec(value)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `is invalid: port ${port} is out of range 1–65535`;
   let url: URL;
   try {
     url = new URL(value);
@@ -96,7 +99,7 @@ export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, sub
     else out[def.name] = v instanceof Secret ? v : def.secret ? new Secret(text, def.name) : text;
   }
   if (problems.length > 0) throw new UsageError(problems);
-  const host = String(out.Host).replace(/\/$/, '');
+  const host = normalHost(String(out.Host));
   return {
     host,
     orgApiKey: out.OrgApiKey as Secret | undefined,
@@ -106,6 +109,14 @@ export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, sub
     enforcement: out.Enforcement as boolean,
     sessions: out.Sessions as boolean,
   };
+}
+
+/**
+ * The one spelling of a valid Host: scheme and host name in lower case (both are case-insensitive, and the agent
+ * compares text), no default port 443, no final `/` — the URL's origin.
+ */
+export function normalHost(value: string): string {
+  return new URL(value).origin;
 }
 
 /** The tenant values as the preference dictionary of the domain (secrets revealed: for serialisers only). */

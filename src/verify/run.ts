@@ -1,9 +1,11 @@
 /**
  * Running the verifiers over files: read each file's head, pick its verifier, run the check, collect problems and
- * notes per file. A file no verifier recognises is reported as a problem of kind `unknown`.
+ * notes per file. A file no verifier recognises is reported as a problem of kind `unknown`, an empty one as kind
+ * `empty`, and one that cannot be read (missing, a folder, no permission) as kind `unreadable` — after which the
+ * other files are still checked, so one typo does not hide every other verdict.
  */
 import { open } from 'node:fs/promises';
-import type { Problem } from '../errors.js';
+import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 import { detectVerifier, HEAD_BYTES, registeredVerifiers, type VerifyContext } from './registry.js';
 
@@ -26,13 +28,35 @@ async function readHead(file: string): Promise<Uint8Array> {
   }
 }
 
-/** Check that every file exists and is readable (InputFileError otherwise), then verify each in turn. */
+/** The report of a file that cannot be read (kind `unreadable`), or undefined when it can. */
+async function unreadable(file: string): Promise<FileReport | undefined> {
+  try {
+    await checkInputFile(file, 'verify');
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof InputFileError)) throw e;
+    const prefix = `${file}: verify: `;
+    const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    return { file, kind: 'unreadable', describe: 'unreadable file', problems: [{ where: file, message }], notes: [] };
+  }
+}
+
+/** Verify each file in turn; a file that cannot be read is reported (kind `unreadable`) and the others still checked. */
 export async function verifyFiles(files: readonly string[], base: Omit<VerifyContext, 'note'>): Promise<FileReport[]> {
-  for (const f of files) await checkInputFile(f, 'verify');
   const reports: FileReport[] = [];
   for (const file of files) {
     const notes: string[] = [];
-    const v = detectVerifier(await readHead(file), file);
+    const cannot = await unreadable(file);
+    if (cannot) {
+      reports.push(cannot);
+      continue;
+    }
+    const head = await readHead(file);
+    if (head.length === 0) {
+      reports.push({ file, kind: 'empty', describe: 'empty file', problems: [{ where: file, message: 'empty file (0 bytes): nothing to check' }], notes });
+      continue;
+    }
+    const v = detectVerifier(head, file);
     if (!v) {
       const kinds = registeredVerifiers().map((r) => r.describe).join(', ');
       reports.push({ file, kind: 'unknown', describe: 'unrecognised file', problems: [{ where: file, message: `not a kind of file verify knows (${kinds})` }], notes });

@@ -42,7 +42,7 @@ describe('aiwatch-deploy verify', () => {
     expect(reports.map((r) => [r.kind, r.problems.length])).toEqual([['mobileconfig', 0], ['mobileconfig', 0], ['jamf-schema', 0], ['mobileconfig', 2], ['launchd-plist', 1]]);
     for (const r of [text, json]) expect(r.stdout + r.stderr).not.toMatch(/VERIFY ?secret/);
   });
-  it('a missing file is an input-file error (exit 3) before anything is checked', async () => {
+  it('a missing file is an input-file error (exit 3), reported on stderr and as a problem of that file', async () => {
     const r = await cli(['verify', 'nope.mobileconfig']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/nope\.mobileconfig: verify: no such file/);

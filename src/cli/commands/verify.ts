@@ -43,6 +43,17 @@ export const verifyCommand: AiwatchCommand = {
     await sweepDebris(ctx);
     const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal, caFile });
     const bad = reports.filter((r) => r.problems.length > 0);
+    const unread = reports.filter((r) => r.kind === 'unreadable');
+    if (unread.length > 0) {
+      // Every file was still checked and is in the report; a missing input is still exit 3, as everywhere.
+      if (!ctx.json) for (const r of unread) ctx.stderr(`aiwatch-deploy: ${r.file}: verify: ${r.problems[0]!.message}\n`);
+      return {
+        text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad.length} ok, ${bad.length} with problems`].join('\n'),
+        json: { ok: false, files: reports },
+        exitCode: ExitCode.inputFile,
+        failure: { kind: 'input-file', message: `${unread.length} of ${reports.length} file(s) could not be read`, problems: unread.map((r) => `${r.file}: ${r.problems[0]!.message}`) },
+      };
+    }
     return {
       text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad.length} ok, ${bad.length} with problems`].join('\n'),
       json: { ok: bad.length === 0, files: reports },
