@@ -51,7 +51,11 @@ export const verifyCommand: AiwatchCommand = {
         text: [...reports.map((r) => textOf(r, ctx.cwd)), `${reports.length - bad.length} ok, ${bad.length} with problems`].join('\n'),
         json: { ok: false, files: reports },
         exitCode: ExitCode.inputFile,
-        failure: { kind: 'input-file', message: `${unread.length} of ${reports.length} file(s) could not be read`, problems: unread.map((r) => `${r.file}: ${r.problems[0]!.message}`) },
+        failure: {
+          kind: 'input-file',
+          message: `${unread.length} of ${reports.length} file(s) could not be read: ${unread.map((r) => `${r.file} (${r.problems[0]!.message})`).join(', ')}`,
+          problems: unread.map((r) => `${r.file}: ${r.problems[0]!.message}`),
+        },
       };
     }
     return {
