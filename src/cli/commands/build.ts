@@ -76,7 +76,7 @@ export const buildCommand: AiwatchCommand = {
       if (!ctx.json) ctx.stderr(`${s}…\n`);
     };
     const trust = await releaseTrustFromArgs(args, ctx, spec);
-    await prepareOutput(ctx, path.resolve(ctx.cwd, String(args.out)), 'folder');
+    await prepareOutput(ctx, path.resolve(ctx.cwd, requiredArg(args, 'out')), 'folder');
     const r = await buildRelease({
       spec,
       version: typeof args.version === 'string' ? args.version : DEMO_VERSION,

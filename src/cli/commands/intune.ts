@@ -76,7 +76,7 @@ export const intuneCommand: AiwatchCommand = {
   run: async (args, ctx) => {
     const input = await inputFrom(args, ctx);
     const signer = await signerFrom(args, ctx, input.spec.productTitle);
-    await prepareOutput(ctx, path.resolve(ctx.cwd, String(args.out)), 'folder');
+    await prepareOutput(ctx, path.resolve(ctx.cwd, requiredArg(args, 'out')), 'folder');
     const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: new Date(buildEpoch(ctx.env) * 1000) });
     const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
     for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });
