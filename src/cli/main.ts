@@ -1,8 +1,10 @@
 /**
  * The CLI entry: parses the whole argv first (src/cli/parse.ts: a usage error runs nothing), then runs the chosen
  * command, prints its result and maps every error to the exit code in README "Exit codes". This is the only place
- * that decides an exit code. Everything printed passes one redaction step (src/cli/redact.ts). With --json, stdout
- * carries one object: the result plus `warnings`, or `{ok: false, error: {kind, exitCode, message, problems},
+ * that decides an exit code. Everything printed passes one redaction step (src/cli/redact.ts): messages and --json
+ * against the secrets collected from argv and the environment, and key-shaped runs everywhere — the text result
+ * on stdout (a printed script, a report) gets only the latter, so that a short password given by mistake cannot
+ * blank words of a script. With --json, stdout carries one object: the result plus `warnings`, or `{ok: false, error: {kind, exitCode, message, problems},
  * warnings}` for any failure.
  */
 import { BUILDER_VERSION } from '../config/package-version.js';
@@ -10,7 +12,7 @@ import { AiwatchError, ExitCode, UsageError } from '../errors.js';
 import type { CliContext, CommandResult } from './command.js';
 import { stableJson } from './json.js';
 import { parseArgv } from './parse.js';
-import { createRedactor, secretValues } from './redact.js';
+import { createRedactor, maskKeyShapes, secretValues } from './redact.js';
 
 export interface MainIo {
   stdout?: (text: string) => void;
@@ -39,7 +41,10 @@ function processSignal(): { signal: AbortSignal; release: () => void } {
 
 interface Printer {
   json: boolean;
+  /** stdout, for messages and --json. */
   out: (text: string) => void;
+  /** stdout, for a command's text result. */
+  result: (text: string) => void;
   err: (text: string) => void;
   warnings: string[];
 }
@@ -62,6 +67,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const p: Printer = {
     json: argv.includes('--json') || argv.includes('--json=true'),
     out: (t) => rawOut(redact(t)),
+    result: (t) => rawOut(maskKeyShapes(t)),
     err: (t) => rawErr(redact(t)),
     warnings: [],
   };
@@ -107,7 +113,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 function print(result: CommandResult, p: Printer): number {
   const exitCode = result.exitCode ?? ExitCode.ok;
   if (!p.json) {
-    if (result.text) p.out(withNewline(result.text));
+    if (result.text) p.result(withNewline(result.text));
     return exitCode;
   }
   const body: Record<string, unknown> = { ...(result.json as Record<string, unknown>), warnings: [...p.warnings, ...(result.warnings ?? [])] };

@@ -55,6 +55,11 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Masks every key-shaped run (`rl_org_…`, `rl_enroll_…`) in `text`. */
+export function maskKeyShapes(text: string): string {
+  return text.replace(KEY_RUN, (_m, kind: string) => `rl_${kind}_********`);
+}
+
 /**
  * A function masking `values` (as whole words: not inside a longer run of letters and digits, so a short password
  * does not blank every word holding its letters), their JSON-escaped forms, and every key-shaped run.
@@ -69,7 +74,6 @@ export function createRedactor(values: readonly string[]): (text: string) => str
   const sorted = [...forms.keys()].sort((a, b) => b.length - a.length);
   const exact = sorted.length > 0 ? new RegExp(`(?<![A-Za-z0-9])(?:${sorted.map(escapeRegExp).join('|')})(?![A-Za-z0-9])`, 'g') : undefined;
   return (text) => {
-    const once = exact ? text.replace(exact, (m) => forms.get(m) ?? masked(m)) : text;
-    return once.replace(KEY_RUN, (_m, kind: string) => `rl_${kind}_********`);
+    return maskKeyShapes(exact ? text.replace(exact, (m) => forms.get(m) ?? masked(m)) : text);
   };
 }

@@ -6,7 +6,7 @@
  * --json. stdout and stderr are searched for each planted value (and its distinctive middle): 0 hits. Messages
  * still say what was wrong (the masked form, the flag), and an empty key or password says so.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../src/cli/commands/index.js';
@@ -114,6 +114,21 @@ describe('secrets survive mistakes: no planted secret in stdout, stderr or --jso
         expect(j.ok).toBe(false);
         expectClean(JSON.stringify(j));
       }
+    }
+  });
+});
+
+describe('the redaction never alters a result', () => {
+  it('a printed script is byte-identical to the written one, though a secret in the environment is a word of it', async () => {
+    const env = { AIWATCH_P12_PASSWORD: 'then', AIWATCH_PFX_PASSWORD: 'exit' };
+    for (const name of ['cleanup-script', 'uninstall-script']) {
+      const printed = await cli([name], { cwd, env });
+      expect(printed.code).toBe(0);
+      expect(printed.stdout).toMatch(/\bthen\b/);
+      expect(printed.stdout).toMatch(/\bexit\b/);
+      const written = await cli([name, '--out', `${OUT}/${name}.sh`], { cwd, env });
+      expect(written.code).toBe(0);
+      expect(printed.stdout).toBe(readFileSync(path.join(cwd, OUT, `${name}.sh`), 'utf8'));
     }
   });
 });
