@@ -17,7 +17,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { InputFileError, ToolError, UsageError } from '../errors.js';
+import { InputFileError, ToolError } from '../errors.js';
 import { readInputFile, readInputText, removeFile, withTempDir, writeFileAtomic } from '../io/fs.js';
 import { certificatePem } from '../mdm/intune-checks.js';
 import type { IntuneFile, ScriptSigner } from '../mdm/intune.js';
@@ -26,6 +26,7 @@ import { osslsigncodeSign, osslsigncodeVerify, osslsigncodeVersion } from '../to
 import { extendedKeyUsages, parseCertificate, summarize, validityProblem, type Certificate, type CertificateSummary } from './certificate.js';
 import { OID } from './oids.js';
 import { decodePkcs12 } from './pkcs12.js';
+import { timestampCauseOf } from './timestamp.js';
 
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -72,11 +73,12 @@ export async function checkSigningPfx(opts: AuthenticodeOptions): Promise<Signin
   const problems: string[] = [];
   const ekus = extendedKeyUsages(leaf);
   if (!ekus.includes(OID.ekuCodeSigning)) {
-    problems.push(`${opts.pfxFile}: ${what}: certificate "${summarize(leaf).commonName}" lacks the Code Signing extended key usage (${OID.ekuCodeSigning}); it has ${ekus.length > 0 ? ekus.join(', ') : 'none'}`);
+    problems.push(`${what}: certificate "${summarize(leaf).commonName}" lacks the Code Signing extended key usage (${OID.ekuCodeSigning}); it has ${ekus.length > 0 ? ekus.join(', ') : 'none'}`);
   }
   const validity = validityProblem(leaf, opts.now ?? new Date());
-  if (validity) problems.push(`${opts.pfxFile}: ${what}: certificate "${summarize(leaf).commonName}" ${validity}`);
-  if (problems.length > 0) throw new UsageError(problems);
+  if (validity) problems.push(`${what}: certificate "${summarize(leaf).commonName}" ${validity}`);
+  // The PFX is the wrong kind of file for signing code (README "Exit codes": certificate problems are exit 3).
+  if (problems.length > 0) throw new InputFileError(opts.pfxFile, problems.join('; '));
   return { signer: summarize(leaf), certificatesPem: certs.map((c) => certificatePem(c.der)).join('') };
 }
 
@@ -97,6 +99,9 @@ async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions,
       { input, output, pkcs12: opts.pfxFile, password: opts.password, description: opts.description, timestampUrl: opts.timestampUrl },
       { secrets, signal: opts.signal },
     );
+  } catch (e) {
+    // A failure with a time-stamp server that is unreachable (exit 5) or refusing (exit 6) is reported as that.
+    throw await timestampCauseOf(e, opts.timestampUrl, { signal: opts.signal });
   } finally {
     await removeFile(input);
   }

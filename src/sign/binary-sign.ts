@@ -6,7 +6,9 @@
  *   - `rcodesign` anywhere it is on PATH, with a .p12 (`--p12 F` + password), checked here first: password, key
  *     match and validity dates, and (unless `allowUntrusted`) a Developer ID Application leaf chained to Apple.
  * `auto` picks codesign on macOS when a keychain identity is given, otherwise rcodesign when installed, and
- * otherwise fails with a ToolError naming both ways.
+ * otherwise fails with a ToolError naming both ways. Checked in this order, so each failure has its exit code
+ * (README "Exit codes"): the .p12 (password 2; unreadable, dates, usage, chain 3), the tool (missing 4), the tool
+ * itself (failing 4 — unless its time-stamp server, asked once then, is unreachable 5 or refusing 6).
  *
  * The tool works on a private copy; the result is read back (src/pkg/binary-check.ts: signed with a certificate,
  * the identifier, the team, hardened runtime, page hashes) before it is moved onto `out` atomically, so a tool that
@@ -28,7 +30,7 @@ import { hasTool } from '../tools/run.js';
 import { extendedKeyUsages, hasExtension } from './certificate.js';
 import { loadSigningIdentity, type SigningIdentity } from './identity.js';
 import { OID } from './oids.js';
-import { APPLE_TIMESTAMP_URL } from './timestamp.js';
+import { APPLE_TIMESTAMP_URL, timestampCauseOf } from './timestamp.js';
 
 export type BinarySignerName = 'codesign' | 'rcodesign';
 
@@ -73,13 +75,20 @@ const BOTH_WAYS =
   'sign the binary with codesign on macOS (--identity "Developer ID Application: …" from a keychain) or with rcodesign on any OS ' +
   '(--p12 FILE; install it with `cargo install apple-codesign` or a release from github.com/indygreg/apple-platform-rs)';
 
-/** Which tool signs, from the request, the identity given and what is installed. */
-export async function chooseBinarySigner(o: Pick<BinarySignOptions, 'signer' | 'identity' | 'platform'>): Promise<BinarySignerName> {
+/** A tool requested for the other kind of identity: a usage error, found before any file is read. */
+function checkSignerRequest(o: Pick<BinarySignOptions, 'signer' | 'identity'>): void {
   const requested = o.signer ?? 'auto';
-  const platform = o.platform ?? process.platform;
   const kind = o.identity.kind;
   if (requested === 'codesign' && kind !== 'keychain') throw new UsageError('--signer codesign signs with a keychain identity: give --identity NAME (import the .p12 into a keychain first), or use --signer rcodesign with --p12');
   if (requested === 'rcodesign' && kind !== 'p12') throw new UsageError('--signer rcodesign signs with a .p12: give --p12 FILE (and its password), or use --signer codesign with --identity on macOS');
+}
+
+/** Which tool signs, from the request, the identity given and what is installed. */
+export async function chooseBinarySigner(o: Pick<BinarySignOptions, 'signer' | 'identity' | 'platform'>): Promise<BinarySignerName> {
+  checkSignerRequest(o);
+  const requested = o.signer ?? 'auto';
+  const platform = o.platform ?? process.platform;
+  const kind = o.identity.kind;
   if (requested !== 'auto') return requested;
   if (kind === 'keychain') {
     if (platform === 'darwin') return 'codesign';
@@ -150,25 +159,30 @@ async function copyTo(input: string, target: string): Promise<void> {
 
 /** Sign `o.input` into `o.out` (see the module comment). */
 export async function signBinary(o: BinarySignOptions): Promise<BinarySignResult> {
+  checkSignerRequest(o);
   const data = await readInputFile(o.input, 'binary');
   const foreign = describeNonMachO(data);
   if (foreign) throw new InputFileError(o.input, `binary: ${foreign}; expected a macOS Mach-O executable`);
-  const signer = await chooseBinarySigner(o);
   const warnings = o.identity.kind === 'p12' ? await checkP12(o, o.identity) : [];
+  const signer = await chooseBinarySigner(o);
   const mode = (await stat(o.input)).mode & 0o777;
   return withTempDir('sign-binary', async (tmp) => {
     const signed = path.join(tmp, path.basename(o.input));
+    const timestampUrl = o.timestampUrl === undefined ? APPLE_TIMESTAMP_URL : o.timestampUrl;
     let argv: string[];
-    if (o.identity.kind === 'keychain') {
-      await copyTo(o.input, signed);
-      const ts = o.timestampUrl === APPLE_TIMESTAMP_URL ? undefined : o.timestampUrl;
-      argv = await codesignSign({ file: signed, identity: o.identity.name, keychain: o.identity.keychain, identifier: o.identifier, timestampUrl: ts }, { signal: o.signal });
-    } else {
-      const passwordFile = path.join(tmp, 'p12-password');
-      await writeFileAtomic(passwordFile, o.identity.password?.reveal() ?? '', { mode: 0o600 });
-      const secrets = o.identity.password ? [o.identity.password] : [];
-      const timestampUrl = o.timestampUrl === undefined ? APPLE_TIMESTAMP_URL : o.timestampUrl;
-      argv = await rcodesignSign({ input: o.input, output: signed, p12: o.identity.file, passwordFile, identifier: o.identifier, timestampUrl }, { secrets, signal: o.signal });
+    try {
+      if (o.identity.kind === 'keychain') {
+        await copyTo(o.input, signed);
+        const ts = o.timestampUrl === APPLE_TIMESTAMP_URL ? undefined : o.timestampUrl;
+        argv = await codesignSign({ file: signed, identity: o.identity.name, keychain: o.identity.keychain, identifier: o.identifier, timestampUrl: ts }, { signal: o.signal });
+      } else {
+        const passwordFile = path.join(tmp, 'p12-password');
+        await writeFileAtomic(passwordFile, o.identity.password?.reveal() ?? '', { mode: 0o600 });
+        const secrets = o.identity.password ? [o.identity.password] : [];
+        argv = await rcodesignSign({ input: o.input, output: signed, p12: o.identity.file, passwordFile, identifier: o.identifier, timestampUrl }, { secrets, signal: o.signal });
+      }
+    } catch (e) {
+      throw await timestampCauseOf(e, timestampUrl, { signal: o.signal });
     }
     const identity = readBack(await readInputFile(signed, `${signer} output`), o.input, o, signer);
     await moveIntoPlace(signed, o.out, { mode });

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
+import { InterruptedError, NetworkError, RemoteRejection, ToolError } from '../errors.js';
 import { OID } from './oids.js';
 
 /** Apple's time-stamp server, which productsign uses by default for Developer ID identities. */
@@ -133,6 +133,29 @@ async function postOnce(url: string, body: Uint8Array, opts: TimestampOptions): 
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Ask the time-stamp server for one token over fixed bytes (discarded): resolves when it answers properly. */
+export async function probeTimestampServer(url: string, opts: Omit<TimestampOptions, 'url'> = {}): Promise<void> {
+  await requestTimestamp(Buffer.from('aiwatch-deploy: is this time-stamp server answering?'), { ...opts, url });
+}
+
+/**
+ * An external tool that timestamps its signature (osslsigncode, rcodesign, codesign) failed with `e`: ask its
+ * time-stamp server once ourselves. Unreachable → the NetworkError (exit 5), refusing → the RemoteRejection
+ * (exit 6), each naming the tool's failure; answering properly → `e` stands (exit 4). So a time-stamp failure has
+ * the same exit code with every signer (README "Exit codes"), and a successful signing costs no extra request.
+ */
+export async function timestampCauseOf(e: unknown, url: string | null | undefined, opts: Omit<TimestampOptions, 'url'> = {}): Promise<unknown> {
+  if (!(e instanceof ToolError) || !url) return e;
+  try {
+    await probeTimestampServer(url, opts);
+    return e;
+  } catch (probe) {
+    if (!(probe instanceof NetworkError) && !(probe instanceof RemoteRejection)) return probe;
+    const Cls = probe instanceof NetworkError ? NetworkError : RemoteRejection;
+    return new Cls(`${probe.message}; ${e.tool} failed, most likely because of it: ${e.message.split('\n')[0]!.slice(e.tool.length + 2)}`, { cause: e });
+  }
+}
 
 /** Ask `opts.url` for a timestamp token over SHA-256(`data`). Network trouble → NetworkError; a "no" → RemoteRejection. */
 export async function requestTimestamp(data: Uint8Array, opts: TimestampOptions): Promise<TimestampToken> {

@@ -198,13 +198,13 @@ describe('build --sign-binary (stub rcodesign)', () => {
     expect(manifest.binary).toMatchObject({ arches: ['x86_64', 'arm64'], identifier: 'com.runlayer.aiwatch', signature: 'signed', hardenedRuntime: true });
   });
 
-  it('--sign-binary without an identity → exit 2; a failing rcodesign → exit 4 and nothing in --out', async () => {
+  it('--sign-binary without an identity → exit 2; a failing rcodesign (no time-stamp server involved) → exit 4 and nothing in --out', async () => {
     const none = await cli(['build', '--demo', '--sign-binary', '--out', tempDir('trust-bb')]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--sign-binary needs an identity');
     const failing = stubTool('rcodesign', 'echo "error: signing failed" >&2; exit 1');
     const out = tempDir('trust-bb2');
-    const r = await withPath([failing.dir], () => cli(['build', '--demo', '--sign-binary', '--binary-p12', pki.codeSigning.p12, '--binary-p12-password-file', pki.passwordFile, '--allow-untrusted', '--out', out]));
+    const r = await withPath([failing.dir], () => cli(['build', '--demo', '--sign-binary', '--binary-p12', pki.codeSigning.p12, '--binary-p12-password-file', pki.passwordFile, '--allow-untrusted', '--no-timestamp', '--out', out]));
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('rcodesign: exited with 1');
     expect(r.stderr).toContain('error: signing failed');
