@@ -9,12 +9,21 @@
  * (a) disable yazl's UTC extended-timestamp field (`forceDosTimestamp`) and (b) hand yazl a Date whose local fields
  * equal the UTC calendar fields of the epoch, so the stored DOS time is the UTC time wherever the build runs.
  * DOS times start in 1980: an earlier SOURCE_DATE_EPOCH is clamped to 1980-01-01 00:00 (as yazl does).
+ *
+ * Reading (over yauzl) is bounded (src/pkg/limits.ts): the entry count is checked from the end record before any
+ * entry is listed; an entry is read only as the caller asks (into memory up to a size limit, streamed to a file, or
+ * not at all), after its declared size passed the inflate-ratio and total limits, and it may not inflate past what
+ * it declares (a zip bomb) nor stop short of it. Every read entry can be hashed (SHA-256) on the way.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
+import { createStagingStream } from '../io/fs.js';
+import { byteText, InputLimitError, LIMITS } from './limits.js';
+import { writeChunk } from './xar-stream.js';
 
 export interface ZipEntryInput {
   /** Path inside the zip, `/`-separated, no leading slash. */
@@ -58,42 +67,98 @@ export interface ZipEntryInfo {
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (err, zf) => (err || !zf ? reject(err ?? new Error('cannot open zip')) : resolve(zf))),
+    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: false }, (err, zf) => (err || !zf ? reject(err ?? new Error('cannot open zip')) : resolve(zf))),
   );
 }
 
-/** Read every entry of a zip; `withData` also returns each entry's bytes (for verify: hashes, nested pkgs). */
-export async function readZip(file: string, withData: (name: string) => boolean = () => false): Promise<Array<ZipEntryInfo & { data?: Buffer }>> {
-  const zf = await openZip(file);
-  const out: Array<ZipEntryInfo & { data?: Buffer }> = [];
+/** What {@link readZip} does with an entry's bytes: keep them, stream them to a new file (0600) or to a sink, or leave them. */
+export type ZipTake = 'memory' | 'skip' | { file: string } | { sink: (chunk: Buffer) => void | Promise<void> };
+
+export interface ZipReadOptions {
+  /** Per entry (listed in order): default 'skip'. 'memory' is refused above LIMITS['zip.entry-bytes']. */
+  take?: (entry: ZipEntryInfo, index: number) => ZipTake;
+  /** Compute the SHA-256 of every entry read (memory or file). */
+  sha256?: boolean;
+  /** Most entries (default LIMITS['zip.entries']). */
+  maxEntries?: number;
+}
+
+/** An entry as read: its bytes in memory, or the file they were streamed to; its SHA-256 when asked. */
+export type ZipReadEntry = ZipEntryInfo & { data?: Buffer; file?: string; sha256?: string };
+
+function entryInfo(entry: yauzl.Entry): ZipEntryInfo {
+  const d = entry.getLastModDate({ forceDosFormat: true, timezone: 'UTC' } as never);
+  return { name: entry.fileName, mode: (entry.externalFileAttributes >>> 16) & 0o7777, size: entry.uncompressedSize, compressedSize: entry.compressedSize, mtime: d.toISOString() };
+}
+
+/** Declared sizes an entry must pass before it is inflated; `total` is the sum of the entries read so far. */
+function checkDeclared(file: string, entry: yauzl.Entry, take: ZipTake, total: number): void {
+  const over = (limit: keyof typeof LIMITS, message: string): never => {
+    throw new InputLimitError(file, limit, `${entry.fileName}: ${message} (a zip bomb or a damaged zip; not read)`);
+  };
+  const size = entry.uncompressedSize;
+  const cap = Math.max(LIMITS['cpio.ratio-floor'], LIMITS['zip.ratio'] * entry.compressedSize);
+  if (entry.compressionMethod !== 0 && size > cap) over('zip.ratio', `declares ${byteText(size)} from ${byteText(entry.compressedSize)} compressed: over the limit of ${LIMITS['zip.ratio']} times its compressed size`);
+  if (take === 'memory' && size > LIMITS['zip.entry-bytes']) over('zip.entry-bytes', `declares ${byteText(size)}: over the limit of ${byteText(LIMITS['zip.entry-bytes'])} read into memory`);
+  if (total + size > LIMITS['zip.total-bytes']) over('zip.total-bytes', `the entries read add up to more than ${byteText(LIMITS['zip.total-bytes'])}: over the limit`);
+}
+
+function openEntry(zf: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+  return new Promise((resolve, reject) => zf.openReadStream(entry, (err, rs) => (err || !rs ? reject(err ?? new Error(`cannot read ${entry.fileName}`)) : resolve(rs))));
+}
+
+/** Read one entry's bytes as `take` says, never past its declared size. */
+async function readEntry(file: string, zf: yauzl.ZipFile, entry: yauzl.Entry, take: Exclude<ZipTake, 'skip'>, hash: boolean): Promise<{ data?: Buffer; file?: string; sha256?: string }> {
+  const rs = await openEntry(zf, entry);
+  const sha = hash ? createHash('sha256') : undefined;
+  const parts: Buffer[] = [];
+  const out = typeof take === 'object' && 'file' in take ? createStagingStream(take.file, 0o600) : undefined;
+  const sink = typeof take === 'object' && 'sink' in take ? take.sink : undefined;
+  let n = 0;
   try {
+    for await (const chunk of rs as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > entry.uncompressedSize) throw new InputLimitError(file, 'zip.ratio', `${entry.fileName}: inflates to more than the ${entry.uncompressedSize} bytes it declares: over the limit (a zip bomb or a damaged zip; not read further)`);
+      sha?.update(chunk);
+      if (out) await writeChunk(out, chunk);
+      else if (sink) await sink(chunk);
+      else parts.push(chunk);
+    }
+    if (n !== entry.uncompressedSize) throw new Error(`${entry.fileName}: inflates to ${n} bytes, not the ${entry.uncompressedSize} it declares`);
+  } finally {
+    rs.destroy();
+    if (out) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  }
+  const where = out ? { file: (take as { file: string }).file } : sink ? {} : { data: Buffer.concat(parts) };
+  return { ...where, ...(sha ? { sha256: sha.digest('hex') } : {}) };
+}
+
+/**
+ * Read every entry of a zip: its listing, and the bytes of the entries `take` asks for (`withData` as a predicate:
+ * those in memory). Limits of src/pkg/limits.ts → InputLimitError naming `file`; other damage → Error.
+ */
+export async function readZip(file: string, withData: ((name: string) => boolean) | ZipReadOptions = () => false): Promise<ZipReadEntry[]> {
+  const o: ZipReadOptions = typeof withData === 'function' ? { take: (e) => (withData(e.name) ? 'memory' : 'skip') } : withData;
+  const max = o.maxEntries ?? LIMITS['zip.entries'];
+  const zf = await openZip(file);
+  const out: ZipReadEntry[] = [];
+  let total = 0;
+  try {
+    if (zf.entryCount > max) throw new InputLimitError(file, 'zip.entries', `${zf.entryCount} entries: over the limit of ${max} (a hostile or damaged zip; not read)`);
     await new Promise<void>((resolve, reject) => {
       zf.on('error', reject);
       zf.on('end', () => resolve());
       zf.on('entry', (entry: yauzl.Entry) => {
-        const d = entry.getLastModDate({ forceDosFormat: true, timezone: 'UTC' } as never);
-        const info: ZipEntryInfo & { data?: Buffer } = {
-          name: entry.fileName,
-          mode: (entry.externalFileAttributes >>> 16) & 0o7777,
-          size: entry.uncompressedSize,
-          compressedSize: entry.compressedSize,
-          mtime: d.toISOString(),
-        };
+        const info: ZipReadEntry = entryInfo(entry);
+        const index = out.length;
         out.push(info);
-        if (!withData(entry.fileName)) {
-          zf.readEntry();
-          return;
-        }
-        zf.openReadStream(entry, (err, rs) => {
-          if (err || !rs) return reject(err ?? new Error(`cannot read ${entry.fileName}`));
-          const chunks: Buffer[] = [];
-          rs.on('data', (c: Buffer) => chunks.push(c));
-          rs.on('error', reject);
-          rs.on('end', () => {
-            info.data = Buffer.concat(chunks);
-            zf.readEntry();
-          });
-        });
+        const take = o.take?.(info, index) ?? 'skip';
+        if (take === 'skip') return zf.readEntry();
+        (async () => {
+          checkDeclared(file, entry, take, total);
+          total += entry.uncompressedSize;
+          Object.assign(info, await readEntry(file, zf, entry, take, o.sha256 === true));
+        })().then(() => zf.readEntry(), reject);
       });
       zf.readEntry();
     });

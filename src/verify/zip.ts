@@ -9,12 +9,11 @@
  * package id, domain, label prefix) taking precedence when they differ, so a release built from a custom spec
  * verifies without it (a note says so).
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { InputFileError, type Problem } from '../errors.js';
-import { withTempDir, writeFileAtomic } from '../io/fs.js';
-import { parseManifest, readZipEntries, type ZipEntryData } from '../inspect/zip.js';
+import { writeFileAtomic } from '../io/fs.js';
+import { entryBytes, parseManifest, withZipEntries, type ZipEntryData } from '../inspect/zip.js';
 import type { ReleaseManifest } from '../plan/release-docs.js';
 import { readPlist } from '../profiles/plist-read.js';
 import { crossProblems, type ReleaseArtifacts } from './cross.js';
@@ -22,7 +21,8 @@ import { verifyPkgFile } from './pkg.js';
 import { detectVerifier, HEAD_BYTES, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 
 const OWN_FILES = new Set(['manifest.json', 'SHA256SUMS']);
-const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+/** An entry that was read (in memory or to a file): what the manifest and SHA256SUMS can be checked against. */
+const wasRead = (e: ZipEntryData | undefined): e is ZipEntryData => e !== undefined && (e.data !== undefined || e.file !== undefined);
 
 function nameProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] {
   const out: Problem[] = [];
@@ -61,13 +61,13 @@ function manifestFileProblems(zip: string, m: ReleaseManifest, entries: readonly
   for (const f of m.files) {
     if (!f || typeof f.name !== 'string') continue;
     const e = byName.get(f.name);
-    if (!e?.data) {
+    if (!wasRead(e)) {
       out.push({ where, message: `lists ${f.name}, which is missing from the zip` });
       continue;
     }
-    const actual = sha256(e.data);
+    const actual = e.sha256;
     if (f.sha256 !== actual) out.push({ where, message: `${f.name}: sha256 is ${f.sha256}, the zip entry hashes to ${actual}` });
-    if (f.size !== e.data.length) out.push({ where, message: `${f.name}: size is ${f.size}, the zip entry has ${e.data.length} bytes` });
+    if (f.size !== e.size) out.push({ where, message: `${f.name}: size is ${f.size}, the zip entry has ${e.size} bytes` });
     if (f.mode !== e.mode) out.push({ where, message: `${f.name}: mode is ${(f.mode ?? 0).toString(8)}, the zip entry has ${e.mode.toString(8)}` });
   }
   const listed = new Set(m.files.map((f) => f?.name));
@@ -78,7 +78,8 @@ function manifestFileProblems(zip: string, m: ReleaseManifest, entries: readonly
 function sumsProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] {
   const where = `${zip}:SHA256SUMS`;
   const sums = entries.find((e) => e.name === 'SHA256SUMS');
-  if (!sums?.data) return [{ where: zip, message: 'the zip has no SHA256SUMS' }];
+  if (!sums) return [{ where: zip, message: 'the zip has no SHA256SUMS' }];
+  if (!sums.data) return [{ where: `${zip}:SHA256SUMS`, message: `${sums.size} bytes, over the 1 MiB a SHA256SUMS may have` }];
   const out: Problem[] = [];
   const byName = new Map(entries.map((e) => [e.name, e]));
   const listed = new Set<string>();
@@ -90,8 +91,8 @@ function sumsProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] 
     if (listed.has(name)) out.push({ where: `${where}:${i + 1}`, message: `${name} is listed twice` });
     listed.add(name);
     const e = byName.get(name);
-    if (!e?.data) out.push({ where: `${where}:${i + 1}`, message: `lists ${name}, which is missing from the zip` });
-    else if (sha256(e.data) !== hash) out.push({ where: `${where}:${i + 1}`, message: `${name}: says ${hash}, the zip entry hashes to ${sha256(e.data)} (sha256sum -c fails)` });
+    if (!wasRead(e)) out.push({ where: `${where}:${i + 1}`, message: `lists ${name}, which is missing from the zip` });
+    else if (e.sha256 !== hash) out.push({ where: `${where}:${i + 1}`, message: `${name}: says ${hash}, the zip entry hashes to ${e.sha256} (sha256sum -c fails)` });
   });
   for (const e of entries) if (e.name !== 'SHA256SUMS' && !listed.has(e.name)) out.push({ where, message: `does not list ${e.name}` });
   return out;
@@ -117,65 +118,83 @@ function releaseSpec(spec: DeploymentSpec, m: ReleaseManifest | undefined, note:
   return merged;
 }
 
-async function nestedChecks(zip: string, entries: readonly ZipEntryData[], ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
+async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: string, ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
   const out: Problem[] = [];
-  await withTempDir('verify-zip', async (dir) => {
-    for (const e of entries) {
-      if (!e.data || OWN_FILES.has(e.name) || e.name.includes('/')) continue;
-      const tmp = path.join(dir, e.name);
-      await writeFileAtomic(tmp, e.data);
-      const rename = (p: Problem): Problem => ({ where: p.where.startsWith(tmp) ? `${zip}:${e.name}${p.where.slice(tmp.length)}` : p.where, message: p.message });
-      const note = (s: string): void => ctx.note(`${e.name}: ${s}`);
-      if (e.name.endsWith('.pkg')) {
-        const r = await verifyPkgFile(tmp, ctx);
-        out.push(...r.problems.map(rename));
-        r.notes.forEach(note);
-        if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
-        continue;
-      }
-      const v = detectVerifier(e.data.subarray(0, HEAD_BYTES), tmp);
-      if (v && v.kind !== 'release-zip') out.push(...(await v.check(tmp, { ...ctx, note })).map(rename));
+  for (const e of entries) {
+    if (!wasRead(e) || OWN_FILES.has(e.name) || e.name.includes('/')) continue;
+    // Each nested file under its own name (the extension tells its kind): its bytes are in memory or already on disk.
+    let tmp = e.file;
+    if (!tmp) {
+      tmp = path.join(dir, e.name);
+      await writeFileAtomic(tmp, e.data!);
     }
-  });
+    const file = tmp;
+    const rename = (p: Problem): Problem => ({ where: p.where.startsWith(file) ? `${zip}:${e.name}${p.where.slice(file.length)}` : p.where, message: p.message });
+    const note = (s: string): void => ctx.note(`${e.name}: ${s}`);
+    if (e.name.endsWith('.pkg')) {
+      const r = await verifyPkgFile(file, ctx);
+      out.push(...r.problems.map(rename));
+      r.notes.forEach(note);
+      if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
+      continue;
+    }
+    const v = detectVerifier(e.data ? e.data.subarray(0, HEAD_BYTES) : await headOf(file), file);
+    if (v && v.kind !== 'release-zip') out.push(...(await v.check(file, { ...ctx, note })).map(rename));
+  }
   return out;
 }
 
-function collectArtifacts(m: ReleaseManifest | undefined, entries: readonly ZipEntryData[], art: ReleaseArtifacts): void {
+/** The first bytes of a file, for detecting its kind. */
+async function headOf(file: string): Promise<Buffer> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function collectArtifacts(zip: string, m: ReleaseManifest | undefined, entries: readonly ZipEntryData[], art: ReleaseArtifacts): Promise<void> {
   const files = Array.isArray(m?.files) ? m.files : [];
   const byRole = (role: string): ZipEntryData | undefined => entries.find((e) => e.name === files.find((f) => f?.role === role)?.name);
   for (const [role, key] of [['pppc-profile', 'pppc'], ['login-items-profile', 'loginItems']] as const) {
     const e = byRole(role);
-    const root = e?.data ? readPlist(e.data, e.name).root : undefined;
+    const bytes = e ? await entryBytes(zip, e) : undefined;
+    const root = bytes ? readPlist(bytes, e!.name).root : undefined;
     if (e && root) art[key] = { name: e.name, root };
   }
   for (const [role, key] of [['uninstall-script', 'uninstall'], ['cleanup-script', 'cleanup']] as const) {
     const e = byRole(role);
-    if (e?.data) art[key] = { name: e.name, text: e.data.toString('utf8') };
+    const bytes = e ? await entryBytes(zip, e) : undefined;
+    if (e && bytes) art[key] = { name: e.name, text: bytes.toString('utf8') };
   }
 }
 
 /** Every problem of the release zip at `file`. */
 export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promise<Problem[]> {
-  let entries: ZipEntryData[];
   try {
-    entries = await readZipEntries(file);
+    return await withZipEntries(file, async (entries, dir) => {
+      const { manifest, error } = parseManifest(entries);
+      const problems = [...nameProblems(file, entries), ...sumsProblems(file, entries)];
+      if (manifest) problems.push(...manifestFileProblems(file, manifest, entries));
+      else problems.push({ where: file, message: `${error}: not a release zip, or a damaged one` });
+      const late = timeNote(manifest, entries);
+      if (late) ctx.note(late);
+      const art: ReleaseArtifacts = { zip: file, ...(manifest ? { manifest } : {}) };
+      const spec = releaseSpec(ctx.spec, manifest, ctx.note);
+      problems.push(...(await nestedChecks(file, entries, dir, { ...ctx, spec }, art)));
+      await collectArtifacts(file, manifest, entries, art);
+      const cross = crossProblems(art);
+      cross.notes.forEach(ctx.note);
+      return [...problems, ...cross.problems];
+    });
   } catch (e) {
     if (e instanceof InputFileError && e.file === file) return [{ where: file, message: e.message.slice(file.length + 2) }];
     throw e;
   }
-  const { manifest, error } = parseManifest(entries);
-  const problems = [...nameProblems(file, entries), ...sumsProblems(file, entries)];
-  if (manifest) problems.push(...manifestFileProblems(file, manifest, entries));
-  else problems.push({ where: file, message: `${error}: not a release zip, or a damaged one` });
-  const late = timeNote(manifest, entries);
-  if (late) ctx.note(late);
-  const art: ReleaseArtifacts = { zip: file, ...(manifest ? { manifest } : {}) };
-  const spec = releaseSpec(ctx.spec, manifest, ctx.note);
-  problems.push(...(await nestedChecks(file, entries, { ...ctx, spec }, art)));
-  collectArtifacts(manifest, entries, art);
-  const cross = crossProblems(art);
-  cross.notes.forEach(ctx.note);
-  return [...problems, ...cross.problems];
 }
 
 export function registerReleaseZipVerifier(): void {
