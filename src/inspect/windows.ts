@@ -10,13 +10,20 @@
  *   length are shown, as for the Mac.
  *
  * Not covered: MSI setup files (their MsiInfo), scripts other than `.ps1`.
+ *
+ * Bounded: a script over Intune's 200 KB (LIMITS['ps1.bytes']) is refused from its size, unread (InputLimitError,
+ * exit 3); a .intunewin is decrypted as a stream into a private temporary folder and its inner zip read within the
+ * zip reader's limits.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputFileError } from '../errors.js';
-import { readInputFile, withTempDir, writeFileAtomic } from '../io/fs.js';
+import { checkInputFile, readInputFile, withTempDir } from '../io/fs.js';
 import { INTUNE_SCRIPT_MAX_BYTES } from '../mdm/intune-checks.js';
 import { readIntuneWin, type IntuneWinDetection } from '../mdm/intunewin-read.js';
-import { readZip, type ZipEntryInfo } from '../pkg/zip.js';
+import { InputLimitError, LIMITS } from '../pkg/limits.js';
+import { readZip, type ZipEntryInfo, type ZipReadEntry } from '../pkg/zip.js';
+import { errorText } from './streams.js';
 import type { CertificateSummary } from '../sign/certificate.js';
 import { certificateLines, heading, indent, rows, text } from './format.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from './ps-signature.js';
@@ -72,8 +79,28 @@ export async function ps1Report(bytes: Buffer, name: string): Promise<Ps1Report>
   return { kind: 'ps1', file: name, size: bytes.length, encoding: encodingOf(bytes), lineEndings: { crlf, lf, cr }, lines, signature: await readPsSignature(t) };
 }
 
+/** What a script over Intune's limit is: said from its size alone. */
+export function oversizeText(size: number): string {
+  return `${size} bytes is over Intune's ${INTUNE_SCRIPT_MAX_BYTES}-byte script limit (not read or parsed)`;
+}
+
+/** A script's bytes, or only its size when it is over Intune's limit (then it is not read). */
+export async function readScriptFile(file: string, what: string): Promise<{ bytes: Buffer } | { size: number }> {
+  await checkInputFile(file, what);
+  const { size } = await stat(file);
+  if (size > LIMITS['ps1.bytes']) return { size };
+  return { bytes: await readInputFile(file, what) };
+}
+
 export async function inspectPs1(file: string, name = file): Promise<Ps1Report> {
-  return ps1Report(await readInputFile(file, 'inspect'), name);
+  const script = await readScriptFile(file, 'inspect');
+  if (!('bytes' in script)) throw new InputLimitError(file, 'ps1.bytes', `${oversizeText(script.size)}: not an Intune script`);
+  return ps1Report(script.bytes, name);
+}
+
+/** A decrypted inner zip's entries, the `.ps1` ones within Intune's limit with their bytes. */
+export function innerEntries(innerZip: string): Promise<ZipReadEntry[]> {
+  return readZip(innerZip, { take: (e) => (/\.ps1$/i.test(e.name) && e.size <= LIMITS['ps1.bytes'] ? 'memory' : 'skip') });
 }
 
 function secretField(b64: string): SecretField {
@@ -93,45 +120,49 @@ function detectionSummary(d: IntuneWinDetection): NonNullable<IntuneWinReport['d
   };
 }
 
-const listing = (entries: ReadonlyArray<ZipEntryInfo & { data?: Buffer }>): ZipEntryInfo[] =>
+const listing = (entries: readonly ZipReadEntry[]): ZipEntryInfo[] =>
   entries.map((e) => ({ name: e.name, mode: e.mode, size: e.size, compressedSize: e.compressedSize, mtime: e.mtime }));
 
-async function innerContents(r: IntuneWinReport, innerZip: Buffer): Promise<void> {
-  let entries: Array<ZipEntryInfo & { data?: Buffer }>;
+async function innerContents(file: string, r: IntuneWinReport, innerZip: string): Promise<void> {
+  let entries: ZipReadEntry[];
   try {
-    entries = await withTempDir('inspect-intunewin', async (dir) => {
-      const copy = path.join(dir, 'inner.zip');
-      await writeFileAtomic(copy, innerZip, { mode: 0o600 });
-      return readZip(copy, (n) => /\.ps1$/i.test(n));
-    });
+    entries = await innerEntries(innerZip);
   } catch (e) {
+    if (e instanceof InputLimitError) throw new InputLimitError(file, e.limit, `the decrypted content: ${errorText(e)}`);
     r.innerError = `the decrypted content is not a readable zip (${(e as Error).message})`;
     return;
   }
   r.inner = listing(entries);
-  for (const e of entries) if (e.data) r.scripts.push(await ps1Report(e.data, e.name));
+  for (const e of entries) {
+    if (!/\.ps1$/i.test(e.name)) continue;
+    if (!e.data) throw new InputLimitError(file, 'ps1.bytes', `${e.name}: ${oversizeText(e.size)}`);
+    r.scripts.push(await ps1Report(e.data, e.name));
+  }
 }
 
-/** Describe a .intunewin. InputFileError when it is not a readable zip. */
+/** Describe a .intunewin. InputFileError when it is not a readable zip; InputLimitError past a reader limit. */
 export async function inspectIntuneWin(file: string, name = file): Promise<IntuneWinReport> {
-  let outer: Array<ZipEntryInfo & { data?: Buffer }>;
-  let read: Awaited<ReturnType<typeof readIntuneWin>>;
-  try {
-    outer = await readZip(file);
-    read = await readIntuneWin(file);
-  } catch (e) {
-    throw new InputFileError(file, `inspect: not a readable .intunewin zip (${(e as Error).message})`, { cause: e });
-  }
-  const r: IntuneWinReport = {
-    kind: 'intunewin',
-    file: name,
-    outer: listing(outer),
-    scripts: [],
-    problems: read.problems.map((p) => (p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p)),
-  };
-  if (read.detection) r.detection = detectionSummary(read.detection);
-  if (read.innerZip) await innerContents(r, read.innerZip);
-  return r;
+  return withTempDir('inspect-intunewin', async (dir) => {
+    let outer: ZipReadEntry[];
+    let read: Awaited<ReturnType<typeof readIntuneWin>>;
+    try {
+      outer = await readZip(file);
+      read = await readIntuneWin(file, path.join(dir, 'inner.zip'));
+    } catch (e) {
+      if (e instanceof InputFileError) throw e;
+      throw new InputFileError(file, `inspect: not a readable .intunewin zip (${(e as Error).message})`, { cause: e });
+    }
+    const r: IntuneWinReport = {
+      kind: 'intunewin',
+      file: name,
+      outer: listing(outer),
+      scripts: [],
+      problems: read.problems.map((p) => (p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p)),
+    };
+    if (read.detection) r.detection = detectionSummary(read.detection);
+    if (read.innerZipFile) await innerContents(file, r, read.innerZipFile);
+    return r;
+  });
 }
 
 function signerLine(s: PsSignatureReport): string {

@@ -2,12 +2,20 @@
  * Reading back a `.intunewin` (the layout in intunewin.ts): the two outer entries, Detection.xml's values, and the
  * checks an Intune upload depends on — HMAC over IV || ciphertext, IV and MAC as recorded, AES-256-CBC decryption
  * with the recorded key, size and SHA-256 of the decrypted inner zip. Every problem is reported, each naming the
- * file. For `verify`/`inspect` and for our own tests; it does not open the inner zip (callers can, with its bytes).
+ * file. For `verify`/`inspect` and for our own tests; it does not open the inner zip (callers can, from its file).
  * Not covered: packages with an MsiInfo section are read but the MSI values are not checked.
+ *
+ * Bounded (src/pkg/limits.ts): Detection.xml is read whole only up to 64 KiB and parsed by the strict reader of
+ * src/pkg/xml-tree.ts (its depth and node limits); the encrypted content is streamed once — HMAC, decryption and
+ * digest on the way, the decrypted inner zip written to the caller's file (0600) — so memory does not grow with the
+ * package, whose size its declared entry sizes already bound (`intunewin.content-bytes`).
  */
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { convert } from 'xmlbuilder2';
-import { readZip } from '../pkg/zip.js';
+import { createStagingStream } from '../io/fs.js';
+import { byteText, LIMITS } from '../pkg/limits.js';
+import { writeChunk } from '../pkg/xar-stream.js';
+import { childText, parseXml, XmlLimitError, type XmlElement } from '../pkg/xml-tree.js';
+import { readZip, type ZipReadEntry } from '../pkg/zip.js';
 import { CONTENT_ENTRY, DETECTION_ENTRY } from './intunewin.js';
 
 export interface IntuneWinDetection {
@@ -26,22 +34,22 @@ export interface IntuneWinDetection {
 
 export interface IntuneWinContents {
   detection?: IntuneWinDetection;
-  /** The decrypted inner zip, when decryption worked. */
+  /** Detection.xml as read (when it was at most 64 KiB), for stricter checks by the caller. */
+  detectionXml?: string;
+  /** The decrypted inner zip, when decryption worked and no `innerZipFile` was given. */
   innerZip?: Buffer;
+  /** The file the decrypted inner zip was written to, when decryption worked and `innerZipFile` was given. */
+  innerZipFile?: string;
   problems: string[];
 }
 
-type XmlObject = Record<string, unknown>;
-
-function text(o: XmlObject | undefined, key: string): string {
-  const v = o?.[key];
-  return typeof v === 'string' ? v : '';
-}
+const HEAD = 48;
 
 function parseDetection(xml: string): IntuneWinDetection {
-  const doc = convert(xml, { format: 'object' }) as XmlObject;
-  const app = doc.ApplicationInfo as XmlObject | undefined;
-  const enc = app?.EncryptionInfo as XmlObject | undefined;
+  const root = parseXml(xml);
+  const app: XmlElement | undefined = root.name === 'ApplicationInfo' ? root : undefined;
+  const enc = app?.children.find((c): c is XmlElement => typeof c !== 'string' && c.name === 'EncryptionInfo');
+  const text = (el: XmlElement | undefined, key: string): string => (el ? (childText(el, key) ?? '') : '');
   return {
     name: text(app, 'Name'),
     setupFile: text(app, 'SetupFile'),
@@ -67,53 +75,138 @@ function bytesOf(b64: string, length: number, what: string, problems: string[]):
   return b;
 }
 
-function checkContent(blob: Buffer, d: IntuneWinDetection, problems: string[]): Buffer | undefined {
+/** The content's keys and shape from Detection.xml and its declared size; undefined (problems listed) when it cannot be checked. */
+function contentKeys(size: number, d: IntuneWinDetection, problems: string[]): { key: Buffer; macKey: Buffer; iv: Buffer; mac: Buffer } | undefined {
   const key = bytesOf(d.encryptionKey, 32, 'EncryptionKey', problems);
   const macKey = bytesOf(d.macKey, 32, 'MacKey', problems);
   const iv = bytesOf(d.initializationVector, 16, 'InitializationVector', problems);
   const mac = bytesOf(d.mac, 32, 'Mac', problems);
   if (d.profileIdentifier !== 'ProfileVersion1') problems.push(`Detection.xml: ProfileIdentifier must be ProfileVersion1, got ${JSON.stringify(d.profileIdentifier)}`);
   if (d.fileDigestAlgorithm !== 'SHA256') problems.push(`Detection.xml: FileDigestAlgorithm must be SHA256, got ${JSON.stringify(d.fileDigestAlgorithm)}`);
-  if (blob.length < 64 || (blob.length - 48) % 16 !== 0) {
-    problems.push(`${CONTENT_ENTRY}: ${blob.length} bytes is not HMAC (32) + IV (16) + whole AES blocks`);
+  if (size < 64 || (size - HEAD) % 16 !== 0) {
+    problems.push(`${CONTENT_ENTRY}: ${size} bytes is not HMAC (32) + IV (16) + whole AES blocks`);
     return undefined;
   }
-  if (!key || !macKey || !iv || !mac) return undefined;
-  const computed = createHmac('sha256', macKey).update(blob.subarray(32)).digest();
-  if (!timingSafeEqual(computed, blob.subarray(0, 32))) problems.push(`${CONTENT_ENTRY}: HMAC-SHA256 over IV and ciphertext does not match its first 32 bytes`);
-  if (!mac.equals(blob.subarray(0, 32))) problems.push(`${CONTENT_ENTRY}: its HMAC differs from Detection.xml's Mac`);
-  if (!iv.equals(blob.subarray(32, 48))) problems.push(`${CONTENT_ENTRY}: its IV differs from Detection.xml's InitializationVector`);
-  let inner: Buffer;
-  try {
-    const d2 = createDecipheriv('aes-256-cbc', key, blob.subarray(32, 48));
-    inner = Buffer.concat([d2.update(blob.subarray(48)), d2.final()]);
-  } catch (e) {
-    problems.push(`${CONTENT_ENTRY}: does not decrypt with Detection.xml's EncryptionKey (${(e as Error).message})`);
+  if (size > LIMITS['intunewin.content-bytes']) {
+    problems.push(`${CONTENT_ENTRY}: ${byteText(size)}: over the limit of ${byteText(LIMITS['intunewin.content-bytes'])} (not read)`);
     return undefined;
   }
-  if (String(inner.length) !== d.unencryptedContentSize) problems.push(`Detection.xml: UnencryptedContentSize is ${d.unencryptedContentSize}, the decrypted content is ${inner.length} bytes`);
-  if (createHash('sha256').update(inner).digest('base64') !== d.fileDigest) problems.push('Detection.xml: FileDigest is not the SHA-256 of the decrypted content');
-  return inner;
+  return key && macKey && iv && mac ? { key, macKey, iv, mac } : undefined;
 }
 
-/** Read and check a .intunewin file. Problems are listed; only an unreadable zip throws. */
-export async function readIntuneWin(file: string): Promise<IntuneWinContents> {
-  const entries = await readZip(file, (n) => n === CONTENT_ENTRY || n === DETECTION_ENTRY);
+/** Where the decrypted bytes go: a file (0600) or memory. */
+interface Output {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+}
+
+function output(file: string | undefined, parts: Buffer[]): Output {
+  if (!file) return { write: async (c) => void parts.push(c), end: async () => undefined };
+  const out = createStagingStream(file, 0o600);
+  return {
+    write: (c) => writeChunk(out, c),
+    end: () => new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  };
+}
+
+/** Stream the content entry once: HMAC over IV || ciphertext, AES-256-CBC decryption into `out`, size and digest. */
+async function checkContent(file: string, size: number, d: IntuneWinDetection, problems: string[], out: Output): Promise<boolean> {
+  const keys = contentKeys(size, d, problems);
+  if (!keys) return false;
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  const hmac = createHmac('sha256', keys.macKey);
+  const decipher = createDecipheriv('aes-256-cbc', keys.key, keys.iv);
+  const digest = createHash('sha256');
+  let plain = 0;
+  const emit = async (b: Buffer): Promise<void> => {
+    if (b.length === 0) return;
+    plain += b.length;
+    digest.update(b);
+    await out.write(b);
+  };
+  const body = async (chunk: Buffer): Promise<void> => {
+    hmac.update(chunk);
+    await emit(decipher.update(chunk));
+  };
+  await readZip(file, {
+    take: (e) =>
+      e.name !== CONTENT_ENTRY
+        ? 'skip'
+        : {
+            sink: async (chunk) => {
+              if (headBytes < HEAD) {
+                const take = Math.min(HEAD - headBytes, chunk.length);
+                head.push(chunk.subarray(0, take));
+                headBytes += take;
+                if (headBytes === HEAD) hmac.update(Buffer.concat(head).subarray(32, HEAD));
+                chunk = chunk.subarray(take);
+              }
+              if (chunk.length > 0) await body(chunk);
+            },
+          },
+  });
+  const first = Buffer.concat(head);
+  if (!timingSafeEqual(hmac.digest(), first.subarray(0, 32))) problems.push(`${CONTENT_ENTRY}: HMAC-SHA256 over IV and ciphertext does not match its first 32 bytes`);
+  if (!keys.mac.equals(first.subarray(0, 32))) problems.push(`${CONTENT_ENTRY}: its HMAC differs from Detection.xml's Mac`);
+  if (!keys.iv.equals(first.subarray(32, HEAD))) problems.push(`${CONTENT_ENTRY}: its IV differs from Detection.xml's InitializationVector`);
+  try {
+    await emit(decipher.final());
+  } catch (e) {
+    problems.push(`${CONTENT_ENTRY}: does not decrypt with Detection.xml's EncryptionKey (${(e as Error).message})`);
+    return false;
+  } finally {
+    await out.end();
+  }
+  if (String(plain) !== d.unencryptedContentSize) problems.push(`Detection.xml: UnencryptedContentSize is ${d.unencryptedContentSize}, the decrypted content is ${plain} bytes`);
+  if (digest.digest('base64') !== d.fileDigest) problems.push('Detection.xml: FileDigest is not the SHA-256 of the decrypted content');
+  return true;
+}
+
+/** Detection.xml's text, or why it is not read (too large). */
+function detectionText(entry: ZipReadEntry | undefined, problems: string[]): string | undefined {
+  if (!entry) return undefined;
+  if (!entry.data) {
+    problems.push(`Detection.xml: ${byteText(entry.size)}: over the limit of ${byteText(LIMITS['intunewin.detection-bytes'])} (not read)`);
+    return undefined;
+  }
+  return entry.data.toString('utf8');
+}
+
+/**
+ * Read and check a .intunewin file; with `innerZipFile` the decrypted inner zip is written there (0600), else it is
+ * returned in memory (for tests of small packages). Problems are listed; only an unreadable zip (or a limit of the
+ * zip reader: an InputLimitError) throws.
+ */
+export async function readIntuneWin(file: string, innerZipFile?: string): Promise<IntuneWinContents> {
+  const detectionMax = LIMITS['intunewin.detection-bytes'];
+  const entries = await readZip(file, { take: (e) => (e.name === DETECTION_ENTRY && e.size <= detectionMax ? 'memory' : 'skip') });
   const problems: string[] = [];
   const names = entries.map((e) => e.name).sort();
   if (names.join('\n') !== [CONTENT_ENTRY, DETECTION_ENTRY].join('\n')) {
-    problems.push(`expected exactly ${CONTENT_ENTRY} and ${DETECTION_ENTRY}, found ${JSON.stringify(names)}`);
+    problems.push(`expected exactly ${CONTENT_ENTRY} and ${DETECTION_ENTRY}, found ${JSON.stringify(names.slice(0, 20))}${names.length > 20 ? ` and ${names.length - 20} more` : ''}`);
   }
   for (const e of entries) if (e.compressedSize !== e.size) problems.push(`${e.name}: must be stored, not compressed`);
-  const xml = entries.find((e) => e.name === DETECTION_ENTRY)?.data;
-  const blob = entries.find((e) => e.name === CONTENT_ENTRY)?.data;
-  if (!xml || !blob) return { problems: problems.map((p) => `${file}: ${p}`) };
+  const content = entries.find((e) => e.name === CONTENT_ENTRY);
+  const xml = detectionText(entries.find((e) => e.name === DETECTION_ENTRY), problems);
+  const named = (): string[] => problems.map((p) => `${file}: ${p}`);
+  if (xml === undefined || !content) return { problems: named() };
   let detection: IntuneWinDetection | undefined;
   try {
-    detection = parseDetection(xml.toString('utf8'));
+    detection = parseDetection(xml);
   } catch (e) {
-    problems.push(`Detection.xml: not well-formed XML (${(e as Error).message})`);
+    const why = e instanceof XmlLimitError ? `not read: ${e.message}` : `not well-formed XML (${(e as Error).message})`;
+    problems.push(`Detection.xml: ${why}`);
   }
-  const innerZip = detection ? checkContent(blob, detection, problems) : undefined;
-  return { detection, innerZip, problems: problems.map((p) => `${file}: ${p}`) };
+  const out: IntuneWinContents = { detectionXml: xml, problems: [] };
+  if (detection) {
+    out.detection = detection;
+    const parts: Buffer[] = [];
+    if (await checkContent(file, content.size, detection, problems, output(innerZipFile, parts))) {
+      if (innerZipFile) out.innerZipFile = innerZipFile;
+      else out.innerZip = Buffer.concat(parts);
+    }
+  }
+  out.problems = named();
+  return out;
 }

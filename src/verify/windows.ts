@@ -12,17 +12,22 @@
  *
  * Problems never quote script text: the scripts may hold an organization key. Not covered: whether Windows trusts
  * the publisher (the device's Trusted Publishers store decides), MSI setup files.
+ *
+ * Bounded: a script over Intune's 200 KB (LIMITS['ps1.bytes']) is that one problem, found from its size before it
+ * is read or parsed; a .intunewin is decrypted as a stream into a private temporary folder and its inner zip read
+ * within the zip reader's limits, scripts over the limit listed, not read.
  */
 import path from 'node:path';
-import type { Problem } from '../errors.js';
-import { withTempDir, writeFileAtomic, readInputFile } from '../io/fs.js';
+import { InputFileError, type Problem } from '../errors.js';
+import { withTempDir, writeFileAtomic } from '../io/fs.js';
 import { scriptTextProblems } from '../mdm/intune-checks.js';
-import { DETECTION_ENTRY } from '../mdm/intunewin.js';
 import { readIntuneWin } from '../mdm/intunewin-read.js';
-import { PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-parse.js';
+import { PsParseLimit, PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-parse.js';
 import { child, parseXml, type XmlElement } from '../pkg/xml-tree.js';
-import { readZip, type ZipEntryInfo } from '../pkg/zip.js';
+import type { ZipReadEntry } from '../pkg/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../inspect/ps-signature.js';
+import { errorText } from '../inspect/streams.js';
+import { innerEntries, oversizeText, readScriptFile } from '../inspect/windows.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
 import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 
@@ -47,6 +52,7 @@ async function syntaxProblems(text: string, where: string, ctx: ScriptContext): 
     // PowerShell takes a leading U+FEFF as the byte-order mark it is (the text rules report it); the grammar does not.
     return (await psSyntaxIssues(text.replace(/^\uFEFF/, ''))).map((i) => ({ where, message: psIssueMessage(i) }));
   } catch (e) {
+    if (e instanceof PsParseLimit) return [{ where, message: `PowerShell syntax not checked: ${e.message}` }];
     if (!(e instanceof PsParserUnavailable)) throw e;
     ctx.note(`PowerShell syntax not checked: ${e.message}`);
     return [];
@@ -108,12 +114,9 @@ export async function checkPsScript(bytes: Buffer, where: string, ctx: ScriptCon
   return { problems, signature: signatureNote(sig, trusted) };
 }
 
-async function innerEntries(innerZip: Buffer): Promise<Array<ZipEntryInfo & { data?: Buffer }>> {
-  return withTempDir('verify-intunewin', async (dir) => {
-    const copy = path.join(dir, 'inner.zip');
-    await writeFileAtomic(copy, innerZip, { mode: 0o600 });
-    return readZip(copy, (n) => /\.ps1$/i.test(n));
-  });
+/** The problem of a script too large to be an Intune script: found from its size, the script not read. */
+function oversizeScript(size: number, where: string): Problem {
+  return { where, message: oversizeText(size) };
 }
 
 const DETECTION_SHAPE: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -122,16 +125,15 @@ const DETECTION_SHAPE: ReadonlyArray<readonly [string, readonly string[]]> = [
 ];
 
 /**
- * Detection.xml read with the strict reader (readIntuneWin's xmlbuilder2 accepts broken XML and yields empty
- * values): well-formed, root ApplicationInfo, every element Intune reads present. Empty list: sound.
+ * Detection.xml read with the strict reader: well-formed, root ApplicationInfo, every element Intune reads present.
+ * Empty list: sound (or not read at all, which readIntuneWin reports).
  */
-async function detectionShapeProblems(file: string): Promise<Problem[]> {
+function detectionShapeProblems(file: string, xml: string | undefined): Problem[] {
   const where = `${file}:Detection.xml`;
-  const xml = (await readZip(file, (n) => n === DETECTION_ENTRY)).find((e) => e.name === DETECTION_ENTRY)?.data;
-  if (!xml) return [];
+  if (xml === undefined) return [];
   let root: XmlElement;
   try {
-    root = parseXml(xml.toString('utf8'));
+    root = parseXml(xml);
   } catch (e) {
     return [{ where, message: `not well-formed XML: ${(e as Error).message}` }];
   }
@@ -154,9 +156,9 @@ function detectionValueProblems(file: string, d: { name: string; setupFile: stri
 }
 
 /** The package-level problems: zip entries, Detection.xml, HMAC, decryption, size and digest. */
-async function packageProblems(file: string, r: Awaited<ReturnType<typeof readIntuneWin>>): Promise<Problem[]> {
+function packageProblems(file: string, r: Awaited<ReturnType<typeof readIntuneWin>>): Problem[] {
   const problems: Problem[] = r.problems.map((p) => ({ where: file, message: p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p }));
-  const shape = await detectionShapeProblems(file);
+  const shape = detectionShapeProblems(file, r.detectionXml);
   // No cascade: values read from a broken document are all "wrong"; the broken document is the one problem.
   if (shape.length > 0) return [...problems.filter((p) => !p.message.startsWith('Detection.xml:')), ...shape];
   return r.detection ? [...problems, ...detectionValueProblems(file, r.detection)] : problems;
@@ -164,38 +166,46 @@ async function packageProblems(file: string, r: Awaited<ReturnType<typeof readIn
 
 /** Every problem of a `.intunewin`; scripts inside are checked like .ps1 files. */
 export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Promise<Problem[]> {
-  let r: Awaited<ReturnType<typeof readIntuneWin>>;
-  try {
-    r = await readIntuneWin(file);
-  } catch (e) {
-    return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
-  }
-  const problems = await packageProblems(file, r);
-  if (!r.innerZip) return problems;
-  if (problems.length > 0) {
-    // No cascade: content that fails its HMAC or digest is not worth reading file by file.
-    ctx.note('the decrypted content was not examined: the package problems come first');
+  return withTempDir('verify-intunewin', async (dir) => {
+    let r: Awaited<ReturnType<typeof readIntuneWin>>;
+    try {
+      r = await readIntuneWin(file, path.join(dir, 'inner.zip'));
+    } catch (e) {
+      if (e instanceof InputFileError && e.file === file) return [{ where: file, message: errorText(e) }];
+      return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
+    }
+    const problems = packageProblems(file, r);
+    if (!r.innerZipFile) return problems;
+    if (problems.length > 0) {
+      // No cascade: content that fails its HMAC or digest is not worth reading file by file.
+      ctx.note('the decrypted content was not examined: the package problems come first');
+      return problems;
+    }
+    let entries: ZipReadEntry[];
+    try {
+      entries = await innerEntries(r.innerZipFile);
+    } catch (e) {
+      const message = e instanceof InputFileError ? `the decrypted content: ${errorText(e)}` : `the decrypted content is not a readable zip (${(e as Error).message})`;
+      return [...problems, { where: `${file}:IntunePackage.intunewin`, message }];
+    }
+    const names = entries.map((e) => e.name);
+    const setup = r.detection?.setupFile ?? '';
+    if (setup !== '' && !names.includes(setup)) problems.push({ where: file, message: `setup file ${JSON.stringify(setup)} is not in the package (it holds ${JSON.stringify(names)})` });
+    ctx.note(`setup file ${setup || '(none)'}; ${names.length} file(s) in the package: ${names.join(', ')}`);
+    const bySignature = new Map<string, string[]>();
+    for (const e of entries) {
+      if (!/\.ps1$/i.test(e.name)) continue;
+      if (!e.data) {
+        problems.push(oversizeScript(e.size, `${file}:${e.name}`));
+        continue;
+      }
+      const c = await checkPsScript(e.data, `${file}:${e.name}`, ctx, { entry: e.name });
+      problems.push(...c.problems);
+      bySignature.set(c.signature, [...(bySignature.get(c.signature) ?? []), e.name]);
+    }
+    for (const [signature, scripts] of bySignature) ctx.note(`${scripts.join(', ')}: ${signature}`);
     return problems;
-  }
-  let entries: Array<ZipEntryInfo & { data?: Buffer }>;
-  try {
-    entries = await innerEntries(r.innerZip);
-  } catch (e) {
-    return [...problems, { where: `${file}:IntunePackage.intunewin`, message: `the decrypted content is not a readable zip (${(e as Error).message})` }];
-  }
-  const names = entries.map((e) => e.name);
-  const setup = r.detection?.setupFile ?? '';
-  if (setup !== '' && !names.includes(setup)) problems.push({ where: file, message: `setup file ${JSON.stringify(setup)} is not in the package (it holds ${JSON.stringify(names)})` });
-  ctx.note(`setup file ${setup || '(none)'}; ${names.length} file(s) in the package: ${names.join(', ')}`);
-  const bySignature = new Map<string, string[]>();
-  for (const e of entries) {
-    if (!e.data) continue;
-    const c = await checkPsScript(e.data, `${file}:${e.name}`, ctx, { entry: e.name });
-    problems.push(...c.problems);
-    bySignature.set(c.signature, [...(bySignature.get(c.signature) ?? []), e.name]);
-  }
-  for (const [signature, scripts] of bySignature) ctx.note(`${scripts.join(', ')}: ${signature}`);
-  return problems;
+  });
 }
 
 /**
@@ -214,7 +224,9 @@ export function registerWindowsVerifiers(): void {
     priority: 30,
     detect: (_head, file) => /\.ps1$/i.test(file),
     check: async (file, ctx) => {
-      const c = await checkPsScript(await readInputFile(file, 'verify'), file, ctx, { file });
+      const script = await readScriptFile(file, 'verify');
+      if (!('bytes' in script)) return [oversizeScript(script.size, file)];
+      const c = await checkPsScript(script.bytes, file, ctx, { file });
       ctx.note(c.signature);
       return c.problems;
     },
