@@ -15,11 +15,15 @@ if (tooOld) {
 // this flag only at start, so the process re-executes itself once with it — process.execve keeps the PID, the stdio
 // and the environment. Where execve is missing (Windows, older Node) or fails, it runs on as is.
 // AIWATCH_DEPLOY_NO_REEXEC=1 turns this off.
-const SEMI_SPACE = '--max-semi-space-size=2';
-const hasSemiSpace = [...process.execArgv, process.env.NODE_OPTIONS || ''].some((a) => a.includes('--max-semi-space-size'));
-if (!hasSemiSpace && typeof process.execve === 'function' && process.env.AIWATCH_DEPLOY_NO_REEXEC !== '1') {
+// The same re-execution keeps WebAssembly on V8's baseline compiler: the PowerShell check's grammar has a 459 KB
+// lexer function whose tier-up to the optimizing compiler takes ~2.1 GB for ~2 s, while the baseline code parses a
+// 200 KB script in ~0.2 s (src/mdm/ps-parse.ts WASM_TIER_UP_OFF; verify of a .ps1: 2.1 GB → ~120 MB peak RSS).
+const FLAGS = [['--max-semi-space-size=2', '--max-semi-space-size'], ['--no-wasm-tier-up', 'wasm-tier-up'], ['--no-wasm-dynamic-tiering', 'wasm-dynamic-tiering']];
+const given = [...process.execArgv, process.env.NODE_OPTIONS || ''];
+const missing = FLAGS.filter(([, name]) => !given.some((a) => a.includes(name))).map(([flag]) => flag);
+if (missing.length > 0 && typeof process.execve === 'function' && process.env.AIWATCH_DEPLOY_NO_REEXEC !== '1') {
   try {
-    process.execve(process.execPath, [process.execPath, SEMI_SPACE, ...process.execArgv, ...process.argv.slice(1)]);
+    process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)]);
   } catch {
     // run without the flag
   }

@@ -103,6 +103,12 @@ export const LIMITS = {
   'intunewin.content-bytes': 8 * GiB,
   /** A PowerShell script: Intune's platform-script limit (200 KB), checked before the file is read or parsed. */
   'ps1.bytes': 200 * KiB,
+  /**
+   * The PowerShell parser's WebAssembly memory (mdm/ps-parse.ts): 64 MiB plus this many bytes per script byte, at
+   * most 'ps1.parser-bytes'. A real 185 KB script needs ~43 MB; 100,000 nested parentheses in 200 KB ~250 MB.
+   */
+  'ps1.parser-bytes-per-byte': 256,
+  'ps1.parser-bytes': 96 * MiB,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;

@@ -12,7 +12,7 @@
  * inside string literals have the same shape. Since the grammar knows only the ASCII quote, `asciiQuotes()` first
  * turns the typographic single quotes U+2018-U+201B into `'`, which is what PowerShell itself treats them as.
  */
-import type { Node } from 'web-tree-sitter';
+import type { Node, Tree } from 'web-tree-sitter';
 import { parsePs, psNodes, psSyntaxIssues } from '../../src/mdm/ps-parse.js';
 
 export { parsePs, psParser } from '../../src/mdm/ps-parse.js';
@@ -37,9 +37,25 @@ export function asciiQuotes(source: string): string {
   return source.replace(/[\u2018-\u201B]/g, "'");
 }
 
+/**
+ * Parse, run `fn` over the tree, then free it: trees live in the parser's WebAssembly memory, which src/mdm/ps-parse.ts
+ * bounds per parse, so a test that kept them would run that memory up across its cases.
+ */
+async function withTree<T>(source: string, fn: (tree: Tree) => T): Promise<T> {
+  const tree = await parsePs(source);
+  try {
+    return fn(tree);
+  } finally {
+    tree.delete();
+  }
+}
+
 /** The tree as nested node types, one per line; string literal content is not part of the shape. */
 export async function shape(source: string): Promise<string> {
-  const tree = await parsePs(asciiQuotes(source));
+  return withTree(asciiQuotes(source), (tree) => shapeOf(tree));
+}
+
+function shapeOf(tree: Tree): string {
   const lines: string[] = [];
   const walk = (n: Node, depth: number): void => {
     const leafText = n.childCount === 0 && !STRING_NODES.has(n.type) ? ` ${JSON.stringify(n.text)}` : '';
@@ -53,27 +69,32 @@ export async function shape(source: string): Promise<string> {
 
 /** [start, end) character ranges of every string literal (after asciiQuotes). */
 export async function stringLiteralRanges(source: string): Promise<Array<[number, number]>> {
-  const tree = await parsePs(asciiQuotes(source));
-  const out: Array<[number, number]> = [];
-  for (const n of nodes(tree.rootNode)) if (STRING_NODES.has(n.type)) out.push([n.startIndex, n.endIndex]);
-  return out;
+  return withTree(asciiQuotes(source), (tree) => {
+    const out: Array<[number, number]> = [];
+    for (const n of nodes(tree.rootNode)) if (STRING_NODES.has(n.type)) out.push([n.startIndex, n.endIndex]);
+    return out;
+  });
 }
 
 /** Names of variables a script assigns to or declares as parameters. */
 export async function assignedVariables(source: string): Promise<string[]> {
-  const tree = await parsePs(source);
-  const names = new Set<string>();
-  for (const n of nodes(tree.rootNode)) {
-    if (n.type === 'left_assignment_expression' || n.type === 'script_parameter') {
-      for (const v of nodes(n)) if (v.type === 'variable') names.add(v.text);
+  return withTree(source, (tree) => {
+    const names = new Set<string>();
+    for (const n of nodes(tree.rootNode)) {
+      if (n.type === 'left_assignment_expression' || n.type === 'script_parameter') {
+        for (const v of nodes(n)) if (v.type === 'variable') names.add(v.text);
+      }
     }
-  }
-  return [...names].sort();
+    return [...names].sort();
+  });
 }
 
 /** Commands invoked by name (e.g. `Write-Output`), with the name of the function they appear in ('' at top level). */
 export async function commandCalls(source: string): Promise<Array<{ command: string; inFunction: string }>> {
-  const tree = await parsePs(source);
+  return withTree(source, (tree) => commandsOf(tree));
+}
+
+function commandsOf(tree: Tree): Array<{ command: string; inFunction: string }> {
   const out: Array<{ command: string; inFunction: string }> = [];
   const walk = (n: Node, fn: string): void => {
     let inside = fn;
