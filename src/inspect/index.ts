@@ -5,7 +5,8 @@
  */
 import { open } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
-import { checkInputFile, readInputFile } from '../io/fs.js';
+import { checkInputFile } from '../io/fs.js';
+import { readInputFileWithin } from '../pkg/limits.js';
 import { describeNonMachO } from '../pkg/binary-check.js';
 import { profileEncoding } from '../sign/profile-sign.js';
 import { jsonSafe } from './format.js';
@@ -83,7 +84,7 @@ export async function inspectFile(file: string, opts: InspectOptions = {}): Prom
       return { kind, text: r.text, json: r.json };
     }
     case 'profile': {
-      const r = await inspectProfileBytes(await readInputFile(file, 'inspect'), { name, secretKeys: opts.secretKeys });
+      const r = await inspectProfileBytes(await readInputFileWithin(file, 'inspect', 'plist.bytes'), { name, secretKeys: opts.secretKeys });
       return { kind, text: formatProfileReport(r), json: jsonSafe(r) };
     }
     default:

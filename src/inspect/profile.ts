@@ -8,6 +8,7 @@
  * name says key/secret/password/token, are shown as `<set, N characters>`.
  * Does not cover: binary plists (reported), encrypted payloads.
  */
+import { InputLimitError } from '../pkg/limits.js';
 import { InputFileError } from '../errors.js';
 import { readPlist, toPlain, type PNode } from '../profiles/plist-read.js';
 import { profileEncoding, unwrapSignedProfile, type SignedProfile } from '../sign/profile-sign.js';
@@ -125,7 +126,9 @@ export async function profileReport(bytes: Uint8Array, opts: InspectProfileOptio
     report.signature = signature;
     content = inner;
   }
-  const { root, problems } = readPlist(content, opts.name);
+  const { root, problems, limit } = readPlist(content, opts.name);
+  // A profile past a reader limit is not described: refused like any hostile input (exit 3).
+  if (limit) throw new InputLimitError(opts.name, limit, problems[0]?.message ?? 'over a reader limit');
   report.problems = problems.map((p) => (p.where === opts.name ? p.message : `${p.where.slice(opts.name.length + 1)}: ${p.message}`));
   if (root?.type !== 'dict') return report;
   for (const k of ENVELOPE_KEYS) {

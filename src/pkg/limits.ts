@@ -12,7 +12,9 @@
  * the 256 MiB heap `test/hostile` runs the CLI with. Sizes that depend on the input are tied to the input's own size
  * (a compressed member's ratio, what the Bom declares). Changing one: say why in docs/decisions.md.
  */
+import { stat } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
+import { checkInputFile, readInputFile } from '../io/fs.js';
 
 /** A limit of {@link LIMITS} was hit: the input is hostile, damaged, or far outside what this tool reads. */
 export class InputLimitError extends InputFileError {
@@ -124,4 +126,12 @@ export function byteText(n: number): string {
 /** Throw an {@link InputLimitError}: `<subject>: <found>, over the limit of <limit> (<why>)`. */
 export function overLimit(file: string, limit: LimitName, subject: string, found: string, limitText = String(LIMITS[limit])): never {
   throw new InputLimitError(file, limit, `${subject}: ${found}: over the limit of ${limitText} (a hostile or damaged file; not read further)`);
+}
+
+/** Read a whole input file of at most LIMITS[`limit`] bytes; a larger one is an InputLimitError, and is not read. */
+export async function readInputFileWithin(file: string, what: string, limit: LimitName): Promise<Buffer> {
+  await checkInputFile(file, what);
+  const { size } = await stat(file);
+  if (size > LIMITS[limit]) throw new InputLimitError(file, limit, `${what}: ${size} bytes: over the limit of ${byteText(LIMITS[limit])} for this kind of file (not read)`);
+  return readInputFile(file, what);
 }

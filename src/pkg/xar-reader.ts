@@ -114,7 +114,7 @@ function parseTocXml(file: string, xml: string): XmlElement {
   try {
     return parseXml(xml);
   } catch (e) {
-    if (e instanceof XmlLimitError) throw new InputLimitError(file, 'xml.nodes', `xar TOC not read: ${e.message} (a hostile or damaged file)`);
+    if (e instanceof XmlLimitError) throw new InputLimitError(file, e.limit, `xar TOC not read: ${e.message} (a hostile or damaged file)`);
     const why = e instanceof XmlSyntaxError ? e.message : String(e);
     throw new InputFileError(file, `xar TOC is not well-formed XML: ${why}`, { cause: e });
   }

@@ -43,7 +43,12 @@ export class XmlSyntaxError extends Error {
 
 /** The document exceeds a limit of {@link XmlLimits} (nesting, node count): hostile or far from what we read. */
 export class XmlLimitError extends XmlSyntaxError {
-  constructor(message: string, line: number, column: number) {
+  constructor(
+    readonly limit: 'xml.depth' | 'xml.nodes',
+    message: string,
+    line: number,
+    column: number,
+  ) {
     super(message, line, column);
     this.name = 'XmlLimitError';
   }
@@ -81,7 +86,7 @@ class Cursor {
     this.nodes += n;
     if (this.nodes > this.maxNodes) {
       const { line, column } = this.position(this.pos);
-      throw new XmlLimitError(`more than ${this.maxNodes} elements, text nodes and attributes: over the limit`, line, column);
+      throw new XmlLimitError('xml.nodes', `more than ${this.maxNodes} elements, text nodes and attributes: over the limit`, line, column);
     }
   }
   startsWith(s: string): boolean {
@@ -230,7 +235,7 @@ export function parseXml(source: string, limits: XmlLimits = {}): XmlElement {
       if (!selfClosing) {
         if (stack.length >= maxDepth) {
           const { line, column } = cur.position(at);
-          throw new XmlLimitError(`elements nest deeper than ${maxDepth} levels: over the limit`, line, column);
+          throw new XmlLimitError('xml.depth', `elements nest deeper than ${maxDepth} levels: over the limit`, line, column);
         }
         stack.push(el);
       }
@@ -244,14 +249,17 @@ export function parseXml(source: string, limits: XmlLimits = {}): XmlElement {
 
 /**
  * Parse a document that must have root element `rootName`: the root, or the one problem that stops reading it
- * (not well-formed, or another root). For readers that report problems instead of throwing.
+ * (not well-formed, another root, or a limit — then also named in `limit`). For readers that report problems
+ * instead of throwing.
  */
-export function parseDocument(source: string, rootName: string, limits: XmlLimits = {}): { root: XmlElement } | { problem: string } {
+export function parseDocument(
+  source: string, rootName: string, limits: XmlLimits = {},
+): { root: XmlElement } | { problem: string; limit?: XmlLimitError['limit'] } {
   let root: XmlElement;
   try {
     root = parseXml(source, limits);
   } catch (e) {
-    if (e instanceof XmlLimitError) return { problem: `not read: ${e.message} (a hostile or damaged file)` };
+    if (e instanceof XmlLimitError) return { problem: `not read: ${e.message} (a hostile or damaged file)`, limit: e.limit };
     if (e instanceof XmlSyntaxError) return { problem: `not well-formed XML: ${e.message}` };
     throw e;
   }

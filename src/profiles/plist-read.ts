@@ -8,7 +8,8 @@
  * Covers: what Apple's PropertyList-1.0.dtd allows (plist, dict, key, array, string, integer, real, date, data,
  * true, false) plus the value syntax CFPropertyList accepts (decimal or 0x integers, ISO-8601 `Z` dates).
  * Does not cover: binary and OpenStep plists (reported as such), encodings other than UTF-8.
- * Well-formedness is checked by src/pkg/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion).
+ * Well-formedness is checked by src/pkg/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion), which
+ * also bounds the nesting (256) and node count before this reader's recursion over the tree runs.
  */
 import type { Problem } from '../errors.js';
 import { parseDocument, type XmlElement } from '../pkg/xml-tree.js';
@@ -29,6 +30,8 @@ export interface PlistReadResult {
   /** Undefined when the document could not be read at all. */
   root?: PNode;
   problems: Problem[];
+  /** The reader limit (src/pkg/limits.ts) the document hit, when that is why it was not read. */
+  limit?: 'xml.depth' | 'xml.nodes';
 }
 
 const INTEGER = /^[+-]?(?:0[xX][0-9A-Fa-f]+|[0-9]+)$/;
@@ -156,7 +159,7 @@ export function readPlist(source: string | Uint8Array, file: string): PlistReadR
   const doc = parseDocument(text, 'plist');
   if ('problem' in doc) {
     r.fail('', doc.problem);
-    return { problems: r.problems };
+    return doc.limit ? { problems: r.problems, limit: doc.limit } : { problems: r.problems };
   }
   const root = doc.root;
   const version = root.attrs.version;

@@ -4,7 +4,7 @@
  * Jamf custom schema and the Jamf values JSON.
  */
 import { InputFileError, type Problem } from '../errors.js';
-import { readInputFile } from '../io/fs.js';
+import { readInputFileWithin } from '../pkg/limits.js';
 import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
 import { wrapFragment } from '../profiles/intune-fragment.js';
 import { readPlist, type PNode } from '../profiles/plist-read.js';
@@ -29,7 +29,7 @@ export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
 }
 
 async function readText(file: string): Promise<string> {
-  return (await readInputFile(file, 'verify')).toString('utf8');
+  return (await readInputFileWithin(file, 'verify', 'plist.bytes')).toString('utf8');
 }
 
 function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
@@ -42,7 +42,7 @@ function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
 async function checkSignedProfile(file: string, ctx: VerifyContext): Promise<Problem[]> {
   let signed;
   try {
-    signed = await unwrapSignedProfile(await readInputFile(file, 'verify'), file);
+    signed = await unwrapSignedProfile(await readInputFileWithin(file, 'verify', 'cms.bytes'), file);
   } catch (e) {
     if (e instanceof InputFileError) return [{ where: file, message: e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message }];
     throw e;

@@ -2,11 +2,13 @@
  * Running the verifiers over files: read each file's head, pick its verifier, run the check, collect problems and
  * notes per file. A file no verifier recognises is reported as a problem of kind `unknown`, an empty one as kind
  * `empty`, and one that cannot be read (missing, a folder, no permission) as kind `unreadable` — after which the
- * other files are still checked, so one typo does not hide every other verdict.
+ * other files are still checked, so one typo does not hide every other verdict. A reader limit hit (an
+ * InputLimitError of src/pkg/limits.ts: a hostile or damaged file) is that file's problem.
  */
 import { open } from 'node:fs/promises';
 import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
+import { InputLimitError } from '../pkg/limits.js';
 import { detectVerifier, HEAD_BYTES, registeredVerifiers, type VerifyContext } from './registry.js';
 
 export interface FileReport {
@@ -62,7 +64,14 @@ export async function verifyFiles(files: readonly string[], base: Omit<VerifyCon
       reports.push({ file, kind: 'unknown', describe: 'unrecognised file', problems: [{ where: file, message: `not a kind of file verify knows (${kinds})` }], notes });
       continue;
     }
-    const problems = await v.check(file, { ...base, note: (m) => notes.push(m) });
+    let problems: Problem[];
+    try {
+      problems = await v.check(file, { ...base, note: (m) => notes.push(m) });
+    } catch (e) {
+      // A reader limit (src/pkg/limits.ts) is a finding about this file, reported as its problem (exit 1).
+      if (!(e instanceof InputLimitError)) throw e;
+      problems = [{ where: file, message: e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message }];
+    }
     reports.push({ file, kind: v.kind, describe: v.describe, problems, notes });
   }
   return reports;

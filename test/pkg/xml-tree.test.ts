@@ -22,7 +22,7 @@ describe('strict XML reader: limits (src/pkg/limits.ts)', () => {
   });
 
   it('parseDocument reports a limit hit as the one problem, worded as a limit', () => {
-    expect(parseDocument(nested(300), 'a')).toEqual({ problem: expect.stringMatching(/^not read: elements nest deeper than 256 levels: over the limit .*\(a hostile or damaged file\)$/) });
+    expect(parseDocument(nested(300), 'a')).toEqual({ problem: expect.stringMatching(/^not read: elements nest deeper than 256 levels: over the limit .*\(a hostile or damaged file\)$/), limit: 'xml.depth' });
   });
 
   it('textOf walks any depth without recursion', () => {
