@@ -17,6 +17,7 @@
  * `osslsigncode verify` for that), revocation, the timestamp's own signature (its presence is reported).
  * Hand-written because no npm package reads Authenticode script signatures.
  */
+import { checkAsn1Nesting } from '../sign/cms-read.js';
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -123,6 +124,7 @@ function signingTimeOf(si: pkijs.SignerInfo | undefined): string | undefined {
 }
 
 function parseSignedData(der: Buffer): pkijs.SignedData {
+  checkAsn1Nesting(der);
   const parsed = asn1js.fromBER(new Uint8Array(der));
   if (parsed.offset === -1) throw new Error(`not DER: ${parsed.result.error}`);
   const ci = new pkijs.ContentInfo({ schema: parsed.result });

@@ -8,6 +8,7 @@
  * Does not cover: verifying the signature or the chain (openssl does that in tests; Gatekeeper does it on a Mac).
  * Never throws: a blob that is not CMS gives `{ parsed: false, error }`.
  */
+import { checkAsn1Nesting } from '../sign/cms-read.js';
 import { Certificate, ContentInfo, SignedData, type AttributeTypeAndValue, type RelativeDistinguishedNames } from 'pkijs';
 import * as asn1js from 'asn1js';
 
@@ -95,6 +96,7 @@ function messageDigest(sd: SignedData): CmsSummary['messageDigest'] {
 
 export function summarizeCms(der: Uint8Array): CmsSummary {
   try {
+    checkAsn1Nesting(der);
     const ci = ContentInfo.fromBER(der);
     if (ci.contentType !== OID_SIGNED_DATA) return { parsed: false, error: `content type ${ci.contentType}, expected SignedData`, certificates: [] };
     const sd = new SignedData({ schema: ci.content });

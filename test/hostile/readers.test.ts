@@ -13,7 +13,9 @@ import { build } from '../../scripts/make-hostile.mjs';
 import { InputFileError } from '../../src/errors.js';
 import { readBom } from '../../src/pkg/bom-reader.js';
 import { readCpioEntries } from '../../src/pkg/cpio.js';
-import { InputLimitError, LIMITS } from '../../src/pkg/limits.js';
+import { InputLimitError, LIMITS, readInputFileWithin } from '../../src/pkg/limits.js';
+import { readPlist } from '../../src/profiles/plist-read.js';
+import { checkAsn1Nesting, readSignedData } from '../../src/sign/cms-read.js';
 import { parseMachO } from '../../src/pkg/macho.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
 import { machoIdentity } from '../../src/inspect/macho.js';
@@ -187,5 +189,27 @@ describe('Payload programs', () => {
     const [bad] = (await readPkg(pkgWith(changed))).components[0]!.programs;
     expect(bad!.identity).toEqual(machoIdentity(parseMachO(changed), changed));
     expect(bad!.identity!.slices[0]).toMatchObject({ hashesMatch: false, mismatches: ['page 10'] });
+  });
+});
+
+describe('plist and CMS limits', () => {
+  it('a profile nesting 300 arrays is not read, its one problem naming the depth limit', () => {
+    const r = readPlist(build.deepProfile(300), 'deep.mobileconfig');
+    expect(r).toEqual({ problems: [{ where: 'deep.mobileconfig', message: expect.stringMatching(/^not read: elements nest deeper than 256 levels: over the limit/) }], limit: 'xml.depth' });
+    expect(readPlist(build.deepProfile(250), 'ok.mobileconfig').root?.type).toBe('dict');
+  });
+
+  it('a file over its kind\'s size limit is refused from its size, unread', async () => {
+    const big = file(Buffer.alloc(LIMITS['plist.bytes'] + 1), '.mobileconfig');
+    await expectLimit(() => readInputFileWithin(big, 'verify', 'plist.bytes'), 'plist.bytes', /verify: 16777217 bytes: over the limit of 16 MiB for this kind of file \(not read\)/);
+  });
+
+  it('ASN.1 nesting is walked iteratively: 64 levels pass, 65 (DER or BER indefinite) are refused before asn1js sees them', () => {
+    expect(() => checkAsn1Nesting(build.cmsDeepNesting(61))).not.toThrow(); // + ContentInfo, [0] = 63 levels
+    expect(() => checkAsn1Nesting(build.cmsDeepNesting(63))).toThrow(/ASN\.1 values nest deeper than 64 levels: over the limit/);
+    const ber = Buffer.concat([Buffer.alloc(2 * 65).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(2 * 65)]);
+    expect(() => checkAsn1Nesting(ber)).toThrow(/deeper than 64 levels/);
+    expect(() => readSignedData(build.cmsDeepNesting(20_000))).toThrow(/ASN\.1 values nest deeper than 64 levels/);
+    expect(() => checkAsn1Nesting(Buffer.alloc(LIMITS['cms.bytes'] + 1))).toThrow(/over the limit of 16 MiB for a CMS signature/);
   });
 });
