@@ -9,6 +9,9 @@
  *   - the real build in a child process (`node bin/aiwatch-deploy.js build --binary … --arch x86_64`),
  * each writing to a file on the same disk. Reported: the median wall time of each, the ratios build/gzip and
  * build/pigz, and the build's peak RSS (from `/usr/bin/time -v`, else from process.resourceUsage() in the child).
+ * Then what checking our own artifacts costs (issue 16 item 4; with /usr/bin/time only): `verify` of each size's
+ * release zip, and `verify` and `inspect` of the Intune scripts and .intunewin that `intune --intunewin` writes —
+ * wall time and peak RSS, no ratio (target ≤ 200 MiB each).
  *
  *   npm run bench                                  # build dist/, then both sizes, 3 runs each
  *   node scripts/bench.mjs --sizes 64 --runs 5      # options: --sizes, --runs, --dir, --keep (leave temp files)
@@ -18,7 +21,7 @@
  * Needs dist/ (npm run build), gzip and pigz. Prints the machine facts and a Markdown table for docs/benchmarks.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -154,6 +157,51 @@ async function benchSize(o, mib) {
   };
 }
 
+/** Like `measured`, but any exit code is a result (verify exits 1 on problems); needs /usr/bin/time. */
+function measuredAny(dir, args) {
+  const report = path.join(dir, 'time.txt');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', process.execPath, 'bin/aiwatch-deploy.js', ...args], { cwd: root, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, code: r.status, rssKiB: Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) };
+}
+
+/** verify of the release zip the last build of each size wrote (out/ is kept until then). */
+function benchZipVerify(o, mib) {
+  const out = path.join(o.dir, 'out');
+  const zip = readdirSync(out).find((f) => f.endsWith('.zip'));
+  const runs = Array.from({ length: o.runs }, () => measuredAny(o.dir, ['verify', path.join(out, zip)]));
+  return { name: `release zip (${mib} MiB binary)`, bytes: statSync(path.join(out, zip)).size, verify: runs };
+}
+
+/** verify and inspect of what `intune --intunewin` writes (a key file 0600 in the bench folder). */
+function benchIntune(o) {
+  const dir = path.join(o.dir, 'intune');
+  rmSync(dir, { recursive: true, force: true });
+  const key = path.join(o.dir, 'org.key');
+  writeFileSync(key, 'rl_org_bench123', { mode: 0o600 });
+  const made = spawnSync(process.execPath, ['bin/aiwatch-deploy.js', 'intune', '--host', 'https://acme.runlayer.com', '--org-api-key-file', key, '--out', dir, '--intunewin'], { cwd: root, encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`intune failed: ${made.stderr.slice(-2000)}`);
+  return ['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Install-AiwatchDetect.intunewin'].map((name) => {
+    const file = path.join(dir, name);
+    const run = (cmd) => Array.from({ length: o.runs }, () => measuredAny(o.dir, [cmd, file]));
+    return { name, bytes: statSync(file).size, verify: run('verify'), inspect: run('inspect') };
+  });
+}
+
+function checkTable(rows) {
+  const cell = (runs) => {
+    if (!runs) return '— | —';
+    const rss = Math.max(...runs.map((r) => r.rssKiB)) / 1024;
+    return `${sec(median(runs.map((r) => r.ms)))} s | ${rss.toFixed(0)} MiB ${rss <= TARGET.rssMiB ? '✓' : '✗'}`;
+  };
+  return [
+    '| file | size | verify | verify peak RSS | inspect | inspect peak RSS |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.bytes >= 2 ** 20 ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : `${(r.bytes / 1024).toFixed(1)} KiB`} | ${cell(r.verify)} | ${cell(r.inspect)} |`),
+  ];
+}
+
 function machineFacts() {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return [
@@ -199,10 +247,15 @@ async function main() {
   mkdirSync(o.dir, { recursive: true });
   const facts = machineFacts();
   const results = [];
+  const checks = [];
   try {
-    for (const mib of o.sizes) results.push(await benchSize(o, mib));
+    for (const mib of o.sizes) {
+      results.push(await benchSize(o, mib));
+      if (useTime) checks.push(benchZipVerify(o, mib));
+    }
+    if (useTime) checks.push(...benchIntune(o));
   } finally {
-    const temporary = ['out.gz', 'out.pigz.gz', 'out', 'build.json', 'time.txt', ...o.sizes.map((mib) => `payload-${mib}m.cpio`)];
+    const temporary = ['out.gz', 'out.pigz.gz', 'out', 'build.json', 'time.txt', 'intune', 'org.key', ...o.sizes.map((mib) => `payload-${mib}m.cpio`)];
     if (!o.keep) for (const f of temporary) rmSync(path.join(o.dir, f), { recursive: true, force: true });
   }
   const out = [
@@ -222,6 +275,9 @@ async function main() {
     '',
     'Compressed sizes: ' + results.map((r) => `${r.mib} MiB → gzip ${(r.gzipBytes / 2 ** 20).toFixed(1)} MiB, pigz ${(r.pigzBytes / 2 ** 20).toFixed(1)} MiB, pkg ${(r.pkgBytes / 2 ** 20).toFixed(1)} MiB`).join('; '),
     'Every run (wall, s): ' + results.map((r) => `${r.mib} MiB gzip [${r.runs.gzip.map(sec).join(', ')}] pigz [${r.runs.pigz.map(sec).join(', ')}] build [${r.runs.build.map(sec).join(', ')}], 1-min load before each run [${r.runs.load.map((l) => l.toFixed(1)).join(', ')}]`).join('; '),
+    ...(checks.length > 0
+      ? ['', `Checking what we generate (medians of ${o.runs} runs, wall time with process start; peak RSS the largest, /usr/bin/time; target ≤ ${TARGET.rssMiB} MiB):`, '', ...checkTable(checks)]
+      : ['', 'Checking what we generate: not measured (needs /usr/bin/time).']),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
