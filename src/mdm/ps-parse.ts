@@ -53,7 +53,7 @@ let exhausted = false;
 
 /** How much parser memory a script of `bytes` bytes may take: a base for the grammar plus a share per byte, capped. */
 export function parserBudget(bytes: number): number {
-  return Math.min(LIMITS['ps1.parser-bytes'], (64 << 20) + LIMITS['ps1.parser-bytes-per-byte'] * bytes);
+  return Math.min(LIMITS['ps1.parser-bytes'], LIMITS['ps1.parser-base-bytes'] + LIMITS['ps1.parser-bytes-per-byte'] * bytes);
 }
 
 /** The parser's WebAssembly memory now (0 before the first parse): for tests and the benchmark. */

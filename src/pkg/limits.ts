@@ -106,11 +106,13 @@ export const LIMITS = {
   /** A PowerShell script: Intune's platform-script limit (200 KB), checked before the file is read or parsed. */
   'ps1.bytes': 200 * KiB,
   /**
-   * The PowerShell parser's WebAssembly memory (mdm/ps-parse.ts): 64 MiB plus this many bytes per script byte, at
-   * most 'ps1.parser-bytes'. A real 185 KB script needs ~43 MB; 100,000 nested parentheses in 200 KB ~250 MB.
+   * The PowerShell parser's WebAssembly memory (mdm/ps-parse.ts): a base (the module starts at 32 MiB, the grammar
+   * in it) plus this many bytes per script byte, at most 'ps1.parser-bytes'. Our largest script (30 KB) and a real
+   * 185 KB one stay within the 32 MiB the module starts with; 100,000 nested parentheses in 200 KB need ~250 MB.
    */
-  'ps1.parser-bytes-per-byte': 256,
-  'ps1.parser-bytes': 96 * MiB,
+  'ps1.parser-base-bytes': 48 * MiB,
+  'ps1.parser-bytes-per-byte': 128,
+  'ps1.parser-bytes': 80 * MiB,
 } as const;
 
 export type LimitName = keyof typeof LIMITS;

@@ -16,6 +16,7 @@ import { readCpioEntries } from '../../src/pkg/cpio.js';
 import { InputLimitError, LIMITS, readInputFileWithin } from '../../src/pkg/limits.js';
 import { readPlist } from '../../src/profiles/plist-read.js';
 import { checkAsn1Nesting, readSignedData } from '../../src/sign/cms-read.js';
+import { parserBudget, parserMemoryBytes, PsParseLimit, psSyntaxIssues } from '../../src/mdm/ps-parse.js';
 import { parseMachO } from '../../src/pkg/macho.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
 import { machoIdentity } from '../../src/inspect/macho.js';
@@ -211,5 +212,28 @@ describe('plist and CMS limits', () => {
     expect(() => checkAsn1Nesting(ber)).toThrow(/deeper than 64 levels/);
     expect(() => readSignedData(build.cmsDeepNesting(20_000))).toThrow(/ASN\.1 values nest deeper than 64 levels/);
     expect(() => checkAsn1Nesting(Buffer.alloc(LIMITS['cms.bytes'] + 1))).toThrow(/over the limit of 16 MiB for a CMS signature/);
+  });
+});
+
+describe('PowerShell parser memory', () => {
+  it('a script may take 48 MiB + 128 bytes per byte of parser memory, 80 MiB at most', () => {
+    expect(parserBudget(0)).toBe(48 << 20);
+    expect(parserBudget(200 * 1024)).toBe((48 << 20) + 128 * 200 * 1024);
+    expect(parserBudget(300_000)).toBe(80 << 20);
+  });
+
+  it('a parse outgrowing its budget is cancelled (PsParseLimit), and the parser still serves the next script', async () => {
+    const nested = `$x = ${'('.repeat(60_000)}1${')'.repeat(60_000)}\r\n`;
+    await expect(psSyntaxIssues(nested)).rejects.toThrow(PsParseLimit);
+    await expect(psSyntaxIssues(nested)).rejects.toThrow(/parsing it needs more than the \d+ MiB of parser memory a script of its size may take: over the limit/);
+    expect(parserMemoryBytes()).toBeLessThanOrEqual((80 + 64) << 20);
+    expect(await psSyntaxIssues("Write-Output 'ok'\r\ntry {\r\n  1\r\n}\r\n")).toEqual([{ line: 2, column: 1, kind: 'try' }]);
+  });
+
+  it('syntax errors are listed up to 50, then counted', async () => {
+    const issues = await psSyntaxIssues('@@ ;\r\n'.repeat(200));
+    expect(issues).toHaveLength(51);
+    expect(issues.slice(0, 50).every((i) => i.kind === 'error')).toBe(true);
+    expect(issues.at(-1)).toEqual({ line: 0, column: 0, kind: 'more', count: 350 });
   });
 });
