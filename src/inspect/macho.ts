@@ -7,11 +7,12 @@
  *
  * Does not cover: trusting the CMS signature's chain (Gatekeeper's job; the demo binaries are signed by a DEMO key).
  */
-import { readInputFile } from '../io/fs.js';
 import { InputFileError } from '../errors.js';
+import { describeNonMachO } from '../pkg/binary-check.js';
 import { CS_RUNTIME } from '../pkg/macho-constants.js';
 import { verifyCodeDirectory } from '../pkg/macho-codesign.js';
 import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../pkg/macho.js';
+import { scanMachOFile, type MachOScan } from '../pkg/macho-file-scan.js';
 import type { StreamVerdict } from '../pkg/macho-hash-stream.js';
 import type { SignatureKind } from '../pkg/binary-check.js';
 import { jsonSafe } from './format.js';
@@ -138,17 +139,22 @@ export interface BinaryInspection {
   json: { kind: 'macho'; file: string; identity: MachOIdentity; macho: unknown };
 }
 
-/** `inspect` of a bare binary: identity summary, then the full Mach-O description. */
+/**
+ * `inspect` of a bare binary: identity summary, then the full Mach-O description. The file is scanned as a stream
+ * (headers and signatures by range, one pass for the hashes: src/pkg/macho-file-scan.ts), so memory does not grow
+ * with its size; the Mach-O reader's limits (30 slices, 16 MiB of load commands, …) apply.
+ */
 export async function inspectBinary(file: string, name = file): Promise<BinaryInspection> {
-  const data = await readInputFile(file, 'inspect');
-  let parsed: MachOFile;
+  let scan: MachOScan;
   try {
-    parsed = parseMachO(data, { name });
+    scan = await scanMachOFile(file, 'inspect');
   } catch (e) {
     if (e instanceof MachOFormatError) throw new InputFileError(file, `not a readable Mach-O file: ${e.detail}`, { cause: e });
     throw e;
   }
-  const identity = machoIdentity(parsed, data);
-  const head = [`${name}: Mach-O ${identity.kind === 'fat' ? 'universal' : 'thin'} (${identity.arches.join(', ')}), ${data.length} bytes`, ...formatIdentityLines(identity).map((l) => `  ${l}`), ''];
+  if (!scan.parsed) throw new InputFileError(file, `not a readable Mach-O file: ${describeNonMachO(scan.head) ?? 'no Mach-O magic'}`);
+  const parsed: MachOFile = { ...scan.parsed, name };
+  const identity = machoIdentity(parsed, { verdicts: scan.verdicts });
+  const head = [`${name}: Mach-O ${identity.kind === 'fat' ? 'universal' : 'thin'} (${identity.arches.join(', ')}), ${scan.size} bytes`, ...formatIdentityLines(identity).map((l) => `  ${l}`), ''];
   return { text: `${head.join('\n')}\n${describeMachO(parsed)}`, json: { kind: 'macho', file: name, identity, macho: jsonSafe(parsed) } };
 }

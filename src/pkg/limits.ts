@@ -78,6 +78,14 @@ export const LIMITS = {
   /** Bytes of member data held in memory at once (scripts, launchd plists, small programs); larger programs spill to a private temporary file. */
   'cpio.kept-bytes': 32 * MiB,
 
+  // Mach-O (macho.ts, read by range or streamed: macho-file-scan.ts).
+  /** Slices of a universal binary: Java class files share its magic with 45+ where the count is; file(1) stops at 30 too. */
+  'macho.fat-arches': 30,
+  /** sizeofcmds: real binaries have a few KiB of load commands. */
+  'macho.load-commands-bytes': 16 * MiB,
+  /** A code signature (LC_CODE_SIGNATURE datasize), read whole: page hashes are 0.8% of the code. */
+  'macho.signature-bytes': 256 * MiB,
+
   // zip (pkg/zip.ts: release zip, .intunewin outer and inner zips).
   /** Entries of a zip: a release zip holds ~10, a .intunewin 2, its inner zip a handful of scripts. */
   'zip.entries': 10_000,

@@ -13,6 +13,7 @@
  * Hand-written because no maintained npm package reads Mach-O code signatures; facts from Apple's public
  * <mach-o/loader.h>, <mach-o/fat.h> and xnu's cs_blobs.h.
  */
+import { LIMITS } from './limits.js';
 import { open } from 'node:fs/promises';
 import { checkInputFile } from '../io/fs.js';
 import { ByteView, fail, hex, MachOFormatError, type ReadContext } from './macho-bytes.js';
@@ -40,10 +41,10 @@ export { describeMachO } from './macho-describe.js';
  * More architectures than this in a fat header means it is not one: Java class files share 0xcafebabe and have their
  * major version (45 and up) where nfat_arch would be; file(1) draws the line at 30 too.
  */
-export const MAX_FAT_ARCHES = 30;
-/** Larger load-command areas and code signatures than these are refused rather than read into memory. */
-export const MAX_LOAD_COMMANDS_SIZE = 16 * 1024 * 1024;
-export const MAX_SIGNATURE_SIZE = 256 * 1024 * 1024;
+export const MAX_FAT_ARCHES = LIMITS['macho.fat-arches'];
+/** Larger load-command areas and code signatures than these are refused rather than read into memory (limits.ts). */
+export const MAX_LOAD_COMMANDS_SIZE = LIMITS['macho.load-commands-bytes'];
+export const MAX_SIGNATURE_SIZE = LIMITS['macho.signature-bytes'];
 
 export interface MachOSlice extends LoadCommandSummary {
   /** Architecture as lipo names it: arm64, arm64e, x86_64, x86_64h, i386 … */
