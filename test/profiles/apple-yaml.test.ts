@@ -246,7 +246,7 @@ describe('where the schemas come from', () => {
     const fromEnv = resolveAppleSchemas({ [APPLE_DM_ENV]: APPLE_DM_FIXTURE });
     expect(fromEnv.source).toBe(path.join(APPLE_DM_FIXTURE, 'mdm', 'profiles'));
     expect(fromEnv.fromEnv).toBe(true);
-    expect(fromEnv.payloads.size).toBe(3);
+    expect(fromEnv.payloads.size).toBe(120); // the complete copy: the same 120 payload types as the shipped data
   });
 
   it(`${APPLE_DM_ENV} naming a folder without the YAML is an input error naming the variable, never a silent fallback`, () => {
