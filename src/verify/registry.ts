@@ -7,11 +7,24 @@
  * To add a kind: call {@link registerVerifier} in your module and import that module from src/verify/all.ts.
  * Registering an existing kind again replaces it (e.g. a real signed-profile verifier replacing the placeholder).
  */
+import { open } from 'node:fs/promises';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import type { Problem } from '../errors.js';
 
 /** How many leading bytes `detect` sees. */
 export const HEAD_BYTES = 64 * 1024;
+
+/** The first {@link HEAD_BYTES} bytes of a file (fewer when it is shorter), what `detect` is given. */
+export async function readHead(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
 
 export interface VerifyContext {
   /** The deployment spec (`--spec`), for checks of our own artifacts (tenant keys, designated requirement). */

@@ -5,11 +5,10 @@
  * other files are still checked, so one typo does not hide every other verdict. A reader limit hit (an
  * InputLimitError of src/pkg/limits.ts: a hostile or damaged file) is that file's problem.
  */
-import { open } from 'node:fs/promises';
 import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 import { InputLimitError } from '../pkg/limits.js';
-import { detectVerifier, HEAD_BYTES, registeredVerifiers, type VerifyContext } from './registry.js';
+import { detectVerifier, readHead, registeredVerifiers, type VerifyContext } from './registry.js';
 
 export interface FileReport {
   file: string;
@@ -17,17 +16,6 @@ export interface FileReport {
   describe: string;
   problems: Problem[];
   notes: string[];
-}
-
-async function readHead(file: string): Promise<Uint8Array> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 /** The report of a file that cannot be read (kind `unreadable`), or undefined when it can. */

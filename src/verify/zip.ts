@@ -18,7 +18,7 @@ import type { ReleaseManifest } from '../plan/release-docs.js';
 import { readPlist } from '../profiles/plist-read.js';
 import { crossProblems, type ReleaseArtifacts } from './cross.js';
 import { verifyPkgFile } from './pkg.js';
-import { detectVerifier, HEAD_BYTES, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+import { detectVerifier, HEAD_BYTES, readHead, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 
 const OWN_FILES = new Set(['manifest.json', 'SHA256SUMS']);
 /** An entry that was read (in memory or to a file): what the manifest and SHA256SUMS can be checked against. */
@@ -138,23 +138,10 @@ async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: 
       if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
       continue;
     }
-    const v = detectVerifier(e.data ? e.data.subarray(0, HEAD_BYTES) : await headOf(file), file);
+    const v = detectVerifier(e.data ? e.data.subarray(0, HEAD_BYTES) : await readHead(file), file);
     if (v && v.kind !== 'release-zip') out.push(...(await v.check(file, { ...ctx, note })).map(rename));
   }
   return out;
-}
-
-/** The first bytes of a file, for detecting its kind. */
-async function headOf(file: string): Promise<Buffer> {
-  const { open } = await import('node:fs/promises');
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
 }
 
 async function collectArtifacts(zip: string, m: ReleaseManifest | undefined, entries: readonly ZipEntryData[], art: ReleaseArtifacts): Promise<void> {
