@@ -102,6 +102,11 @@ function nearest(name: string, known: readonly string[]): string | undefined {
   return best && best.d <= Math.min(2, Math.floor(name.length / 3)) ? best.k : undefined;
 }
 
+/** Flags a release renamed, with what replaced them: named in the unknown-flag message instead of a guess. */
+const RENAMED: Readonly<Record<string, string>> = {
+  'allow-unsigned-binary': '--development-build (it also covers a binary signed by a certificate that is not an Apple Developer ID)',
+};
+
 /** yargs' messages, made plainer: "Unknown arguments: bogus-flag, bogusFlag" names the flag once, with a suggestion. */
 function tidyMessage(message: string, argv: readonly string[], o: DeclaredOptions | undefined, command: AiwatchCommand | undefined): string {
   const unknown = /^Unknown arguments?: (.*)$/s.exec(message);
@@ -111,6 +116,7 @@ function tidyMessage(message: string, argv: readonly string[], o: DeclaredOption
     const flags = new Set(flagTokens(argv).map((t) => t.replace(/^--(no-)?/, '').replace(/=[\s\S]*$/, '')));
     const known = o ? Object.keys(o.key).filter((k) => k !== 'version') : [];
     const shown = kept.map((n) => {
+      if (RENAMED[n]) return `${n} (renamed: use ${RENAMED[n]})`;
       const hint = flags.has(n) ? nearest(n, known) : undefined;
       return hint ? `${n} (did you mean --${hint}?)` : n;
     });

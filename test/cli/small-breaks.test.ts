@@ -110,3 +110,13 @@ describe('verify: a missing file among others, an empty file', () => {
     expect(r.stdout).not.toContain('not a kind of file');
   });
 });
+
+describe('renamed flags', () => {
+  it('build --allow-unsigned-binary (replaced by --development-build) is a usage error that names the new flag; nothing written', async () => {
+    const d = dir();
+    const r = await cli(['build', '--demo', '--allow-unsigned-binary', '--out', 'out'], { cwd: d });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unknown argument: allow-unsigned-binary (renamed: use --development-build');
+    expect(existsSync(path.join(d, 'out'))).toBe(false);
+  });
+});
