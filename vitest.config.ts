@@ -9,7 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // WebAssembly stays on V8's baseline compiler, as in the CLI (bin/aiwatch-deploy.js): otherwise every test file
-    // that parses PowerShell spends ~2 s and ~2.1 GB tiering up tree-sitter-powershell's lexer (src/mdm/ps-parse.ts).
+    // that parses PowerShell spends ~2 s and ~2.1 GB tiering up tree-sitter-powershell's lexer (src/read/ps-parse.ts).
     execArgv: ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'],
   },
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { sweepStaleDebris, withSubfolders } from '../io/debris.js';
 import { checkOutputTarget, writeFileAtomic, type OutputKind } from '../io/fs.js';
 import { writeDestination } from '../io/output-target.js';
-import type { Artifact } from '../plan/profiles.js';
+import type { Artifact } from '../profiles/plan.js';
 import type { CliContext } from './command.js';
 
 export interface WrittenFile {

@@ -10,7 +10,7 @@
 import { BUILDER_VERSION } from '../config/package-version.js';
 import { AiwatchError, ExitCode, UsageError } from '../errors.js';
 import type { CliContext, CommandResult } from './command.js';
-import { stableJson } from './json.js';
+import { stableJson } from '../formats/json.js';
 import { parseArgv } from './parse.js';
 import { createRedactor, maskKeyShapes, secretValues } from './redact.js';
 

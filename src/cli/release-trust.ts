@@ -1,6 +1,6 @@
 /**
  * The trust chain of `build`: the option groups (signing the pkg and profiles, signing the agent binary,
- * notarization and stapling) and the steps they turn into for src/plan/release.ts:
+ * notarization and stapling) and the steps they turn into for src/release/release.ts:
  *   - `--sign`           → an XarSigner (Developer ID Installer identity): the product archive is signed as written;
  *   - `--sign-profiles`  → the PPPC and login-items profiles in the zip are CMS-signed (same identity; unsigned is the
  *                          default because most MDMs want unsigned uploads);
@@ -16,7 +16,7 @@ import { readSecret } from '../config/secrets.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { InterruptedError, RemoteRejection, UsageError } from '../errors.js';
 import { DEFAULT_NOTARY_URL } from '../notary/client.js';
-import { sleepFor } from '../notary/http.js';
+import { sleepFor } from '../net/http.js';
 import type { ApiKey } from '../notary/jwt.js';
 import { notarize } from '../notary/notarize.js';
 import { parseDuration } from '../notary/poll.js';

@@ -6,8 +6,8 @@
 import { open } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
-import { readInputFileWithin } from '../pkg/limits.js';
-import { describeNonMachO } from '../pkg/binary-check.js';
+import { readInputFileWithin } from '../formats/limits.js';
+import { describeNonMachO } from '../macho/binary-check.js';
 import { profileEncoding } from '../sign/profile-sign.js';
 import { jsonSafe } from './format.js';
 import { inspectBinary } from './macho.js';

@@ -3,21 +3,21 @@
  * signature kind (signed with a CMS signature / ad hoc / unsigned), signing identifier, team, CodeDirectory flags,
  * hash type, cdhash, the signing certificate's common name and team (OU), the CMS signing time, and — when the
  * image bytes are at hand — whether the CodeDirectory's hashes still match them. Also `inspect` of a bare binary:
- * this summary followed by the full dump of src/pkg/macho-describe.ts.
+ * this summary followed by the full dump of src/macho/describe.ts.
  *
  * Does not cover: trusting the CMS signature's chain (Gatekeeper's job; the demo binaries are signed by a DEMO key).
  */
 import { InputFileError } from '../errors.js';
-import { describeNonMachO } from '../pkg/binary-check.js';
-import { CS_RUNTIME } from '../pkg/macho-constants.js';
-import { verifyCodeDirectory } from '../pkg/macho-codesign.js';
-import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../pkg/macho.js';
-import { scanMachOFile, type MachOScan } from '../pkg/macho-file-scan.js';
-import type { StreamVerdict } from '../pkg/macho-hash-stream.js';
-import type { SignatureKind } from '../pkg/binary-check.js';
+import { describeNonMachO } from '../macho/binary-check.js';
+import { CS_RUNTIME } from '../macho/constants.js';
+import { verifyCodeDirectory } from '../macho/codesign.js';
+import { describeMachO, MachOFormatError, parseMachO, type MachOFile, type MachOSlice } from '../macho/macho.js';
+import { scanMachOFile, type MachOScan } from '../macho/file-scan.js';
+import type { StreamVerdict } from '../macho/hash-stream.js';
+import type { SignatureKind } from '../macho/binary-check.js';
 import { jsonSafe } from './format.js';
 
-export type { SignatureKind } from '../pkg/binary-check.js';
+export type { SignatureKind } from '../macho/binary-check.js';
 
 export interface SliceIdentity {
   arch: string;
@@ -141,7 +141,7 @@ export interface BinaryInspection {
 
 /**
  * `inspect` of a bare binary: identity summary, then the full Mach-O description. The file is scanned as a stream
- * (headers and signatures by range, one pass for the hashes: src/pkg/macho-file-scan.ts), so memory does not grow
+ * (headers and signatures by range, one pass for the hashes: src/macho/file-scan.ts), so memory does not grow
  * with its size; the Mach-O reader's limits (30 slices, 16 MiB of load commands, …) apply.
  */
 export async function inspectBinary(file: string, name = file): Promise<BinaryInspection> {

@@ -6,7 +6,7 @@
 import { certificateLines, heading, indent, plural, rows, text } from './format.js';
 import { formatIdentityLines } from './macho.js';
 import type { ComponentReport, ListingEntry, PkgReport, TocEntryReport } from './pkg.js';
-import type { XarSignatureReport } from './signature.js';
+import type { XarSignatureReport } from '../read/signature.js';
 
 function containerLines(r: PkgReport): string[] {
   const t = r.toc;

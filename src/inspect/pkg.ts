@@ -1,12 +1,12 @@
 /**
  * `inspect FILE.pkg`: what is inside a flat package, as data (`--json`) — the xar header, TOC entries with their
- * encodings, sizes and checksums, signatures (src/inspect/signature.ts), stapled tickets, the Distribution, and
+ * encodings, sizes and checksums, signatures (src/read/signature.ts), stapled tickets, the Distribution, and
  * per component the PackageInfo, the Bom listing, the Payload listing and statistics, the Scripts and the
  * identity of each Mach-O program in the payload. pkg-text.ts renders it as text.
  *
  * Deterministic for a given file: nothing here reads the clock; the file is named as the caller says.
  */
-import { InputLimitError } from '../pkg/limits.js';
+import { InputLimitError } from '../formats/limits.js';
 import type { BomEntry } from '../pkg/bom-reader.js';
 import { CHECKSUM_ALGORITHMS } from '../pkg/xar-header.js';
 import type { CpioEntry } from '../pkg/cpio.js';
@@ -16,8 +16,8 @@ import { payloadStats, type PayloadEntry, type PayloadStats } from '../pkg/paylo
 import type { XarArchive } from '../pkg/xar-reader.js';
 import { octalMode } from './format.js';
 import type { MachOIdentity } from './macho.js';
-import { readPkg, type ArchiveStream, type ComponentContents, type PkgContents } from './pkg-read.js';
-import { analyzeXarSignature, type XarSignatureReport } from './signature.js';
+import { readPkg, type ArchiveStream, type ComponentContents, type PkgContents } from '../read/pkg-read.js';
+import { analyzeXarSignature, type XarSignatureReport } from '../read/signature.js';
 
 /** How many lines of each script the text shows without --scripts. */
 export const SCRIPT_PREVIEW_LINES = 5;
@@ -211,7 +211,7 @@ export async function pkgReport(p: PkgContents, opts: InspectPkgOptions = {}): P
 }
 
 /**
- * Read and describe the package at `file`. A member that hit a limit of src/pkg/limits.ts (a hostile or damaged
+ * Read and describe the package at `file`. A member that hit a limit of src/formats/limits.ts (a hostile or damaged
  * package) fails the whole description: an InputLimitError naming the file and member (exit 3).
  */
 export async function inspectPkg(file: string, opts: InspectPkgOptions = {}): Promise<PkgReport> {

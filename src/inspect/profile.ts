@@ -8,9 +8,9 @@
  * name says key/secret/password/token, are shown as `<set, N characters>`.
  * Does not cover: binary plists (reported), encrypted payloads.
  */
-import { InputLimitError } from '../pkg/limits.js';
+import { InputLimitError } from '../formats/limits.js';
 import { InputFileError } from '../errors.js';
-import { readPlist, toPlain, type PNode } from '../profiles/plist-read.js';
+import { readPlist, toPlain, type PNode } from '../formats/plist-read.js';
 import { profileEncoding, unwrapSignedProfile, type SignedProfile } from '../sign/profile-sign.js';
 import { heading, rows, text } from './format.js';
 

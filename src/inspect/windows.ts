@@ -1,10 +1,10 @@
 /**
  * `inspect` of the Windows artifacts:
  *
- * - `FILE.ps1`: size, encoding, line endings, line count, and the Authenticode signature (src/inspect/ps-signature.ts:
+ * - `FILE.ps1`: size, encoding, line endings, line count, and the Authenticode signature (src/read/ps-signature.ts:
  *   signer, certificates, signing time, timestamp, whether the text still matches what was signed). The script's
  *   text is never printed: it may hold an organization key.
- * - `FILE.intunewin`: Detection.xml (name, setup file, sizes, digest) and the checks of src/mdm/intunewin-read.ts,
+ * - `FILE.intunewin`: Detection.xml (name, setup file, sizes, digest) and the checks of src/read/intunewin-read.ts,
  *   the outer and the decrypted inner zip listings, and each script inside as above. The EncryptionKey, MacKey and
  *   InitializationVector are the package's secrets (anyone holding them can decrypt it): only their presence and
  *   length are shown, as for the Mac.
@@ -19,14 +19,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputFileError } from '../errors.js';
 import { checkInputFile, readInputFile, withTempDir } from '../io/fs.js';
-import { INTUNE_SCRIPT_MAX_BYTES } from '../mdm/intune-checks.js';
-import { readIntuneWin, type IntuneWinDetection } from '../mdm/intunewin-read.js';
-import { InputLimitError, LIMITS } from '../pkg/limits.js';
-import { readZip, type ZipEntryInfo, type ZipReadEntry } from '../pkg/zip.js';
-import { errorText } from './streams.js';
+import { INTUNE_SCRIPT_MAX_BYTES } from '../intune/intune-checks.js';
+import { readIntuneWin, type IntuneWinDetection } from '../read/intunewin-read.js';
+import { InputLimitError, LIMITS } from '../formats/limits.js';
+import { readZip, type ZipEntryInfo, type ZipReadEntry } from '../formats/zip.js';
+import { errorText } from '../read/streams.js';
 import type { CertificateSummary } from '../sign/certificate.js';
 import { certificateLines, heading, indent, rows, text } from './format.js';
-import { readPsSignature, scriptText, type PsSignatureReport } from './ps-signature.js';
+import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
 
 export interface Ps1Report {
   kind: 'ps1';

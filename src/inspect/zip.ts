@@ -1,21 +1,21 @@
 /**
- * `inspect` of a release zip (src/plan/release.ts): the manifest summary, every entry (mode, sizes, time, sha256,
+ * `inspect` of a release zip (src/release/release.ts): the manifest summary, every entry (mode, sizes, time, sha256,
  * the role the manifest gives it), then each nested package (extracted to a private temporary folder and described
  * by src/inspect/pkg.ts) and each configuration profile (src/inspect/profile.ts).
  * Does not cover: zips that are not release zips beyond listing their entries (no manifest → no summary).
  *
  * Memory: entries are hashed as they stream; small ones (≤ 1 MiB, 32 MiB in all) are kept in memory, every other
  * entry and every nested .pkg is streamed to a private temporary folder ({@link withZipEntries}), so a release zip
- * holding a large agent is read in bounded memory. The zip reader's limits (src/pkg/limits.ts) apply.
+ * holding a large agent is read in bounded memory. The zip reader's limits (src/formats/limits.ts) apply.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputFileError } from '../errors.js';
 import { checkInputFile, withTempDir } from '../io/fs.js';
-import type { ReleaseManifest } from '../plan/release-docs.js';
-import { byteText, InputLimitError, LIMITS } from '../pkg/limits.js';
-import { readZip, type ZipReadEntry } from '../pkg/zip.js';
-import { errorText } from './streams.js';
+import type { ReleaseManifest } from '../release/release-docs.js';
+import { byteText, InputLimitError, LIMITS } from '../formats/limits.js';
+import { readZip, type ZipReadEntry } from '../formats/zip.js';
+import { errorText } from '../read/streams.js';
 import { heading, octalMode, rows, text } from './format.js';
 import { inspectPkg, type PkgReport } from './pkg.js';
 import { formatPkgReport } from './pkg-text.js';

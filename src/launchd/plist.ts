@@ -4,7 +4,7 @@
  * reads like Apple's examples. Installed root:wheel 0644 by the package; this module only renders the bytes.
  */
 import type { LaunchdUnit } from '../config/spec-types.js';
-import { serializePlist, type PlistDict } from '../profiles/plist-serialize.js';
+import { serializePlist, type PlistDict } from '../formats/plist-serialize.js';
 
 /** `<Label>.plist`, the file name launchd expects for a unit. */
 export function launchdFileName(unit: Pick<LaunchdUnit, 'label'>): string {

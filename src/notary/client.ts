@@ -11,7 +11,7 @@
  */
 import { NetworkError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { printableUrl, requestJson, type HttpOptions } from './http.js';
+import { printableUrl, requestJson, type HttpOptions } from '../net/http.js';
 
 export const DEFAULT_NOTARY_URL = 'https://appstoreconnect.apple.com/notary/v2';
 

@@ -17,7 +17,7 @@ import { checkServiceUrls } from './url.js';
 import { NotaryClient, type SubmissionInfo } from './client.js';
 import { formatIssues, parseDeveloperLog, type LogIssue } from './devlog.js';
 import { sha256File } from './digest.js';
-import type { HttpOptions } from './http.js';
+import type { HttpOptions } from '../net/http.js';
 import { TokenSource, type ApiKey } from './jwt.js';
 import { waitForVerdict } from './poll.js';
 import { uploadToS3 } from './upload.js';

@@ -1,13 +1,13 @@
 /**
  * What `notarize` checks locally before anything is uploaded: the file is a flat package (a xar archive whose TOC
  * and checksum read back, src/pkg/xar-reader.ts) and it is signed, with signatures that verify over the TOC
- * checksum (src/inspect/signature.ts). Apple notarizes only signed packages, so an unsigned or damaged one would
+ * checksum (src/read/signature.ts). Apple notarizes only signed packages, so an unsigned or damaged one would
  * cost an upload and a wait to learn it; here it is an input-file error (exit 3) with no request sent. A signature
  * that does not chain to Apple through a Developer ID Installer certificate is a warning (the notary will say
  * Invalid), not a refusal: a test PKI must still reach a local notary.
  */
 import { InputFileError } from '../errors.js';
-import { analyzeXarSignature } from '../inspect/signature.js';
+import { analyzeXarSignature } from '../read/signature.js';
 import { openXar } from '../pkg/xar-reader.js';
 
 /** Check `file` (see the module comment); resolves with warnings for the user. */

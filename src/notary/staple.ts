@@ -17,7 +17,7 @@ import { InputFileError } from '../errors.js';
 import { writeStreamAtomic } from '../io/fs.js';
 import { checkServiceUrls } from './url.js';
 import { openXar } from '../pkg/xar-reader.js';
-import type { HttpOptions } from './http.js';
+import type { HttpOptions } from '../net/http.js';
 import { lookupTicket, ticketRecordName } from './ticket.js';
 import { encodeTicketTrailer, stapledTicketOf } from './trailer.js';
 

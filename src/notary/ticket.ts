@@ -10,7 +10,7 @@
  */
 import { InputFileError, NetworkError, RemoteRejection } from '../errors.js';
 import type { XarArchive } from '../pkg/xar-reader.js';
-import { printableUrl, requestJson, type HttpOptions } from './http.js';
+import { printableUrl, requestJson, type HttpOptions } from '../net/http.js';
 import { TICKET_MAGIC } from './trailer.js';
 
 export const DEFAULT_TICKET_URL = 'https://api.apple-cloudkit.com/database/1/com.apple.gk.ticket-delivery/production/public/records/lookup';

@@ -13,7 +13,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { InputFileError, InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
 import { redact } from '../secret.js';
 import type { UploadTarget } from './client.js';
-import { sleepFor } from './http.js';
+import { sleepFor } from '../net/http.js';
 
 export const NOTARY_S3_REGION = 'us-west-2';
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;

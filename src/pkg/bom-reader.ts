@@ -16,7 +16,7 @@
  */
 import { InputFileError } from '../errors.js';
 import { BOM_MAGIC, BOM_VAR_NAMES } from './bom.js';
-import { InputLimitError, LIMITS, type LimitName } from './limits.js';
+import { InputLimitError, LIMITS, type LimitName } from '../formats/limits.js';
 import { payloadSortKey } from './payload.js';
 
 export interface BomPointer {

@@ -21,7 +21,7 @@
  * broken (§3.5). Written from the reference, not copied.
  */
 import { InputFileError } from '../errors.js';
-import { cksum, cksumFile } from './cksum.js';
+import { cksum, cksumFile } from '../formats/cksum.js';
 import type { PayloadEntry, PayloadKind } from './payload.js';
 
 export const BOM_MAGIC = 'BOMStore';

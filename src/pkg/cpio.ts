@@ -16,9 +16,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import { InputFileError } from '../errors.js';
-import { Cksum } from './cksum.js';
-import { ByteReader } from './byte-reader.js';
-import { byteText, InputLimitError, LIMITS } from './limits.js';
+import { Cksum } from '../formats/cksum.js';
+import { ByteReader } from '../formats/byte-reader.js';
+import { byteText, InputLimitError, LIMITS } from '../formats/limits.js';
 import type { PayloadEntry, PayloadKind } from './payload.js';
 
 const MAGIC = '070707';

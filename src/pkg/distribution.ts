@@ -11,7 +11,7 @@
  */
 import { create } from 'xmlbuilder2';
 import { UsageError, type Problem } from '../errors.js';
-import { child, childText, elements, parseDocument, textOf, type XmlElement } from './xml-tree.js';
+import { child, childText, elements, parseDocument, textOf, type XmlElement } from '../formats/xml-tree.js';
 
 export type HostArchitecture = 'arm64' | 'x86_64';
 const ARCH_ORDER: readonly HostArchitecture[] = ['arm64', 'x86_64'];

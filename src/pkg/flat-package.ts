@@ -25,7 +25,7 @@ import { renderLaunchdPlist } from '../launchd/plist.js';
 import { writeBom, type BomArchInfo } from './bom.js';
 import { writeCpio } from './cpio.js';
 import { renderDistribution, type HostArchitecture } from './distribution.js';
-import { gzipParallel } from './gzip.js';
+import { gzipParallel } from '../formats/gzip.js';
 import { renderPackageInfo } from './package-info.js';
 import { payloadStats, planPayload, planScripts, type InstallFile, type PayloadEntry, type PayloadStats } from './payload.js';
 import { writeXar, type XarInput, type XarSigner, type XarWriteResult } from './xar.js';

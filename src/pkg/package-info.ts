@@ -11,7 +11,7 @@
  */
 import { create } from 'xmlbuilder2';
 import { UsageError, type Problem } from '../errors.js';
-import { child, elements, parseDocument, type XmlElement } from './xml-tree.js';
+import { child, elements, parseDocument, type XmlElement } from '../formats/xml-tree.js';
 
 export type PostinstallAction = 'none' | 'logout' | 'restart' | 'shutdown';
 const POSTINSTALL_ACTIONS: readonly string[] = ['none', 'logout', 'restart', 'shutdown'];

@@ -19,9 +19,9 @@ import {
 } from './xar-header.js';
 import type { XarRegion, XarSignatureInfo } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, readToc, TocLimitError, type XarEntry } from './xar-toc.js';
-import { byteText, InputLimitError, LIMITS, overLimit } from './limits.js';
+import { byteText, InputLimitError, LIMITS, overLimit } from '../formats/limits.js';
 import { collect, CollectLimitError, fileRange, inflateSource, type ByteSource } from './xar-stream.js';
-import { parseXml, XmlLimitError, XmlSyntaxError, type XmlElement } from './xml-tree.js';
+import { parseXml, XmlLimitError, XmlSyntaxError, type XmlElement } from '../formats/xml-tree.js';
 
 export type { XarEntry, XarEntryData, XarDigest } from './xar-toc.js';
 

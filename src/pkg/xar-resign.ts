@@ -16,7 +16,7 @@ import { sealToc } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { removeSignatureElements, shiftDataOffsets, tocOf } from './xar-toc.js';
 import { fileRange, writeChunk, writeSource } from './xar-stream.js';
-import { el, type XmlElement } from './xml-tree.js';
+import { el, type XmlElement } from '../formats/xml-tree.js';
 import type { XarWriteResult } from './xar.js';
 
 /** The first heap offset of file data, after checking no member sits before the end of the reserved regions. */

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { setSignatureElements } from './xar-toc.js';
-import { serializeXml, type XmlElement } from './xml-tree.js';
+import { serializeXml, type XmlElement } from '../formats/xml-tree.js';
 import { signatureLayout, SHA1_SIZE, type XarSigner, type XarSignatureLayout } from './xar-signature.js';
 import { ZLIB_LEVEL } from './xar-stream.js';
 

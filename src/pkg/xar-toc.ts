@@ -11,8 +11,8 @@
  * Serialisation goes through xmlbuilder2 ({@link serializeXml}); reading through the strict parser of xml-tree.ts,
  * walking the `<file>` tree iteratively within the entry, depth and path limits of limits.ts.
  */
-import { LIMITS } from './limits.js';
-import { child, childText, el, elements, textOf, type XmlElement } from './xml-tree.js';
+import { LIMITS } from '../formats/limits.js';
+import { child, childText, el, elements, textOf, type XmlElement } from '../formats/xml-tree.js';
 import { unwrapCertificate, wrapCertificate, type XarSignatureInfo, type XarSignatureLayout } from './xar-signature.js';
 
 export const ENCODING_STORE = 'application/octet-stream';

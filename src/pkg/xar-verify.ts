@@ -15,7 +15,7 @@ import { InputFileError, type Problem } from '../errors.js';
 import { heapRegions, openXar, type XarArchive } from './xar-reader.js';
 import { ENCODING_STORE, ENCODING_ZLIB, type XarDigest, type XarEntry } from './xar-toc.js';
 import { drain, fileRange, inflateSource, Meter, metered, type ByteSource } from './xar-stream.js';
-import { byteText, LIMITS } from './limits.js';
+import { byteText, LIMITS } from '../formats/limits.js';
 
 /** Stops a decoded member once it exceeds the size its TOC entry declares. */
 class Oversize extends Error {}

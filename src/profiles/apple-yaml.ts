@@ -24,7 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { PACKAGE_ROOT } from '../config/paths.js';
 import type { Problem } from '../errors.js';
 import { decodeAppleSchema, deriveAppleCheckout, parseAppleData, type AppleKey, type AppleSchema } from './apple-schema-data.js';
-import { childPath, type PNode, type PType } from './plist-read.js';
+import { childPath, type PNode, type PType } from '../formats/plist-read.js';
 
 export type { AppleKey, AppleSchema } from './apple-schema-data.js';
 

@@ -6,7 +6,7 @@
  */
 import type { TenantInput } from '../config/spec-types.js';
 import { tenantPreferences } from '../config/tenant.js';
-import { serializePlistFragment } from './plist-serialize.js';
+import { serializePlistFragment } from '../formats/plist-serialize.js';
 
 export function renderIntuneFragment(tenant: TenantInput): string {
   return serializePlistFragment(tenantPreferences(tenant), { sortKeys: true });

@@ -8,7 +8,7 @@
  */
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
-import type { PlistDict } from './plist-serialize.js';
+import type { PlistDict } from '../formats/plist-serialize.js';
 
 export function loginItemsProfile(spec: DeploymentSpec): PlistDict {
   const root = `${identifierRoot(spec)}.loginitems`;

@@ -4,7 +4,7 @@
  * Intune's Preference file template produce. Covers Forced only (never Set-Once: the agent's settings are
  * enforced, not defaults the user may change).
  */
-import type { PlistDict } from './plist-serialize.js';
+import type { PlistDict } from '../formats/plist-serialize.js';
 
 export const MCX_PAYLOAD_TYPE = 'com.apple.ManagedClient.preferences';
 

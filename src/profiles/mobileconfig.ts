@@ -11,7 +11,7 @@
  * macOS 10.15+ and ignored before). Covers the unsigned XML form only; signing is src/sign's job.
  */
 import type { DeploymentSpec } from '../config/spec-types.js';
-import { serializePlist, type PlistData, type PlistDict } from './plist-serialize.js';
+import { serializePlist, type PlistData, type PlistDict } from '../formats/plist-serialize.js';
 import { payloadUuid } from './uuid.js';
 
 /**

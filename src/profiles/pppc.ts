@@ -14,8 +14,8 @@
  */
 import type { DeploymentSpec, PppcService } from '../config/spec-types.js';
 import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
-import type { PlistDict } from './plist-serialize.js';
-import { requirementConstant } from '../sign/requirement-text.js';
+import type { PlistDict } from '../formats/plist-serialize.js';
+import { requirementConstant } from '../macho/requirement-text.js';
 
 export { requirementConstant };
 

@@ -13,7 +13,7 @@ import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
 import { tenantPreferences } from '../config/tenant.js';
 import { mcxContent, MCX_PAYLOAD_TYPE } from './mcx.js';
 import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
-import type { PlistDict } from './plist-serialize.js';
+import type { PlistDict } from '../formats/plist-serialize.js';
 
 export type TenantEncoding = 'domain' | 'mcx';
 

@@ -12,7 +12,7 @@ import type { DeploymentSpec } from '../config/spec-types.js';
 import type { Problem } from '../errors.js';
 import { checkProfileAgainstApple, type AppleSchemas } from './apple-yaml.js';
 import { MCX_PAYLOAD_TYPE } from './mcx.js';
-import { childPath, dictGet, dictString, readPlist, type PNode } from './plist-read.js';
+import { childPath, dictGet, dictString, readPlist, type PNode } from '../formats/plist-read.js';
 import { designatedRequirement, requirementConstant } from './pppc.js';
 import { tenantValueProblems, type FoundValue } from './tenant-check.js';
 import { isUuid } from './uuid.js';

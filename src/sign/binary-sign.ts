@@ -10,7 +10,7 @@
  * (README "Exit codes"): the .p12 (password 2; unreadable, dates, usage, chain 3), the tool (missing 4), the tool
  * itself (failing 4 — unless its time-stamp server, asked once then, is unreachable 5 or refusing 6).
  *
- * The tool works on a private copy; the result is read back (src/pkg/binary-check.ts: signed with a certificate,
+ * The tool works on a private copy; the result is read back (src/macho/binary-check.ts: signed with a certificate,
  * the identifier, the team, hardened runtime, page hashes) before it is moved onto `out` atomically, so a tool that
  * exits 0 without signing cannot slip through, and `out` may be the input itself.
  * Not covered: entitlements, bundles, notarizing the bare binary (the pkg is what gets notarized).
@@ -21,9 +21,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InputFileError, ToolError, UsageError } from '../errors.js';
 import { moveIntoPlace, readInputFile, withTempDir, writeFileAtomic, writeStreamAtomic } from '../io/fs.js';
-import { checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseArch } from '../pkg/binary-check.js';
-import { CS_RUNTIME } from '../pkg/macho-constants.js';
-import { parseMachO } from '../pkg/macho.js';
+import { checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseArch } from '../macho/binary-check.js';
+import { CS_RUNTIME } from '../macho/constants.js';
+import { parseMachO } from '../macho/macho.js';
 import type { Secret } from '../secret.js';
 import { codesignSign, RCODESIGN, rcodesignSign } from '../tools/codesign.js';
 import { hasTool } from '../tools/run.js';

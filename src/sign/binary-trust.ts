@@ -4,7 +4,7 @@
  * 1[field.1.2.840.113635.100.6.2.6] and certificate leaf[field.1.2.840.113635.100.6.1.13] …`) that no field of the
  * CodeDirectory can tell:
  *   - the CMS signature verifies with the signer certificate's key (over the signed attributes; that the signed
- *     message digest is the CodeDirectory's is checked by the Mach-O reader, src/pkg/macho-codesign.ts);
+ *     message digest is the CodeDirectory's is checked by the Mach-O reader, src/macho/codesign.ts);
  *   - the chain built from the embedded certificates and Apple's Developer ID CAs (certs/apple), every link's
  *     signature checked, ends at Apple Root CA (pinned fingerprint: a look-alike root with Apple's name is not it);
  *   - the intermediate carries the Developer ID CA marker and the leaf the Developer ID Application marker.

@@ -7,14 +7,14 @@
  * answered with `identity`/`apple-certs` helpers (a device decides with its own trust store). Only the first signer
  * is examined.
  *
- * Bounded (src/pkg/limits.ts): a blob over LIMITS['cms.bytes'] is refused, and before asn1js (which parses
+ * Bounded (src/formats/limits.ts): a blob over LIMITS['cms.bytes'] is refused, and before asn1js (which parses
  * recursively) sees one, {@link checkAsn1Nesting} walks its tags and lengths iteratively and refuses nesting deeper
  * than LIMITS['asn1.depth'].
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { type Certificate, parseCertificate } from './certificate.js';
-import { byteText, LIMITS } from '../pkg/limits.js';
+import { byteText, LIMITS } from '../formats/limits.js';
 import { OID } from './oids.js';
 
 export interface CmsInfo {

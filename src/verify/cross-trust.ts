@@ -12,8 +12,8 @@
  */
 import type { DeploymentSpec } from '../config/spec-types.js';
 import type { Problem } from '../errors.js';
-import { memberWhere, type PkgContents, type PayloadProgram } from '../inspect/pkg-read.js';
-import type { XarSignatureReport } from '../inspect/signature.js';
+import { memberWhere, type PkgContents, type PayloadProgram } from '../read/pkg-read.js';
+import type { XarSignatureReport } from '../read/signature.js';
 import { codeSignerTrust } from '../sign/binary-trust.js';
 import type { CrossResult, ReleaseArtifacts } from './cross.js';
 
@@ -64,7 +64,7 @@ function agentProgram(programs: readonly PayloadProgram[], installPath: string |
   return programs.find((p) => abs(p.path) === installPath) ?? (programs.length === 1 ? programs[0] : undefined);
 }
 
-/** The build's words (src/plan/release.ts warningsFor): `DEVELOPMENT BUILD: the agent binary … is signed by "…", not by …`. */
+/** The build's words (src/release/release.ts warningsFor): `DEVELOPMENT BUILD: the agent binary … is signed by "…", not by …`. */
 function devNote(t: AgentBinaryTrust): string {
   const what =
     t.kind === 'unsigned' ? 'is unsigned, not signed'

@@ -12,14 +12,14 @@
  *    folders, boots out exactly the payload's launchd jobs in their domains, forgets the PackageInfo receipt;
  *  - cleanup script: never names a payload file or label;
  *  - the agent binary's signer: an Apple Developer ID unless the manifest says development build (cross-trust.ts).
- * The scripts are read as the text our templates render (src/mdm/macos-scripts.ts); a hand-written script with
+ * The scripts are read as the text our templates render (src/release/macos-scripts.ts); a hand-written script with
  * another shape is reported as not recognised rather than guessed at.
  */
 import type { Problem } from '../errors.js';
-import type { ReleaseManifest } from '../plan/release-docs.js';
-import type { PNode } from '../profiles/plist-read.js';
-import type { PkgContents, PayloadProgram } from '../inspect/pkg-read.js';
-import type { XarSignatureReport } from '../inspect/signature.js';
+import type { ReleaseManifest } from '../release/release-docs.js';
+import type { PNode } from '../formats/plist-read.js';
+import type { PkgContents, PayloadProgram } from '../read/pkg-read.js';
+import type { XarSignatureReport } from '../read/signature.js';
 import { checkScripts } from './cross-scripts.js';
 import { releaseTrustRules } from './cross-trust.js';
 

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Problem } from '../errors.js';
-import { childPath, readPlist, toPlain, type PNode, type PType } from '../profiles/plist-read.js';
+import { childPath, readPlist, toPlain, type PNode, type PType } from '../formats/plist-read.js';
 import type { VerifyContext } from './registry.js';
 
 const KEYS: Record<string, PType[]> = {

@@ -1,5 +1,5 @@
 /**
- * The consistency rules of a flat package's members, over what src/inspect/pkg-read.ts read: Bom ↔ Payload
+ * The consistency rules of a flat package's members, over what src/read/pkg-read.ts read: Bom ↔ Payload
  * agreement path by path (type, mode, uid/gid, size, cksum, link target), payload ownership, PackageInfo's
  * `<payload numberOfFiles installKBytes>` recomputed from the payload (pkgbuild's count, src/pkg/payload.ts),
  * PackageInfo `<scripts>` ↔ the Scripts archive (present, executable, `#!`), the Distribution's pkg-refs ↔ the
@@ -12,8 +12,8 @@
 import type { Problem } from '../errors.js';
 import type { BomEntry } from '../pkg/bom-reader.js';
 import type { CpioEntry } from '../pkg/cpio.js';
-import { MH_EXECUTE } from '../pkg/macho-constants.js';
-import { memberWhere, type ComponentContents, type PkgContents } from '../inspect/pkg-read.js';
+import { MH_EXECUTE } from '../macho/constants.js';
+import { memberWhere, type ComponentContents, type PkgContents } from '../read/pkg-read.js';
 import { statsFromPayload } from '../inspect/pkg.js';
 
 /** Members known to be damaged at the xar level (`path` inside the archive): their contents are not checked. */

@@ -3,15 +3,15 @@
  * TOC checksum, every member's checksums), the members' consistency (src/verify/pkg-rules.ts: Bom ↔ Payload,
  * PackageInfo counts and scripts, Distribution ↔ components and architectures), the launchd plists in the payload
  * (src/verify/launchd-plist.ts), the Mach-O programs' signatures against their bytes, and the package signatures
- * (src/inspect/signature.ts: RSA and CMS over the TOC checksum, timestamp). Trust (a chain to Apple, a Developer
+ * (src/read/signature.ts: RSA and CMS over the TOC checksum, timestamp). Trust (a chain to Apple, a Developer
  * ID Installer leaf), the absence of a signature and stapled tickets are reported as notes, not problems: a
  * development build is unsigned by design.
  */
 import { InputFileError, type Problem } from '../errors.js';
 import { findXarEntry } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
-import { memberWhere, readPkg, type PkgContents } from '../inspect/pkg-read.js';
-import { analyzeXarSignature, type XarSignatureReport } from '../inspect/signature.js';
+import { memberWhere, readPkg, type PkgContents } from '../read/pkg-read.js';
+import { analyzeXarSignature, type XarSignatureReport } from '../read/signature.js';
 import { pkgTrustRules } from './cross-trust.js';
 import { launchdPlistProblems } from './launchd-plist.js';
 import {

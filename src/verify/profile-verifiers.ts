@@ -4,10 +4,10 @@
  * Jamf custom schema and the Jamf values JSON.
  */
 import { InputFileError, type Problem } from '../errors.js';
-import { readInputFileWithin } from '../pkg/limits.js';
+import { readInputFileWithin } from '../formats/limits.js';
 import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
 import { wrapFragment } from '../profiles/intune-fragment.js';
-import { readPlist, type PNode } from '../profiles/plist-read.js';
+import { readPlist, type PNode } from '../formats/plist-read.js';
 import { tenantValueProblems, type FoundValue } from '../profiles/tenant-check.js';
 import { verifyProfileText } from '../profiles/verify-profile.js';
 import { unwrapSignedProfile } from '../sign/profile-sign.js';

@@ -3,11 +3,11 @@
  * notes per file. A file no verifier recognises is reported as a problem of kind `unknown`, an empty one as kind
  * `empty`, and one that cannot be read (missing, a folder, no permission) as kind `unreadable` — after which the
  * other files are still checked, so one typo does not hide every other verdict. A reader limit hit (an
- * InputLimitError of src/pkg/limits.ts: a hostile or damaged file) is that file's problem.
+ * InputLimitError of src/formats/limits.ts: a hostile or damaged file) is that file's problem.
  */
 import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
-import { InputLimitError } from '../pkg/limits.js';
+import { InputLimitError } from '../formats/limits.js';
 import { detectVerifier, readHead, registeredVerifiers, type VerifyContext } from './registry.js';
 
 export interface FileReport {
@@ -56,7 +56,7 @@ export async function verifyFiles(files: readonly string[], base: Omit<VerifyCon
     try {
       problems = await v.check(file, { ...base, note: (m) => notes.push(m) });
     } catch (e) {
-      // A reader limit (src/pkg/limits.ts) is a finding about this file, reported as its problem (exit 1).
+      // A reader limit (src/formats/limits.ts) is a finding about this file, reported as its problem (exit 1).
       if (!(e instanceof InputLimitError)) throw e;
       problems = [{ where: file, message: e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message }];
     }

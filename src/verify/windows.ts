@@ -1,12 +1,12 @@
 /**
  * `verify` of the Windows artifacts `aiwatch-deploy intune` writes:
  *
- * - `FILE.ps1`: the text rules of src/mdm/intune-checks.ts (ASCII, CRLF only, no byte-order mark, Intune's 200 KB),
- *   PowerShell syntax (src/mdm/ps-parse.ts: no ERROR or MISSING node), and the Authenticode signature block
- *   (src/inspect/ps-signature.ts: framing, a script changed after signing, a signature that does not verify). Signed
+ * - `FILE.ps1`: the text rules of src/intune/intune-checks.ts (ASCII, CRLF only, no byte-order mark, Intune's 200 KB),
+ *   PowerShell syntax (src/read/ps-parse.ts: no ERROR or MISSING node), and the Authenticode signature block
+ *   (src/read/ps-signature.ts: framing, a script changed after signing, a signature that does not verify). Signed
  *   or not is a note: scripts are signed only on request. With `--ca-file` the signature must also chain to one of
  *   those anchors, checked by `osslsigncode verify` (src/tools/osslsigncode.ts); an unsigned script then fails.
- * - `FILE.intunewin`: src/mdm/intunewin-read.ts (outer entries, Detection.xml, HMAC, IV, decryption, size and
+ * - `FILE.intunewin`: src/read/intunewin-read.ts (outer entries, Detection.xml, HMAC, IV, decryption, size and
  *   SHA-256 of the inner zip), Detection.xml's names, the inner zip readable and holding the setup file, and every
  *   `.ps1` inside checked as above.
  *
@@ -20,13 +20,13 @@
 import path from 'node:path';
 import { InputFileError, type Problem } from '../errors.js';
 import { withTempDir, writeFileAtomic } from '../io/fs.js';
-import { scriptTextProblems } from '../mdm/intune-checks.js';
-import { readIntuneWin } from '../mdm/intunewin-read.js';
-import { PsParseLimit, PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../mdm/ps-parse.js';
-import { child, parseXml, type XmlElement } from '../pkg/xml-tree.js';
-import type { ZipReadEntry } from '../pkg/zip.js';
-import { readPsSignature, scriptText, type PsSignatureReport } from '../inspect/ps-signature.js';
-import { errorText } from '../inspect/streams.js';
+import { scriptTextProblems } from '../intune/intune-checks.js';
+import { readIntuneWin } from '../read/intunewin-read.js';
+import { PsParseLimit, PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../read/ps-parse.js';
+import { child, parseXml, type XmlElement } from '../formats/xml-tree.js';
+import type { ZipReadEntry } from '../formats/zip.js';
+import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
+import { errorText } from '../read/streams.js';
 import { innerEntries, oversizeText, readScriptFile } from '../inspect/windows.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
 import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';

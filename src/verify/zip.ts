@@ -1,5 +1,5 @@
 /**
- * `verify` of a release zip (src/plan/release.ts): the zip's own bookkeeping — entry names safe and unique,
+ * `verify` of a release zip (src/release/release.ts): the zip's own bookkeeping — entry names safe and unique,
  * `manifest.json` well-formed with every file's size, sha256 and mode matching the entry, every entry listed,
  * `SHA256SUMS` in `sha256sum -c` format matching every entry — then each nested artifact with its own verifier
  * (the pkg with src/verify/pkg.ts, profiles and the Jamf schema with whatever the registry detects), then the
@@ -14,8 +14,8 @@ import type { DeploymentSpec } from '../config/spec-types.js';
 import { InputFileError, type Problem } from '../errors.js';
 import { writeFileAtomic } from '../io/fs.js';
 import { entryBytes, parseManifest, withZipEntries, type ZipEntryData } from '../inspect/zip.js';
-import type { ReleaseManifest } from '../plan/release-docs.js';
-import { readPlist } from '../profiles/plist-read.js';
+import type { ReleaseManifest } from '../release/release-docs.js';
+import { readPlist } from '../formats/plist-read.js';
 import { crossProblems, type ReleaseArtifacts } from './cross.js';
 import { verifyPkgFile } from './pkg.js';
 import { detectVerifier, HEAD_BYTES, readHead, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';

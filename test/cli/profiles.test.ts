@@ -1,7 +1,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planProfiles } from '../../src/plan/profiles.js';
+import { planProfiles } from '../../src/profiles/plan.js';
 import { spec } from '../profiles/helpers.js';
 import { cli, tempDir } from './cli-helpers.js';
 

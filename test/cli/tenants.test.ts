@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import path from 'node:path';
 import { parse } from 'plist';
 import { describe, expect, it } from 'vitest';
-import { parseTenantsCsv, tenantFolderName } from '../../src/plan/tenants.js';
+import { parseTenantsCsv, tenantFolderName } from '../../src/profiles/tenants-plan.js';
 import { spec } from '../profiles/helpers.js';
 import { cli, tempDir } from './cli-helpers.js';
 

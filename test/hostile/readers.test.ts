@@ -1,5 +1,5 @@
 /**
- * Each reader's limits (src/pkg/limits.ts), in process and one at a time: just under a limit reads, just over it is
+ * Each reader's limits (src/formats/limits.ts), in process and one at a time: just under a limit reads, just over it is
  * an InputLimitError naming the file and the limit — never a RangeError, a stack overflow or an allocation the size
  * of what the file claims. The attacks are varied with the corpus's own builders (scripts/make-hostile.mjs);
  * test/hostile/hostile.test.ts runs the corpus through the CLI under a memory cap.
@@ -13,14 +13,14 @@ import { build } from '../../scripts/make-hostile.mjs';
 import { InputFileError } from '../../src/errors.js';
 import { readBom } from '../../src/pkg/bom-reader.js';
 import { readCpioEntries } from '../../src/pkg/cpio.js';
-import { InputLimitError, LIMITS, readInputFileWithin } from '../../src/pkg/limits.js';
-import { readPlist } from '../../src/profiles/plist-read.js';
+import { InputLimitError, LIMITS, readInputFileWithin } from '../../src/formats/limits.js';
+import { readPlist } from '../../src/formats/plist-read.js';
 import { checkAsn1Nesting, readSignedData } from '../../src/sign/cms-read.js';
-import { parserBudget, parserMemoryBytes, PsParseLimit, psSyntaxIssues } from '../../src/mdm/ps-parse.js';
-import { parseMachO } from '../../src/pkg/macho.js';
+import { parserBudget, parserMemoryBytes, PsParseLimit, psSyntaxIssues } from '../../src/read/ps-parse.js';
+import { parseMachO } from '../../src/macho/macho.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
 import { machoIdentity } from '../../src/inspect/macho.js';
-import { readPkg } from '../../src/inspect/pkg-read.js';
+import { readPkg } from '../../src/read/pkg-read.js';
 import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
 

@@ -8,7 +8,7 @@ import { copyFileSync, appendFileSync, mkdirSync, readFileSync, writeFileSync } 
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeTicketTrailer } from '../../src/notary/trailer.js';
-import { renderMacosScripts } from '../../src/mdm/macos-scripts.js';
+import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { renderTenantProfile } from '../../src/profiles/tenant-profile.js';
 import { Secret } from '../../src/secret.js';
 import { createSignedData, encodeSignedData } from '../../src/sign/cms.js';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { writeStreamAtomic } from '../../src/io/fs.js';
-import { analyzeXarSignature } from '../../src/inspect/signature.js';
+import { analyzeXarSignature } from '../../src/read/signature.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
 import { resignXar, type XarSigner } from '../../src/pkg/xar.js';
 import { Secret } from '../../src/secret.js';

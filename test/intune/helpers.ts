@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { parseTenantInput, type RawTenantValues } from '../../src/config/tenant.js';
 import type { TenantInput } from '../../src/config/spec-types.js';
-import { normaliseCaBundle } from '../../src/mdm/intune-checks.js';
-import type { IntuneInput } from '../../src/mdm/intune.js';
+import { normaliseCaBundle } from '../../src/intune/intune-checks.js';
+import type { IntuneInput } from '../../src/intune/intune.js';
 import { Secret } from '../../src/secret.js';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));

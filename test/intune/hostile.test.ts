@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantInput } from '../../src/config/tenant.js';
 import type { TenantInput } from '../../src/config/spec-types.js';
 import { UsageError } from '../../src/errors.js';
-import { renderIntuneScripts, templateContext } from '../../src/mdm/intune.js';
+import { renderIntuneScripts, templateContext } from '../../src/intune/intune.js';
 import { renderTemplate } from '../../src/render/templates.js';
 import { Secret } from '../../src/secret.js';
 import { ENROLL_KEY, HOST, ORG_KEY, spec, tenant } from './helpers.js';

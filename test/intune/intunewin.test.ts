@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, encryptContent, zipEntries, type IntuneWinKeys, type IntuneWinPackage } from '../../src/mdm/intunewin.js';
-import { readIntuneWin } from '../../src/mdm/intunewin-read.js';
+import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, encryptContent, zipEntries, type IntuneWinKeys, type IntuneWinPackage } from '../../src/intune/intunewin.js';
+import { readIntuneWin } from '../../src/read/intunewin-read.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 import { GOLDEN } from './helpers.js';
 

@@ -1,6 +1,6 @@
 /**
  * PowerShell syntax checks for tests, without pwsh: the parser and the ERROR/MISSING check live in
- * src/mdm/ps-parse.ts (verify uses them too); this file adds the test-only views of the tree below.
+ * src/read/ps-parse.ts (verify uses them too); this file adds the test-only views of the tree below.
  * A file passes when the tree has no ERROR or MISSING node, and no `try` lacks its `catch`/`finally` (the one
  * error the grammar accepts; reference launchd-intune-ops.md §4.3).
  *
@@ -13,9 +13,9 @@
  * turns the typographic single quotes U+2018-U+201B into `'`, which is what PowerShell itself treats them as.
  */
 import type { Node, Tree } from 'web-tree-sitter';
-import { parsePs, psNodes, psSyntaxIssues } from '../../src/mdm/ps-parse.js';
+import { parsePs, psNodes, psSyntaxIssues } from '../../src/read/ps-parse.js';
 
-export { parsePs, psParser } from '../../src/mdm/ps-parse.js';
+export { parsePs, psParser } from '../../src/read/ps-parse.js';
 
 const nodes = psNodes;
 
@@ -38,7 +38,7 @@ export function asciiQuotes(source: string): string {
 }
 
 /**
- * Parse, run `fn` over the tree, then free it: trees live in the parser's WebAssembly memory, which src/mdm/ps-parse.ts
+ * Parse, run `fn` over the tree, then free it: trees live in the parser's WebAssembly memory, which src/read/ps-parse.ts
  * bounds per parse, so a test that kept them would run that memory up across its cases.
  */
 async function withTree<T>(source: string, fn: (tree: Tree) => T): Promise<T> {

@@ -9,9 +9,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
-import { checkReleaseBinary, checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseBinarySpec } from '../../src/pkg/binary-check.js';
-import { createUniversal } from '../../src/pkg/lipo.js';
-import { parseMachO } from '../../src/pkg/macho.js';
+import { checkReleaseBinary, checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseBinarySpec } from '../../src/macho/binary-check.js';
+import { createUniversal } from '../../src/macho/lipo.js';
+import { parseMachO } from '../../src/macho/macho.js';
 import { buildDemoBinary, type DemoBinaryOptions } from '../../scripts/demo-binary/build.js';
 import { demoArm64, demoArm64Path, demoX8664, repoRoot, treeSitterPrebuild } from './macho-helpers.js';
 

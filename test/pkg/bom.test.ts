@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
 import { BOM_VAR_NAMES, encodeBom, payloadChecksums, writeBom } from '../../src/pkg/bom.js';
 import { formatLsbom, readBom, readBomStructure } from '../../src/pkg/bom-reader.js';
-import { cksum } from '../../src/pkg/cksum.js';
+import { cksum } from '../../src/formats/cksum.js';
 import { writeCpio } from '../../src/pkg/cpio.js';
 import { layoutPayload, planPayload, type InstallFile, type PayloadEntry } from '../../src/pkg/payload.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cksum, cksum, cksumFile, cksumStream } from '../../src/pkg/cksum.js';
+import { Cksum, cksum, cksumFile, cksumStream } from '../../src/formats/cksum.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');

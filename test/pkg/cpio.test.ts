@@ -5,9 +5,9 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
-import { cksum } from '../../src/pkg/cksum.js';
+import { cksum } from '../../src/formats/cksum.js';
 import { formatCpioListing, readCpioEntries, writeCpio } from '../../src/pkg/cpio.js';
-import { gzipParallel } from '../../src/pkg/gzip.js';
+import { gzipParallel } from '../../src/formats/gzip.js';
 import { planPayload, planScripts, type InstallFile, type PayloadEntry } from '../../src/pkg/payload.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 

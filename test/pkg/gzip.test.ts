@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { gzipParallel, type GzipOptions } from '../../src/pkg/gzip.js';
+import { gzipParallel, type GzipOptions } from '../../src/formats/gzip.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 
 // Realistic, compressible input: TypeScript's DOM declarations (≈ 2.3 MB of text) plus some binary noise.

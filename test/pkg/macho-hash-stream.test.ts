@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyCodeDirectory } from '../../src/pkg/macho-codesign.js';
-import { scanMachOBytes, scanMachOFile } from '../../src/pkg/macho-file-scan.js';
-import { CodeDirectoryHasher, MAX_REPORTED } from '../../src/pkg/macho-hash-stream.js';
-import { createUniversal } from '../../src/pkg/lipo.js';
-import { parseMachO } from '../../src/pkg/macho.js';
+import { verifyCodeDirectory } from '../../src/macho/codesign.js';
+import { scanMachOBytes, scanMachOFile } from '../../src/macho/file-scan.js';
+import { CodeDirectoryHasher, MAX_REPORTED } from '../../src/macho/hash-stream.js';
+import { createUniversal } from '../../src/macho/lipo.js';
+import { parseMachO } from '../../src/macho/macho.js';
 import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
 import { demoArm64, demoX8664, repoRoot, treeSitterPrebuild } from './macho-helpers.js';
 
@@ -127,7 +127,7 @@ describe('scanMachOFile', () => {
     const gen = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(gen.stderr).toBe('');
     const check = `
-      const { checkReleaseBinary } = await import(${JSON.stringify(path.join(repoRoot, 'dist/pkg/binary-check.js'))});
+      const { checkReleaseBinary } = await import(${JSON.stringify(path.join(repoRoot, 'dist/macho/binary-check.js'))});
       const before = process.memoryUsage().rss;
       const id = await checkReleaseBinary(${JSON.stringify(big)}, { arch: 'x86_64', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2', allowUntrustedSigner: true });
       console.log(JSON.stringify({ signature: id.signature, size: id.size, before, maxRSS: process.resourceUsage().maxRSS * 1024 }));`;

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { create } from 'xmlbuilder2';
 import { describe, expect, it } from 'vitest';
-import { childText, el, parseDocument, parseXml, serializeXml, textOf, XmlLimitError, XmlSyntaxError, type XmlElement } from '../../src/pkg/xml-tree.js';
+import { childText, el, parseDocument, parseXml, serializeXml, textOf, XmlLimitError, XmlSyntaxError, type XmlElement } from '../../src/formats/xml-tree.js';
 
-describe('strict XML reader: limits (src/pkg/limits.ts)', () => {
+describe('strict XML reader: limits (src/formats/limits.ts)', () => {
   const nested = (n: number): string => `${'<a>'.repeat(n)}${'</a>'.repeat(n)}`;
 
   it('accepts 256 nested elements, refuses 257 and 10,000 with an XmlLimitError (a kind of XmlSyntaxError)', () => {

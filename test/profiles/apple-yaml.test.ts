@@ -21,8 +21,8 @@ import {
 } from '../../src/profiles/apple-yaml.js';
 import { loginItemsProfile } from '../../src/profiles/login-items.js';
 import { renderProfile } from '../../src/profiles/mobileconfig.js';
-import type { PlistDict } from '../../src/profiles/plist-serialize.js';
-import { readPlist, type PNode } from '../../src/profiles/plist-read.js';
+import type { PlistDict } from '../../src/formats/plist-serialize.js';
+import { readPlist, type PNode } from '../../src/formats/plist-read.js';
 import { pppcProfile } from '../../src/profiles/pppc.js';
 import { tenantProfile } from '../../src/profiles/tenant-profile.js';
 import { apple, APPLE_DM_FIXTURE, sampleTenant, spec } from './helpers.js';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'plist';
 import { describe, expect, it } from 'vitest';
-import { planProfiles, planTenant, TENANT_FORMATS, type Artifact } from '../../src/plan/profiles.js';
+import { planProfiles, planTenant, TENANT_FORMATS, type Artifact } from '../../src/profiles/plan.js';
 import { wrapFragment } from '../../src/profiles/intune-fragment.js';
-import { readPlist, toPlain } from '../../src/profiles/plist-read.js';
+import { readPlist, toPlain } from '../../src/formats/plist-read.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { sampleTenant, spec, xmllintDtd } from './helpers.js';
 

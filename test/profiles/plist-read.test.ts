@@ -1,6 +1,6 @@
 /** The typed plist reader: keeps types apart and reports every structural problem the plist library hides. */
 import { describe, expect, it } from 'vitest';
-import { readPlist, toPlain } from '../../src/profiles/plist-read.js';
+import { readPlist, toPlain } from '../../src/formats/plist-read.js';
 
 const doc = (body: string): string =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n${body}\n</plist>\n`;

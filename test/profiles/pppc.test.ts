@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildSpec } from '../../src/config/spec.js';
-import { readPlist, toPlain } from '../../src/profiles/plist-read.js';
+import { readPlist, toPlain } from '../../src/formats/plist-read.js';
 import { designatedRequirement, pppcProfile, renderPppcProfile, requirementConstant } from '../../src/profiles/pppc.js';
 import { spec } from './helpers.js';
 
@@ -69,7 +69,7 @@ describe('PPPC profile', () => {
 describe('one requirement printer for writing and reading', () => {
   it('the PPPC requirement equals the requirement decompiled from the demo binary', async () => {
     const { readFileSync } = await import('node:fs');
-    const { parseMachO } = await import('../../src/pkg/macho.js');
+    const { parseMachO } = await import('../../src/macho/macho.js');
     const { loadDefaultSpec } = await import('../../src/config/spec.js');
     const spec = loadDefaultSpec();
     const bin = parseMachO(readFileSync(new URL('../../fixtures/demo/aiwatch-arm64', import.meta.url)));

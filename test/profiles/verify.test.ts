@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputFileError } from '../../src/errors.js';
-import { planProfiles, planTenant, type Artifact } from '../../src/plan/profiles.js';
+import { planProfiles, planTenant, type Artifact } from '../../src/profiles/plan.js';
 import { APPLE_DM_ENV } from '../../src/profiles/apple-yaml.js';
 import { verifyProfileText } from '../../src/profiles/verify-profile.js';
 import { registerAllVerifiers } from '../../src/verify/all.js';

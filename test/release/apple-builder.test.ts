@@ -9,8 +9,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
-import { renderMacosScripts } from '../../src/mdm/macos-scripts.js';
-import { buildRelease } from '../../src/plan/release.js';
+import { renderMacosScripts } from '../../src/release/macos-scripts.js';
+import { buildRelease } from '../../src/release/release.js';
 import { appleBuilderProblem, buildWithAppleTools, pkgbuildArgs, productbuildArgs } from '../../src/tools/apple-pkg.js';
 import { cli, demoArm64Path, listTree, tempDir } from './build-helpers.js';
 

@@ -2,14 +2,14 @@
  * The whole release build, read back only by tools nobody here wrote: `unzip` and `sha256sum -c` for the zip,
  * `bsdtar` and `7z` for the product archive, `gzip -d` + GNU `cpio` for Payload and Scripts, `xmllint` for
  * Distribution/PackageInfo, `llvm-lipo` for the universal binary. Extracted bytes are compared with the inputs: the
- * demo fixture, the launchd plists src/launchd/plist.ts renders, the scripts src/mdm/macos-scripts.ts renders.
+ * demo fixture, the launchd plists src/launchd/plist.ts renders, the scripts src/release/macos-scripts.ts renders.
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { renderLaunchdPlist } from '../../src/launchd/plist.js';
-import { renderMacosScripts } from '../../src/mdm/macos-scripts.js';
+import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 import { llvmTool } from '../pkg/macho-helpers.js';
 import { cli, demoArm64Path, demoX8664Path, listTree, tempDir, unpackRelease, type Unpacked } from './build-helpers.js';

@@ -14,15 +14,15 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { InterruptedError, OutputError } from '../../src/errors.js';
 import { writeStreamAtomic } from '../../src/io/fs.js';
-import { buildRelease, type ReleaseOptions } from '../../src/plan/release.js';
+import { buildRelease, type ReleaseOptions } from '../../src/release/release.js';
 import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { treeSitterPrebuild } from '../pkg/macho-helpers.js';
 import { CLI, cli, demoArm64Path, demoX8664Path, listTree, repoRoot, spawnCli, tempDir } from './build-helpers.js';
 
 /** When on, the zip writer writes a little and then fails like a full disk (see the simulated disk-full tests). */
 const zipFault = vi.hoisted(() => ({ on: false }));
-vi.mock('../../src/pkg/zip.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/pkg/zip.js')>();
+vi.mock('../../src/formats/zip.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/formats/zip.js')>();
   return {
     ...real,
     writeZip: async (entries: Parameters<typeof real.writeZip>[0], epoch: number, out: Writable): Promise<void> => {

@@ -1,7 +1,7 @@
 /** The build's progress: exact byte counts of the Payload step, and a bar only on a terminal. */
 import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
-import { buildRelease } from '../../src/plan/release.js';
+import { buildRelease } from '../../src/release/release.js';
 import { writeCpio } from '../../src/pkg/cpio.js';
 import { installFiles } from '../../src/pkg/flat-package.js';
 import { planPayload } from '../../src/pkg/payload.js';

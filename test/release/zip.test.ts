@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { dosDateFor, readZip, writeZip, type ZipEntryInput } from '../../src/pkg/zip.js';
+import { dosDateFor, readZip, writeZip, type ZipEntryInput } from '../../src/formats/zip.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zip-test-'));

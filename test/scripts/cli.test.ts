@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadDefaultSpec } from '../../src/config/spec.js';
-import { renderCleanupScript, renderUninstallScript } from '../../src/mdm/macos-scripts.js';
+import { renderCleanupScript, renderUninstallScript } from '../../src/release/macos-scripts.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-cli-scripts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildSpec } from '../../src/config/spec.js';
 import { UsageError } from '../../src/errors.js';
-import { renderMacosScripts, renderUninstallScript } from '../../src/mdm/macos-scripts.js';
+import { renderMacosScripts, renderUninstallScript } from '../../src/release/macos-scripts.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { callsOf, FakeMac } from './fake-mac.js';
 import { HOSTILE, hostileSpec, MARKERS } from './hostile-spec.js';

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
-import { renderInstallScripts } from '../../src/mdm/macos-scripts.js';
+import { renderInstallScripts } from '../../src/release/macos-scripts.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { callsOf, FakeMac, unprefixedPaths, type FakeMacOptions } from './fake-mac.js';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildSpec, loadDefaultSpec } from '../../src/config/spec.js';
 import { UsageError } from '../../src/errors.js';
-import { CLEANUP_SCRIPT_NAME, payloadDirs, payloadFiles, renderMacosScripts, renderUninstallScript, scriptSpecProblems, UNINSTALL_SCRIPT_NAME } from '../../src/mdm/macos-scripts.js';
+import { CLEANUP_SCRIPT_NAME, payloadDirs, payloadFiles, renderMacosScripts, renderUninstallScript, scriptSpecProblems, UNINSTALL_SCRIPT_NAME } from '../../src/release/macos-scripts.js';
 import { describeWithTools, tryRun } from '../helpers/tools.js';
 import { hostileSpec } from './hostile-spec.js';
 

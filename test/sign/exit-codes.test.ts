@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
 import { loadDefaultSpec } from '../../src/config/spec.js';
-import { planProfiles } from '../../src/plan/profiles.js';
+import { planProfiles } from '../../src/profiles/plan.js';
 import { startLocalServer } from '../helpers/servers/listen.js';
 import { startTestTsa } from '../helpers/servers/tsa.js';
 import { getTestPki } from '../helpers/test-pki.js';

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { writeStreamAtomic } from '../../src/io/fs.js';
-import { renderMacosScripts } from '../../src/mdm/macos-scripts.js';
+import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { buildFlatPackage, type FlatPackageInput } from '../../src/pkg/flat-package.js';
 import { buildWithAppleTools } from '../../src/tools/apple-pkg.js';
 import { CHILD_ENV_NAMES, hasTool } from '../../src/tools/run.js';

@@ -1,5 +1,5 @@
 /**
- * src/cli/release-trust.ts with an injected sleep, driving src/plan/release.ts directly: the pauses of a build that
+ * src/cli/release-trust.ts with an injected sleep, driving src/release/release.ts directly: the pauses of a build that
  * waits for Apple to publish a fresh ticket, the end of that wait (exit 6, nothing written), and a notary outage
  * (exit 5) — each in milliseconds instead of minutes.
  */
@@ -12,7 +12,7 @@ import { addReleaseTrustOptions, releaseTrustFromArgs, TICKET_WAITS_MS, type Tru
 import { FIXTURES_DIR } from '../../src/config/paths.js';
 import { loadSpec } from '../../src/config/spec.js';
 import { NetworkError, RemoteRejection } from '../../src/errors.js';
-import { buildRelease } from '../../src/plan/release.js';
+import { buildRelease } from '../../src/release/release.js';
 import { fakeTicket } from '../helpers/servers/ticket.js';
 import { sendJson, startLocalServer } from '../helpers/servers/listen.js';
 import { filesIn, recordNameOf, startTrustServers, tempDir, type TrustServers } from './helpers.js';

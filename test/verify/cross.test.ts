@@ -13,7 +13,7 @@ import { registerAllVerifiers } from '../../src/verify/all.js';
 import { requirementPins } from '../../src/verify/cross.js';
 import { shUnquote } from '../../src/verify/cross-scripts.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
-import { buildRelease } from '../../src/plan/release.js';
+import { buildRelease } from '../../src/release/release.js';
 import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
 import { buildDemoRelease, buildPkg, cli, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 

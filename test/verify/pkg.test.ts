@@ -12,7 +12,7 @@ import { openXar } from '../../src/pkg/xar-reader.js';
 import { verifyPkgFile } from '../../src/verify/pkg.js';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { writeCpio } from '../../src/pkg/cpio.js';
-import { parseMachO } from '../../src/pkg/macho.js';
+import { parseMachO } from '../../src/macho/macho.js';
 import { planScripts, type PayloadEntry } from '../../src/pkg/payload.js';
 import {
   BINARY, bomFor, buildDemoRelease, buildPkg, cli, COMP, demoArm64, flipByte, pkgMembers, repackPkg, signPkg, tempDir, type DemoRelease,

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, detectionXml, encryptContent, zipEntries } from '../../src/mdm/intunewin.js';
+import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, detectionXml, encryptContent, zipEntries } from '../../src/intune/intunewin.js';
 import type { CliRun } from '../cli/cli-helpers.js';
 import { describeWithTools, run as runTool, tryRun } from '../helpers/tools.js';
 import { addSigned, cleanup, expectNoKey, INTUNEWIN, makeWindowsFixture, planted, replaceAt, run, SCRIPTS, type WindowsFixture } from './windows-fixture.js';

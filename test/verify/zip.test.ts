@@ -11,8 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/errors.js';
 import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
-import { buildRelease } from '../../src/plan/release.js';
-import { writeZip } from '../../src/pkg/zip.js';
+import { buildRelease } from '../../src/release/release.js';
+import { writeZip } from '../../src/formats/zip.js';
 import { buildDemoRelease, cli, demoArm64, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 

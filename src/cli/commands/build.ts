@@ -1,5 +1,5 @@
 /**
- * `aiwatch-deploy build`: adapter over src/plan/release.ts. Parses options, resolves the demo fixtures, reports
+ * `aiwatch-deploy build`: adapter over src/release/release.ts. Parses options, resolves the demo fixtures, reports
  * steps on stderr (not with --json) and prints the manifest.
  */
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { FIXTURES_DIR } from '../../config/paths.js';
 import { RELEASE_ARCHES, type ReleaseArch } from '../../config/release-input.js';
 import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
-import { buildRelease } from '../../plan/release.js';
+import { buildRelease } from '../../release/release.js';
 import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
 import { prepareOutput } from '../artifacts.js';
 import { optionalArg, requiredArg } from '../args.js';

@@ -1,5 +1,5 @@
 /**
- * `aiwatch-deploy cleanup-script [--out FILE]`: adapter over src/mdm/macos-scripts.ts. Writes
+ * `aiwatch-deploy cleanup-script [--out FILE]`: adapter over src/release/macos-scripts.ts. Writes
  * cleanup-runlayer-scan.sh (mode 0755), which an MDM runs before the pkg to remove the legacy runlayer-scan
  * deployment; without --out the script is printed. `writeScript` is shared with `uninstall-script`.
  */
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import type { DeploymentSpec } from '../../config/spec-types.js';
 import { writeFileAtomic } from '../../io/fs.js';
-import { CLEANUP_SCRIPT_NAME, renderCleanupScript } from '../../mdm/macos-scripts.js';
+import { CLEANUP_SCRIPT_NAME, renderCleanupScript } from '../../release/macos-scripts.js';
 import { prepareOutput } from '../artifacts.js';
 import type { AiwatchCommand, CliContext, CommandResult } from '../command.js';
 

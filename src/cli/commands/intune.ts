@@ -1,5 +1,5 @@
 /**
- * `aiwatch-deploy intune`: adapter over src/mdm/intune-plan.ts (see docs/intune-windows.md). Tenant flags and
+ * `aiwatch-deploy intune`: adapter over src/intune/intune-plan.ts (see docs/intune-windows.md). Tenant flags and
  * secret sources are those of `tenant` (tenant-flags.ts); Username and DeviceName are accepted but not used on Windows.
  */
 import path from 'node:path';
@@ -9,9 +9,9 @@ import { loadSpec } from '../../config/spec.js';
 import { parseTenantInput } from '../../config/tenant.js';
 import { UsageError } from '../../errors.js';
 import { readInputText, writeFileAtomic } from '../../io/fs.js';
-import { normaliseCaBundle } from '../../mdm/intune-checks.js';
-import { planIntune, planSummary } from '../../mdm/intune-plan.js';
-import type { IntuneInput } from '../../mdm/intune.js';
+import { normaliseCaBundle } from '../../intune/intune-checks.js';
+import { planIntune, planSummary } from '../../intune/intune-plan.js';
+import type { IntuneInput } from '../../intune/intune.js';
 import type { Secret } from '../../secret.js';
 import { authenticodeSigner } from '../../sign/authenticode.js';
 import { prepareOutput } from '../artifacts.js';

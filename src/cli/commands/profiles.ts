@@ -1,7 +1,7 @@
-/** `aiwatch-deploy profiles --out DIR`: adapter over src/plan/profiles.ts (PPPC, login items, Jamf schema, launchd). */
+/** `aiwatch-deploy profiles --out DIR`: adapter over src/profiles/plan.ts (PPPC, login items, Jamf schema, launchd). */
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
-import { planProfiles } from '../../plan/profiles.js';
+import { planProfiles } from '../../profiles/plan.js';
 import { prepareOutput, writeArtifacts } from '../artifacts.js';
 import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';

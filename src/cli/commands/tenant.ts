@@ -1,11 +1,11 @@
 /**
- * `aiwatch-deploy tenant --host URL …`: adapter over src/plan/profiles.ts planTenant. The value flags are derived
+ * `aiwatch-deploy tenant --host URL …`: adapter over src/profiles/plan.ts planTenant. The value flags are derived
  * from the tenant key definitions (tenant-flags.ts); secrets come from a file, stdin or the environment only.
  */
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { parseTenantInput, tenantPreferences } from '../../config/tenant.js';
-import { planTenant, TENANT_FORMATS, tenantFileName, type TenantFormat } from '../../plan/profiles.js';
+import { planTenant, TENANT_FORMATS, tenantFileName, type TenantFormat } from '../../profiles/plan.js';
 import { prepareOutput, writeArtifact } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
 import { addTenantFlags, tenantFlagHint, tenantRawFromArgs } from './tenant-flags.js';

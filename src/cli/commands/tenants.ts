@@ -1,10 +1,10 @@
-/** `aiwatch-deploy tenants --csv FILE --out DIR`: adapter over src/plan/tenants.ts and planTenant, one folder per tenant. */
+/** `aiwatch-deploy tenants --csv FILE --out DIR`: adapter over src/profiles/tenants-plan.ts and planTenant, one folder per tenant. */
 import path from 'node:path';
 import { loadDefaultSpec, loadSpec } from '../../config/spec.js';
 import { ExitCode } from '../../errors.js';
 import { readInputText } from '../../io/fs.js';
-import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../plan/profiles.js';
-import { csvColumnName, parseTenantsCsv } from '../../plan/tenants.js';
+import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../profiles/plan.js';
+import { csvColumnName, parseTenantsCsv } from '../../profiles/tenants-plan.js';
 import { prepareOutput, writeArtifacts, type WrittenFile } from '../artifacts.js';
 import { requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';

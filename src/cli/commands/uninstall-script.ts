@@ -1,9 +1,9 @@
 /**
- * `aiwatch-deploy uninstall-script [--out FILE]`: adapter over src/mdm/macos-scripts.ts. Writes
+ * `aiwatch-deploy uninstall-script [--out FILE]`: adapter over src/release/macos-scripts.ts. Writes
  * uninstall-aiwatch.sh (mode 0755), which removes exactly the package's payload (listed from the spec); without
  * --out the script is printed.
  */
-import { renderUninstallScript, UNINSTALL_SCRIPT_NAME } from '../../mdm/macos-scripts.js';
+import { renderUninstallScript, UNINSTALL_SCRIPT_NAME } from '../../release/macos-scripts.js';
 import type { AiwatchCommand } from '../command.js';
 import { writeScript } from './cleanup-script.js';
 

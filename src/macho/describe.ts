@@ -6,9 +6,9 @@
  * Covers: everything macho.ts reads. Does not cover: disassembly, symbol tables. Output is deterministic (no
  * dates other than the CMS signing time stored in the file).
  */
-import { hex } from './macho-bytes.js';
-import type { Segment } from './macho-loadcommands.js';
-import type { CodeDirectoryInfo, CodeSignatureInfo } from './macho-codesign.js';
+import { hex } from './bytes.js';
+import type { Segment } from './loadcommands.js';
+import type { CodeDirectoryInfo, CodeSignatureInfo } from './codesign.js';
 import type { MachOFile, MachOSlice } from './macho.js';
 
 function prot(p: number): string {

@@ -14,7 +14,7 @@
  * so when scripts are Authenticode-signed the payloads are signed before they are embedded (see
  * {@link buildIntuneScripts}). Host and keys reach the CLI only through the child process environment, under the
  * names in `spec.windows.env`; every value enters the text through the `{{ps}}` quoting helper.
- * Not covered here: signing (src/sign/authenticode.ts) and the Win32 package (src/mdm/intunewin.ts).
+ * Not covered here: signing (src/sign/authenticode.ts) and the Win32 package (src/intune/intunewin.ts).
  */
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';

@@ -18,8 +18,8 @@
  * Hand-written because lipo exists only on macOS; `llvm-lipo -create` (same rules) is the test oracle.
  */
 import { InputFileError, UsageError } from '../errors.js';
-import { hex } from './macho-bytes.js';
-import { CPU_SUBTYPE_MASK, CPU_TYPE_ARM64, FAT_MAGIC, FAT_MAGIC_64, MH_OBJECT } from './macho-constants.js';
+import { hex } from './bytes.js';
+import { CPU_SUBTYPE_MASK, CPU_TYPE_ARM64, FAT_MAGIC, FAT_MAGIC_64, MH_OBJECT } from './constants.js';
 import { parseMachO, type MachOSlice } from './macho.js';
 
 /** lipo's MAXSEGALIGN: 2^15. */

@@ -11,7 +11,7 @@
  * A malformed or unknown operator ends the text with `<unreadable: …>` rather than throwing: this is display text.
  */
 
-import { requirementConstant } from '../sign/requirement-text.js';
+import { requirementConstant } from './requirement-text.js';
 
 const OP = {
   false: 0, true: 1, ident: 2, appleAnchor: 3, anchorHash: 4, infoKeyValue: 5, and: 6, or: 7, cdHash: 8, not: 9,
@@ -64,7 +64,7 @@ class Cursor {
   }
 }
 
-/** A value of a requirement blob as the un-parser prints it (see src/sign/requirement-text.ts). */
+/** A value of a requirement blob as the un-parser prints it (see src/macho/requirement-text.ts). */
 export function requirementValue(b: Uint8Array, dotsOk = false): string {
   return requirementConstant(b, { dotsOk });
 }

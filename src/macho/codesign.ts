@@ -14,8 +14,8 @@
  * is that of xnu's public osfmk/kern/cs_blobs.h.
  */
 import { createHash } from 'node:crypto';
-import { ByteView, hex, type ReadContext } from './macho-bytes.js';
-import { summarizeCms, type CmsSummary } from './macho-cms.js';
+import { ByteView, hex, type ReadContext } from './bytes.js';
+import { summarizeCms, type CmsSummary } from './cms.js';
 import {
   codeDirectoryFlagNames,
   CS_ADHOC,
@@ -39,8 +39,8 @@ import {
   HASH_TYPES,
   REQUIREMENT_TYPES,
   slotName,
-} from './macho-constants.js';
-import { decompileRequirement } from './macho-requirement.js';
+} from './constants.js';
+import { decompileRequirement } from './requirement.js';
 
 export interface SignatureBlob {
   slot: number;

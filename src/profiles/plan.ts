@@ -5,12 +5,12 @@
  */
 import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
 import { launchdFileName, renderLaunchdPlist } from '../launchd/plist.js';
-import { renderIntuneFragment } from '../profiles/intune-fragment.js';
-import { renderJamfSchema, renderJamfValues } from '../profiles/jamf-schema.js';
-import { renderLoginItemsProfile } from '../profiles/login-items.js';
-import { identifierRoot } from '../profiles/mobileconfig.js';
-import { renderPppcProfile } from '../profiles/pppc.js';
-import { renderTenantProfile } from '../profiles/tenant-profile.js';
+import { renderIntuneFragment } from './intune-fragment.js';
+import { renderJamfSchema, renderJamfValues } from './jamf-schema.js';
+import { renderLoginItemsProfile } from './login-items.js';
+import { identifierRoot } from './mobileconfig.js';
+import { renderPppcProfile } from './pppc.js';
+import { renderTenantProfile } from './tenant-profile.js';
 
 /** One file to write. */
 export interface Artifact {

@@ -5,18 +5,18 @@
  * file. For `verify`/`inspect` and for our own tests; it does not open the inner zip (callers can, from its file).
  * Not covered: packages with an MsiInfo section are read but the MSI values are not checked.
  *
- * Bounded (src/pkg/limits.ts): Detection.xml is read whole only up to 64 KiB and parsed by the strict reader of
- * src/pkg/xml-tree.ts (its depth and node limits); the encrypted content is streamed once — HMAC, decryption and
+ * Bounded (src/formats/limits.ts): Detection.xml is read whole only up to 64 KiB and parsed by the strict reader of
+ * src/formats/xml-tree.ts (its depth and node limits); the encrypted content is streamed once — HMAC, decryption and
  * digest on the way, the decrypted inner zip written to the caller's file (0600) — so memory does not grow with the
  * package, whose size its declared entry sizes already bound (`intunewin.content-bytes`).
  */
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createStagingStream } from '../io/fs.js';
-import { byteText, LIMITS } from '../pkg/limits.js';
+import { byteText, LIMITS } from '../formats/limits.js';
 import { writeChunk } from '../pkg/xar-stream.js';
-import { childText, parseXml, XmlLimitError, type XmlElement } from '../pkg/xml-tree.js';
-import { readZip, type ZipReadEntry } from '../pkg/zip.js';
-import { CONTENT_ENTRY, DETECTION_ENTRY } from './intunewin.js';
+import { childText, parseXml, XmlLimitError, type XmlElement } from '../formats/xml-tree.js';
+import { readZip, type ZipReadEntry } from '../formats/zip.js';
+import { CONTENT_ENTRY, DETECTION_ENTRY } from '../intune/intunewin.js';
 
 export interface IntuneWinDetection {
   name: string;

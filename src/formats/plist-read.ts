@@ -8,11 +8,11 @@
  * Covers: what Apple's PropertyList-1.0.dtd allows (plist, dict, key, array, string, integer, real, date, data,
  * true, false) plus the value syntax CFPropertyList accepts (decimal or 0x integers, ISO-8601 `Z` dates).
  * Does not cover: binary and OpenStep plists (reported as such), encodings other than UTF-8.
- * Well-formedness is checked by src/pkg/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion), which
+ * Well-formedness is checked by src/formats/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion), which
  * also bounds the nesting (256) and node count before this reader's recursion over the tree runs.
  */
 import type { Problem } from '../errors.js';
-import { parseDocument, type XmlElement } from '../pkg/xml-tree.js';
+import { parseDocument, type XmlElement } from './xml-tree.js';
 
 export type PNode =
   | { type: 'string'; value: string }
@@ -30,7 +30,7 @@ export interface PlistReadResult {
   /** Undefined when the document could not be read at all. */
   root?: PNode;
   problems: Problem[];
-  /** The reader limit (src/pkg/limits.ts) the document hit, when that is why it was not read. */
+  /** The reader limit (src/formats/limits.ts) the document hit, when that is why it was not read. */
   limit?: 'xml.depth' | 'xml.nodes';
 }
 

@@ -13,11 +13,11 @@
  * Hand-written because no maintained npm package reads Mach-O code signatures; facts from Apple's public
  * <mach-o/loader.h>, <mach-o/fat.h> and xnu's cs_blobs.h.
  */
-import { LIMITS } from './limits.js';
+import { LIMITS } from '../formats/limits.js';
 import { open } from 'node:fs/promises';
 import { checkInputFile } from '../io/fs.js';
-import { ByteView, fail, hex, MachOFormatError, type ReadContext } from './macho-bytes.js';
-import { decodeCodeSignature, type CodeSignatureInfo } from './macho-codesign.js';
+import { ByteView, fail, hex, MachOFormatError, type ReadContext } from './bytes.js';
+import { decodeCodeSignature, type CodeSignatureInfo } from './codesign.js';
 import {
   archName,
   fileTypeConstant,
@@ -29,13 +29,13 @@ import {
   MH_CIGAM_64,
   MH_MAGIC,
   MH_MAGIC_64,
-} from './macho-constants.js';
-import { readLoadCommands, type LoadCommandSummary } from './macho-loadcommands.js';
+} from './constants.js';
+import { readLoadCommands, type LoadCommandSummary } from './loadcommands.js';
 
-export { MachOFormatError } from './macho-bytes.js';
-export type { CodeSignatureInfo, CodeDirectoryInfo, RequirementInfo, SignatureBlob } from './macho-codesign.js';
-export type { Segment, Section, LoadCommand, BuildVersion, DylibRef, EntryPoint } from './macho-loadcommands.js';
-export { describeMachO } from './macho-describe.js';
+export { MachOFormatError } from './bytes.js';
+export type { CodeSignatureInfo, CodeDirectoryInfo, RequirementInfo, SignatureBlob } from './codesign.js';
+export type { Segment, Section, LoadCommand, BuildVersion, DylibRef, EntryPoint } from './loadcommands.js';
+export { describeMachO } from './describe.js';
 
 /**
  * More architectures than this in a fat header means it is not one: Java class files share 0xcafebabe and have their

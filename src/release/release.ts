@@ -14,15 +14,15 @@ import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/rele
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
-import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from '../mdm/macos-scripts.js';
-import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../pkg/binary-check.js';
+import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from './macos-scripts.js';
+import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../macho/binary-check.js';
 import type { TrustAnchors } from '../sign/binary-trust.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
 import { buildFlatPackage, type FlatPackageInput, type FlatPackageResult } from '../pkg/flat-package.js';
-import { createUniversal } from '../pkg/lipo.js';
+import { createUniversal } from '../macho/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
-import { writeZip, type ZipEntryInput } from '../pkg/zip.js';
-import { planProfiles, profileFileNames } from './profiles.js';
+import { writeZip, type ZipEntryInput } from '../formats/zip.js';
+import { planProfiles, profileFileNames } from '../profiles/plan.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
 
 /** Writes the product archive to `pkgFile` from the composer's input (`--builder apple`: src/tools/apple-pkg.ts). */

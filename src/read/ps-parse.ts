@@ -25,7 +25,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Node, Parser, Tree } from 'web-tree-sitter';
-import { LIMITS } from '../pkg/limits.js';
+import { LIMITS } from '../formats/limits.js';
 
 const GRAMMAR_WASM = 'tree-sitter-powershell/tree-sitter-powershell.wasm';
 

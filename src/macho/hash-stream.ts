@@ -11,8 +11,8 @@
  * Memory: one hash object and the current page index; mismatches beyond {@link MAX_REPORTED} are counted, not kept.
  */
 import { createHash, hash, type Hash } from 'node:crypto';
-import { HASH_TYPES } from './macho-constants.js';
-import type { CodeDirectoryInfo, CodeSignatureInfo, HashMismatch } from './macho-codesign.js';
+import { HASH_TYPES } from './constants.js';
+import type { CodeDirectoryInfo, CodeSignatureInfo, HashMismatch } from './codesign.js';
 
 /** At most this many mismatches are kept (a rebuilt binary differs in every page); the rest are only counted. */
 export const MAX_REPORTED = 16;

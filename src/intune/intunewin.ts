@@ -17,7 +17,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import yazl from 'yazl';
-import { dosDateFor } from '../pkg/zip.js';
+import { dosDateFor } from '../formats/zip.js';
 
 export const CONTENT_ENTRY = 'IntuneWinPackage/Contents/IntunePackage.intunewin';
 export const DETECTION_ENTRY = 'IntuneWinPackage/Metadata/Detection.xml';

@@ -7,7 +7,7 @@
  * Does not cover: DTDs with an internal subset (rejected: no entity expansion from untrusted files), namespaces
  * (qualified names are kept as written, `xmlns` is an ordinary attribute), encodings other than UTF-8.
  *
- * Limits (src/pkg/limits.ts): element nesting (`xml.depth`) and elements + text nodes + attributes (`xml.nodes`) are
+ * Limits (src/formats/limits.ts): element nesting (`xml.depth`) and elements + text nodes + attributes (`xml.nodes`) are
  * counted while parsing, which is iterative (an explicit stack), as are the walkers here ({@link textOf}); a limit hit
  * is an {@link XmlLimitError}, a kind of XmlSyntaxError, so every caller reports it as the document's one problem.
  *

@@ -18,9 +18,9 @@
  */
 import { InputFileError } from '../errors.js';
 import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from '../sign/binary-trust.js';
-import { CS_RUNTIME, MH_EXECUTE } from './macho-constants.js';
-import { scanMachOBytes, scanMachOFile, type MachOScan } from './macho-file-scan.js';
-import type { StreamVerdict } from './macho-hash-stream.js';
+import { CS_RUNTIME, MH_EXECUTE } from './constants.js';
+import { scanMachOBytes, scanMachOFile, type MachOScan } from './file-scan.js';
+import type { StreamVerdict } from './hash-stream.js';
 import { isFatMagic, MachOFormatError, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
 
 export type ReleaseArch = 'arm64' | 'x86_64' | 'universal';

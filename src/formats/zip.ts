@@ -10,7 +10,7 @@
  * equal the UTC calendar fields of the epoch, so the stored DOS time is the UTC time wherever the build runs.
  * DOS times start in 1980: an earlier SOURCE_DATE_EPOCH is clamped to 1980-01-01 00:00 (as yazl does).
  *
- * Reading (over yauzl) is bounded (src/pkg/limits.ts): the entry count is checked from the end record before any
+ * Reading (over yauzl) is bounded (src/formats/limits.ts): the entry count is checked from the end record before any
  * entry is listed; an entry is read only as the caller asks (into memory up to a size limit, streamed to a file, or
  * not at all), after its declared size passed the inflate-ratio and total limits, and it may not inflate past what
  * it declares (a zip bomb) nor stop short of it. Every read entry can be hashed (SHA-256) on the way.
@@ -23,7 +23,7 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, InputLimitError, LIMITS } from './limits.js';
-import { writeChunk } from './xar-stream.js';
+import { writeChunk } from '../pkg/xar-stream.js';
 
 export interface ZipEntryInput {
   /** Path inside the zip, `/`-separated, no leading slash. */
@@ -135,7 +135,7 @@ async function readEntry(file: string, zf: yauzl.ZipFile, entry: yauzl.Entry, ta
 
 /**
  * Read every entry of a zip: its listing, and the bytes of the entries `take` asks for (`withData` as a predicate:
- * those in memory). Limits of src/pkg/limits.ts → InputLimitError naming `file`; other damage → Error.
+ * those in memory). Limits of src/formats/limits.ts → InputLimitError naming `file`; other damage → Error.
  */
 export async function readZip(file: string, withData: ((name: string) => boolean) | ZipReadOptions = () => false): Promise<ZipReadEntry[]> {
   const o: ZipReadOptions = typeof withData === 'function' ? { take: (e) => (withData(e.name) ? 'memory' : 'skip') } : withData;

@@ -4,7 +4,7 @@
  * `SHA256SUMS` (the format `sha256sum -c` reads) and `README.txt` (deployment order: profiles, then the pkg).
  */
 import { createHash } from 'node:crypto';
-import { stableJson } from '../cli/json.js';
+import { stableJson } from '../formats/json.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 
 export type FileRole =

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
-import { CodeDirectoryHasher, verifyImage, type StreamVerdict } from './macho-hash-stream.js';
+import { CodeDirectoryHasher, verifyImage, type StreamVerdict } from './hash-stream.js';
 import { isFatMagic, parseMachO, readMachOFile, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
 
 const CHUNK = 1024 * 1024;

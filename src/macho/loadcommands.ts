@@ -8,7 +8,7 @@
  * signature) is checked against the image size, so a truncated file is reported as such.
  * Does not cover: symbol tables, dyld fixups, thread states (LC_UNIXTHREAD is recognised, not decoded).
  */
-import { ByteView, hex } from './macho-bytes.js';
+import { ByteView, hex } from './bytes.js';
 import {
   LC_BUILD_VERSION,
   LC_CODE_SIGNATURE,
@@ -27,7 +27,7 @@ import {
   loadCommandName,
   PLATFORM_MACOS,
   PLATFORMS,
-} from './macho-constants.js';
+} from './constants.js';
 
 export interface Section {
   name: string;

@@ -10,12 +10,12 @@
  * the kept files. Payload compression: gzip (what pkgbuild writes) or none; pbzx (Apple's own OS packages) is
  * recognised and reported as not readable here.
  *
- * Bounded (src/pkg/limits.ts): the Bom is read up to its byte limit; a Payload may inflate no further than what
+ * Bounded (src/formats/limits.ts): the Bom is read up to its byte limit; a Payload may inflate no further than what
  * the Bom declares (every entry's header, name and data; else PackageInfo's installKBytes and numberOfFiles) plus
  * a margin, and never beyond a ratio of its own compressed size or the absolute cap — a limit hit makes the member
  * unreadable with a message naming it. Which data is kept is decided from each cpio header (executables, launchd
  * plists): small ones in memory within a byte budget, larger programs streamed to a private temporary file and
- * scanned there (src/pkg/macho-file-scan.ts), so memory does not grow with the payload.
+ * scanned there (src/macho/file-scan.ts), so memory does not grow with the payload.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -24,14 +24,14 @@ import { createStagingStream, withTempDir } from '../io/fs.js';
 import { readBom, type BomContents } from '../pkg/bom-reader.js';
 import { readCpio, type CpioDataSink, type CpioEntry, type CpioEntryHead } from '../pkg/cpio.js';
 import { parseDistribution, type DistributionInfo } from '../pkg/distribution.js';
-import { byteText, InputLimitError, LIMITS } from '../pkg/limits.js';
-import { isMachOFormatError, type MachOFile } from '../pkg/macho.js';
-import { scanMachOFile } from '../pkg/macho-file-scan.js';
+import { byteText, InputLimitError, LIMITS } from '../formats/limits.js';
+import { isMachOFormatError, type MachOFile } from '../macho/macho.js';
+import { scanMachOFile } from '../macho/file-scan.js';
 import { parsePackageInfo, type PackageInfo } from '../pkg/package-info.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes, type XarArchive } from '../pkg/xar-reader.js';
 import { writeChunk } from '../pkg/xar-stream.js';
 import { bounded, ByteCounter, counted, drainRest, errorText, gunzipSource, peek, type ByteBound } from './streams.js';
-import { machoIdentity, tryParseMachO, type MachOIdentity } from './macho.js';
+import { machoIdentity, tryParseMachO, type MachOIdentity } from '../inspect/macho.js';
 
 /** Member names of a component package. */
 export const COMPONENT_MEMBERS = ['Bom', 'PackageInfo', 'Payload', 'Scripts'] as const;
@@ -74,7 +74,7 @@ export interface ComponentContents {
   launchdPlists: Array<{ path: string; text: string }>;
   /** Member → why it could not be read (absent members are not listed here). */
   errors: Partial<Record<(typeof COMPONENT_MEMBERS)[number], string>>;
-  /** The first member read that hit a limit of src/pkg/limits.ts (also in `errors`): `inspect` refuses the package. */
+  /** The first member read that hit a limit of src/formats/limits.ts (also in `errors`): `inspect` refuses the package. */
   limitHit?: InputLimitError;
 }
 
@@ -84,7 +84,7 @@ export interface PkgContents {
   flavor: 'product' | 'component';
   distribution?: { xml: string; info?: DistributionInfo; problems: Problem[]; error?: string };
   components: ComponentContents[];
-  /** The Distribution hit a limit of src/pkg/limits.ts (also in `distribution.error`). */
+  /** The Distribution hit a limit of src/formats/limits.ts (also in `distribution.error`). */
   limitHit?: InputLimitError;
 }
 

@@ -64,7 +64,7 @@ export const LIMITS = {
   /** Bytes of a path (`./a/b`): macOS's PATH_MAX; a longer one cannot be installed. */
   'path.bytes': 1024,
 
-  // cpio Payload / Scripts (cpio.ts, inspect/pkg-read.ts).
+  // cpio Payload / Scripts (pkg/cpio.ts, read/pkg-read.ts).
   /** cpio entries of one archive (as many as the Bom may list). */
   'cpio.entries': 100_000,
   /** Inflated bytes per compressed byte: real payloads inflate 2–5×; gzip's ceiling is ~1032×. */
@@ -86,7 +86,7 @@ export const LIMITS = {
   /** A code signature (LC_CODE_SIGNATURE datasize), read whole: page hashes are 0.8% of the code. */
   'macho.signature-bytes': 256 * MiB,
 
-  // zip (pkg/zip.ts: release zip, .intunewin outer and inner zips).
+  // zip (formats/zip.ts: release zip, .intunewin outer and inner zips).
   /** Entries of a zip: a release zip holds ~10, a .intunewin 2, its inner zip a handful of scripts. */
   'zip.entries': 10_000,
   /** Declared uncompressed size of one entry kept in memory (manifest, SHA256SUMS, profiles, scripts). */
