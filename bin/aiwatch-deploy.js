@@ -17,7 +17,7 @@ if (tooOld) {
 // AIWATCH_DEPLOY_NO_REEXEC=1 turns this off.
 // The same re-execution keeps WebAssembly on V8's baseline compiler: the PowerShell check's grammar has a 459 KB
 // lexer function whose tier-up to the optimizing compiler takes ~2.1 GB for ~2 s, while the baseline code parses a
-// 200 KB script in ~0.2 s (src/mdm/ps-parse.ts WASM_TIER_UP_OFF; verify of a .ps1: 2.1 GB → ~120 MB peak RSS).
+// 200 KB script in ~0.2 s (src/read/ps-parse.ts WASM_TIER_UP_OFF; verify of a .ps1: 2.1 GB → ~120 MB peak RSS).
 const FLAGS = [['--max-semi-space-size=2', '--max-semi-space-size'], ['--no-wasm-tier-up', 'wasm-tier-up'], ['--no-wasm-dynamic-tiering', 'wasm-dynamic-tiering']];
 const given = [...process.execArgv, process.env.NODE_OPTIONS || ''];
 const missing = FLAGS.filter(([, name]) => !given.some((a) => a.includes(name))).map(([flag]) => flag);
