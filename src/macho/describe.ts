@@ -9,7 +9,7 @@
 import { hex } from './bytes.js';
 import type { Segment } from './loadcommands.js';
 import type { CodeDirectoryInfo, CodeSignatureInfo } from './codesign.js';
-import type { MachOFile, MachOSlice } from './macho.js';
+import type { MachOFile, MachOSlice } from './model.js';
 
 function prot(p: number): string {
   return `${p & 1 ? 'r' : '-'}${p & 2 ? 'w' : '-'}${p & 4 ? 'x' : '-'}`;

@@ -17,7 +17,7 @@ import { LIMITS } from '../formats/limits.js';
 import { open } from 'node:fs/promises';
 import { checkInputFile } from '../io/fs.js';
 import { ByteView, fail, hex, MachOFormatError, type ReadContext } from './bytes.js';
-import { decodeCodeSignature, type CodeSignatureInfo } from './codesign.js';
+import { decodeCodeSignature } from './codesign.js';
 import {
   archName,
   fileTypeConstant,
@@ -30,12 +30,14 @@ import {
   MH_MAGIC,
   MH_MAGIC_64,
 } from './constants.js';
-import { readLoadCommands, type LoadCommandSummary } from './loadcommands.js';
+import { readLoadCommands } from './loadcommands.js';
+import type { MachOFile, MachOSlice } from './model.js';
 
 export { MachOFormatError } from './bytes.js';
 export type { CodeSignatureInfo, CodeDirectoryInfo, RequirementInfo, SignatureBlob } from './codesign.js';
 export type { Segment, Section, LoadCommand, BuildVersion, DylibRef, EntryPoint } from './loadcommands.js';
 export { describeMachO } from './describe.js';
+export type { MachOFile, MachOSlice } from './model.js';
 
 /**
  * More architectures than this in a fat header means it is not one: Java class files share 0xcafebabe and have their
@@ -45,38 +47,6 @@ export const MAX_FAT_ARCHES = LIMITS['macho.fat-arches'];
 /** Larger load-command areas and code signatures than these are refused rather than read into memory (limits.ts). */
 export const MAX_LOAD_COMMANDS_SIZE = LIMITS['macho.load-commands-bytes'];
 export const MAX_SIGNATURE_SIZE = LIMITS['macho.signature-bytes'];
-
-export interface MachOSlice extends LoadCommandSummary {
-  /** Architecture as lipo names it: arm64, arm64e, x86_64, x86_64h, i386 … */
-  arch: string;
-  cputype: number;
-  cpusubtype: number;
-  bits: 32 | 64;
-  littleEndian: boolean;
-  /** Where the slice starts in the file and how long it is (0 and the file size for a thin file). */
-  offset: number;
-  size: number;
-  /** The fat_arch alignment (a power of two), for slices of a universal file. */
-  align?: number;
-  fileType: number;
-  /** MH_EXECUTE, MH_DYLIB … */
-  fileTypeName: string;
-  /** "executable", "bundle" … as `file` says it. */
-  fileTypeDescription: string;
-  flags: number;
-  flagNames: string[];
-  ncmds: number;
-  sizeofcmds: number;
-  codeSignature?: CodeSignatureInfo;
-}
-
-export interface MachOFile {
-  name: string;
-  size: number;
-  kind: 'thin' | 'fat';
-  fatMagic?: 'FAT_MAGIC' | 'FAT_MAGIC_64';
-  slices: MachOSlice[];
-}
 
 export interface FatEntry {
   cputype: number;

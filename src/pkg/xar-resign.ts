@@ -12,12 +12,11 @@ import type { Writable } from 'node:stream';
 import { InputFileError } from '../errors.js';
 import { encodeXarHeader, XAR_HEADER_SIZE } from './xar-header.js';
 import { openXar, type XarArchive } from './xar-reader.js';
-import { sealToc } from './xar-seal.js';
+import { sealToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { removeSignatureElements, shiftDataOffsets, tocOf } from './xar-toc.js';
 import { fileRange, writeChunk, writeSource } from './xar-stream.js';
 import { el, type XmlElement } from '../formats/xml-tree.js';
-import type { XarWriteResult } from './xar.js';
 
 /** The first heap offset of file data, after checking no member sits before the end of the reserved regions. */
 function oldDataRange(a: XarArchive): { start: number; end: number } {

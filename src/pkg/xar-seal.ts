@@ -5,7 +5,8 @@
  * The circularity: the TOC names the signature offsets/sizes and certificates, the checksum covers the compressed
  * TOC, and the signatures cover the checksum. So the TOC is rendered for a layout, hashed, signed; if the CMS blob
  * does not fit the reserve (or the RSA blob is not the announced size) the layout grows and everything is redone.
- * Does not cover: the cryptography (the {@link XarSigner} does it) or writing the file (xar.ts, xar-resign.ts).
+ * Does not cover: the cryptography (the {@link XarSigner} does it) or writing the file (xar.ts, xar-resign.ts); it
+ * holds {@link XarWriteResult}, what both writers return, so neither imports the other.
  */
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
@@ -13,6 +14,21 @@ import { setSignatureElements } from './xar-toc.js';
 import { serializeXml, type XmlElement } from '../formats/xml-tree.js';
 import { signatureLayout, SHA1_SIZE, type XarSigner, type XarSignatureLayout } from './xar-signature.js';
 import { ZLIB_LEVEL } from './xar-stream.js';
+
+export interface XarWriteResult {
+  /** The TOC XML as written (compressed) into the archive. */
+  tocXml: string;
+  /** SHA-1 of the compressed TOC: the archive's identity for notarization tickets. */
+  tocChecksum: Buffer;
+  /** Total bytes written. */
+  size: number;
+  /** Absolute file offset of the heap (28 + compressed TOC length). */
+  heapStart: number;
+  /** Heap offset of the first file's data (20 unsigned; 20 + RSA + CMS reserve signed). */
+  dataStart: number;
+  /** Unpadded CMS length and reserve, when signed. */
+  cms?: { length: number; reserve: number };
+}
 
 /** A sealed TOC and the heap bytes that precede file data. */
 export interface SealedToc {

@@ -23,13 +23,14 @@ import { deflateSync } from 'node:zlib';
 import { checkInputFile } from '../io/fs.js';
 import { InputFileError, UsageError } from '../errors.js';
 import { encodeXarHeader, XAR_HEADER_SIZE } from './xar-header.js';
-import { sealToc, type SealedToc } from './xar-seal.js';
+import { sealToc, type SealedToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, buildToc, type TocNode } from './xar-toc.js';
 import { bytesSource, deflateSource, drain, fileRange, Meter, metered, writeChunk, type ByteSource } from './xar-stream.js';
 
 export { resignXar } from './xar-resign.js';
 export type { XarSigner } from './xar-signature.js';
+export type { XarWriteResult } from './xar-seal.js';
 
 /** A member's size and SHA-1 (hex) when the caller already knows them. */
 export interface XarDigestHint {
@@ -70,21 +71,6 @@ export interface XarWriteOptions {
   signer?: XarSigner;
   /** Environment for SOURCE_DATE_EPOCH (default process.env). */
   env?: Record<string, string | undefined>;
-}
-
-export interface XarWriteResult {
-  /** The TOC XML as written (compressed) into the archive. */
-  tocXml: string;
-  /** SHA-1 of the compressed TOC: the archive's identity for notarization tickets. */
-  tocChecksum: Buffer;
-  /** Total bytes written. */
-  size: number;
-  /** Absolute file offset of the heap (28 + compressed TOC length). */
-  heapStart: number;
-  /** Heap offset of the first file's data (20 unsigned; 20 + RSA + CMS reserve signed). */
-  dataStart: number;
-  /** Unpadded CMS length and reserve, when signed. */
-  cms?: { length: number; reserve: number };
 }
 
 const DEFAULT_DIR_MODE = 0o700;

@@ -11,8 +11,18 @@ import { InputFileError, UsageError } from '../errors.js';
 import { readInputFile } from '../io/fs.js';
 import { Secret } from '../secret.js';
 import { certificatesFromPem } from './certificate.js';
-import type { IdentityMaterial } from './identity.js';
 import { decodePkcs12 } from './pkcs12.js';
+
+/** Raw identity material: what a .p12 or the PEM files held, before any check. */
+export interface IdentityMaterial {
+  /** Names the input in messages: the .p12 path, or the --key/--cert paths. */
+  subject: string;
+  keys: KeyObject[];
+  /** The certificate that must match the key (PEM `--cert`); undefined: pick the one that matches (.p12). */
+  leaf?: Uint8Array;
+  /** Every other certificate provided (chain candidates). */
+  certificates: Uint8Array[];
+}
 
 export type IdentitySource =
   | {

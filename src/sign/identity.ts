@@ -28,10 +28,10 @@ import {
   summarize,
   validityProblem,
 } from './certificate.js';
-import { loadIdentityMaterial, type IdentitySource } from './identity-sources.js';
+import { loadIdentityMaterial, type IdentityMaterial, type IdentitySource } from './identity-sources.js';
 import { OID } from './oids.js';
 
-export type { IdentitySource } from './identity-sources.js';
+export type { IdentityMaterial, IdentitySource } from './identity-sources.js';
 
 /** What the identity will sign: a `.pkg` (Developer ID Installer required) or a configuration profile (any cert). */
 export type IdentityPurpose = 'installer' | 'profile';
@@ -65,17 +65,6 @@ export interface SigningIdentity {
   appleIntermediate: 'G1' | 'G2' | undefined;
   /** Things a user should know (e.g. "not chained to Apple: Installer will say untrusted"). */
   warnings: string[];
-}
-
-/** Raw identity material: what a .p12 or the PEM files held, before any check. */
-export interface IdentityMaterial {
-  /** Names the input in messages: the .p12 path, or the --key/--cert paths. */
-  subject: string;
-  keys: KeyObject[];
-  /** The certificate that must match the key (PEM `--cert`); undefined: pick the one that matches (.p12). */
-  leaf?: Uint8Array;
-  /** Every other certificate provided (chain candidates). */
-  certificates: Uint8Array[];
 }
 
 function spki(key: KeyObject): string {

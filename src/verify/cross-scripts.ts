@@ -5,7 +5,7 @@
  * the shell's single-quote rules (`'\''` for a quote). Does not cover: running them (test/scripts/ does, under dash).
  */
 import type { Problem } from '../errors.js';
-import type { InstalledFacts, ReleaseArtifacts } from './cross.js';
+import type { InstalledFacts, ReleaseArtifacts } from './cross-types.js';
 
 interface UninstallPlan {
   files: string[];

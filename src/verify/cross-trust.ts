@@ -15,7 +15,7 @@ import type { Problem } from '../errors.js';
 import { memberWhere, type PkgContents, type PayloadProgram } from '../read/pkg-read.js';
 import type { XarSignatureReport } from '../read/signature.js';
 import { codeSignerTrust } from '../sign/binary-trust.js';
-import type { CrossResult, ReleaseArtifacts } from './cross.js';
+import type { CrossResult, ReleaseArtifacts } from './cross-types.js';
 
 export interface AgentBinaryTrust {
   /** Absolute install path of the program. */

@@ -15,43 +15,13 @@
  * The scripts are read as the text our templates render (src/release/macos-scripts.ts); a hand-written script with
  * another shape is reported as not recognised rather than guessed at.
  */
-import type { Problem } from '../errors.js';
-import type { ReleaseManifest } from '../release/release-docs.js';
 import type { PNode } from '../formats/plist-read.js';
-import type { PkgContents, PayloadProgram } from '../read/pkg-read.js';
-import type { XarSignatureReport } from '../read/signature.js';
+import type { PkgContents } from '../read/pkg-read.js';
 import { checkScripts } from './cross-scripts.js';
 import { releaseTrustRules } from './cross-trust.js';
+import type { CrossResult, InstalledFacts, ReleaseArtifacts } from './cross-types.js';
 
-export interface ReleaseArtifacts {
-  /** How the zip is named in problems. */
-  zip: string;
-  manifest?: ReleaseManifest;
-  pkg?: { name: string; contents: PkgContents; signature?: XarSignatureReport };
-  pppc?: { name: string; root: PNode };
-  loginItems?: { name: string; root: PNode };
-  uninstall?: { name: string; text: string };
-  cleanup?: { name: string; text: string };
-}
-
-export interface CrossResult {
-  problems: Problem[];
-  notes: string[];
-}
-
-/** What the package installs, as the other artifacts refer to it (absolute paths, labels). */
-export interface InstalledFacts {
-  /** Absolute paths of payload files (not directories). */
-  files: string[];
-  /** Absolute paths of payload directories (no `/`). */
-  dirs: string[];
-  /** Program path (absolute) → the payload program. */
-  programs: Map<string, PayloadProgram>;
-  /** launchd jobs: label, absolute plist path, where to report. */
-  labels: Array<{ label: string; plistPath: string; daemon: boolean; where: string }>;
-  packageIdentifier?: string;
-  version?: string;
-}
+export type { CrossResult, InstalledFacts, ReleaseArtifacts } from './cross-types.js';
 
 type Dict = PNode & { type: 'dict' };
 const get = (n: PNode | undefined, k: string): PNode | undefined => (n?.type === 'dict' ? n.entries.get(k) : undefined);
