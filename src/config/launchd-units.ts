@@ -1,6 +1,7 @@
 /**
- * launchd unit definitions (`launchd/*.json`) → the LaunchdUnit the generators and scripts use, with the exact
- * dictionary that will be serialised to `/Library/Launch{Agents,Daemons}/<Label>.plist`.
+ * launchd unit definitions (`launchd/*.json`, read by spec.ts) → the LaunchdUnit the generators and scripts use,
+ * with the exact dictionary that will be serialised to `/Library/Launch{Agents,Daemons}/<Label>.plist`. Part of
+ * loading the spec, so it lives in config/ (src/launchd/ renders the plists from it).
  *
  * The EnrollmentKey gate: enroll and bootstrap must do nothing until the tenant profile carrying EnrollmentKey has
  * arrived. They run `/bin/sh -c GATE <binary> <args…>`: the gate reads the key from the device-level managed
@@ -10,7 +11,7 @@
  * ever parsed by the shell.
  */
 import { shQuote } from '../render/templates.js';
-import type { LaunchdUnit } from '../config/spec-types.js';
+import type { LaunchdUnit } from './spec-types.js';
 
 /** The JSON form of a unit in `launchd/*.json` (see schemas/launchd-unit.schema.json). */
 export interface LaunchdUnitDef {
