@@ -1,29 +1,23 @@
 /**
- * JSON over HTTPS for the notary and ticket services, with the one retry policy both use:
- * connection errors, per-request timeouts, 429 and 5xx are retried a bounded number of times with exponential
- * backoff (through an injectable `sleep`); 401/403 and other 4xx are final answers (RemoteRejection, exit 6);
- * retries exhausted is a NetworkError (exit 5). An aborted `signal` is an InterruptedError (exit 130).
+ * The HTTP client of everything that talks to a server: the notary and ticket services (JSON) and RFC 3161
+ * time-stamp servers (bytes). One attempt is one fetch with a per-request time limit (joined with the caller's
+ * AbortSignal); connection errors, that time limit, HTTP 429 and 5xx are `Retryable` (with the server's
+ * `Retry-After`), and the one retry policy (net/retry.ts) decides what happens next. 401/403 and other 4xx are final
+ * answers (RemoteRejection, exit 6); retries exhausted is a NetworkError (exit 5); an abort is InterruptedError (130).
  *
  * Messages name the service and the URL without its query string: pre-signed URLs (the developer log) carry
  * credentials there, and a bearer token is never part of a message.
  */
 import { InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
+import { Retryable, retryAfterMs, withRetries, type RetryNames, type RetryPolicy } from './retry.js';
 
-export interface HttpOptions {
+export { sleepFor } from './retry.js';
+
+export interface HttpOptions extends RetryPolicy {
   /** Injected for tests; default the global fetch. */
   fetch?: typeof fetch;
-  /** Injected for tests; default a real timer. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Retries after the first attempt for retryable failures; default 4. */
-  retries?: number;
-  /** First backoff delay; doubles per retry. Default 1000 ms. */
-  backoffMs?: number;
   /** Per-request time limit; default 60 s. */
   requestTimeoutMs?: number;
-  /** Aborted on SIGINT/SIGTERM. */
-  signal?: AbortSignal;
-  /** Told about each retry (a progress line). */
-  onRetry?: (message: string) => void;
 }
 
 export interface JsonRequest {
@@ -37,18 +31,18 @@ export interface JsonRequest {
   authHint?: string;
 }
 
-/** A timer that ends early (resolving) when `signal` aborts; callers check `signal.aborted` afterwards. */
-export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** A request whose answer is bytes. */
+export interface BytesRequest {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+/** A non-retryable answer: status and body, for the caller to judge. */
+export interface HttpAnswer {
+  status: number;
+  body: Uint8Array;
 }
 
 /** The URL without query or fragment, safe to print. */
@@ -61,8 +55,6 @@ export function printableUrl(url: string): string {
   }
 }
 
-class Retryable extends Error {}
-
 function describeFetchError(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
   if (cause?.code) return `connection failed (${cause.code})`;
@@ -70,36 +62,28 @@ function describeFetchError(e: unknown): string {
   return `connection failed (${cause?.message ?? (e as Error)?.message ?? String(e)})`;
 }
 
-async function attempt(req: JsonRequest, opts: HttpOptions): Promise<unknown> {
+/** One fetch under the per-request time limit; transport failures, 429 and 5xx throw Retryable. */
+async function sendOnce(req: BytesRequest, opts: HttpOptions): Promise<HttpAnswer> {
   const doFetch = opts.fetch ?? fetch;
   const timeout = AbortSignal.timeout(opts.requestTimeoutMs ?? 60_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
   try {
-    res = await doFetch(req.url, {
-      method: req.method ?? 'GET',
-      headers: { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers },
-      body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
-      signal,
-    });
+    res = await doFetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
   } catch (e) {
     if (opts.signal?.aborted) throw new InterruptedError();
-    throw new Retryable(describeFetchError(e));
+    throw new Retryable(describeFetchError(e), undefined, { cause: e });
   }
-  const text = await res.text().catch((e: unknown) => {
-    throw new Retryable(`connection lost while reading the answer (${String(e)})`);
+  const body = await res.arrayBuffer().catch((e: unknown) => {
+    throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
   });
-  if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`);
-  const where = `${req.what} (${printableUrl(req.url)})`;
-  if (res.status === 401 || res.status === 403) {
-    throw new RemoteRejection(`${where}: authentication refused (HTTP ${res.status})${req.authHint ? `: ${req.authHint}` : ''}`);
-  }
-  if (res.status >= 400) throw new RemoteRejection(`${where}: refused with HTTP ${res.status}: ${excerpt(text)}`);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new NetworkError(`${where}: the answer is not JSON (HTTP ${res.status}): ${excerpt(text)}`);
-  }
+  if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
+  return { status: res.status, body: new Uint8Array(body) };
+}
+
+/** Send `req` under the retry policy; resolves to the first answer that is neither 429 nor 5xx. */
+export function requestBytes(req: BytesRequest, opts: HttpOptions, names: RetryNames, defaultRetries = 4): Promise<HttpAnswer> {
+  return withRetries(() => sendOnce(req, opts), names, opts, defaultRetries);
 }
 
 function excerpt(text: string): string {
@@ -107,22 +91,24 @@ function excerpt(text: string): string {
   return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat || '(empty body)';
 }
 
+function judgeJson(req: JsonRequest, answer: HttpAnswer): unknown {
+  const where = `${req.what} (${printableUrl(req.url)})`;
+  const text = Buffer.from(answer.body).toString('utf8');
+  if (answer.status === 401 || answer.status === 403) {
+    throw new RemoteRejection(`${where}: authentication refused (HTTP ${answer.status})${req.authHint ? `: ${req.authHint}` : ''}`);
+  }
+  if (answer.status >= 400) throw new RemoteRejection(`${where}: refused with HTTP ${answer.status}: ${excerpt(text)}`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new NetworkError(`${where}: the answer is not JSON (HTTP ${answer.status}): ${excerpt(text)}`);
+  }
+}
+
 /** Send one JSON request with the retry policy above; resolves to the parsed JSON body of a 2xx answer. */
 export async function requestJson(req: JsonRequest, opts: HttpOptions = {}): Promise<unknown> {
-  const retries = opts.retries ?? 4;
-  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms, opts.signal));
-  let delay = opts.backoffMs ?? 1000;
-  for (let n = 0; ; n += 1) {
-    try {
-      return await attempt(req, opts);
-    } catch (e) {
-      if (!(e instanceof Retryable)) throw e;
-      const where = `${req.what} (${printableUrl(req.url)})`;
-      if (n >= retries) throw new NetworkError(`${where}: ${e.message}; gave up after ${n + 1} attempts`);
-      opts.onRetry?.(`${where}: ${e.message}; retrying in ${Math.round(delay / 1000)} s`);
-      await sleep(delay);
-      if (opts.signal?.aborted) throw new InterruptedError();
-      delay *= 2;
-    }
-  }
+  const headers = { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...req.headers };
+  const body = req.body !== undefined ? JSON.stringify(req.body) : undefined;
+  const answer = await requestBytes({ url: req.url, method: req.method, headers, body }, opts, { where: `${req.what} (${printableUrl(req.url)})` });
+  return judgeJson(req, answer);
 }

@@ -4,16 +4,17 @@
  * A single streamed PutObject (the file is read from disk as it is sent, never buffered whole); S3 takes up to
  * 5 GiB that way, far above any pkg this tool builds, and larger files are refused rather than half-supported.
  *
- * Retries are ours, not the SDK's: a consumed stream cannot be resent, so each attempt opens the file afresh.
+ * Retries are ours (src/net/retry.ts, the policy every server request follows), not the SDK's: a consumed stream
+ * cannot be resent, so each attempt opens the file afresh.
  * `endpoint` replaces Apple's S3 in tests (path-style addressing, e.g. http://127.0.0.1:port); without it the
  * SDK's standard AWS endpoint is used and AWS_ENDPOINT_URL* settings are ignored on purpose.
  */
 import { createReadStream } from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { InputFileError, InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
+import { InputFileError, InterruptedError, RemoteRejection } from '../errors.js';
 import { redact } from '../secret.js';
 import type { UploadTarget } from './client.js';
-import { sleepFor } from '../net/http.js';
+import { Retryable, withRetries } from '../net/retry.js';
 
 export const NOTARY_S3_REGION = 'us-west-2';
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
@@ -75,30 +76,27 @@ async function putOnce(client: S3Client, file: string, size: number, target: Upl
   }
 }
 
+/** An SDK failure as the retry policy sees it: S3's 4xx (not 429) is final, anything else is worth another try. */
+function uploadFailure(e: unknown, where: string, secrets: Parameters<typeof redact>[1], signal: AbortSignal | undefined): Error {
+  if (signal?.aborted) return new InterruptedError();
+  const err = e as SdkError;
+  const status = err.$metadata?.httpStatusCode;
+  const what = redact(status ? `HTTP ${status} ${err.name ?? ''}`.trim() : `connection failed (${err.message ?? String(e)})`, secrets);
+  if (status !== undefined && status < 500 && status !== 429) return new RemoteRejection(`${where}: S3 refused the upload: ${what}`);
+  return new Retryable(what);
+}
+
 /** Upload `file` (`size` bytes) to `target`; NetworkError after retries, RemoteRejection if S3 refuses. */
 export async function uploadToS3(file: string, size: number, target: UploadTarget, opts: UploadOptions = {}): Promise<void> {
   if (size > MAX_SINGLE_PUT) throw new InputFileError(file, `package: ${size} bytes is over the 5 GiB single-upload limit (multipart upload is not implemented)`);
   const client = await makeClient(target, opts.endpoint, opts.idleTimeoutMs ?? 120_000);
   const secrets = [target.secretAccessKey, target.sessionToken];
   const where = `notary: upload to s3://${target.bucket}`;
-  let delay = opts.backoffMs ?? 1000;
   try {
-    for (let n = 0; ; n += 1) {
-      try {
-        return await putOnce(client, file, size, target, opts.signal);
-      } catch (e) {
-        if (opts.signal?.aborted) throw new InterruptedError();
-        const err = e as SdkError;
-        const status = err.$metadata?.httpStatusCode;
-        const what = redact(status ? `HTTP ${status} ${err.name ?? ''}`.trim() : `connection failed (${err.message ?? String(e)})`, secrets);
-        if (status !== undefined && status < 500 && status !== 429) throw new RemoteRejection(`${where}: S3 refused the upload: ${what}`);
-        if (n >= (opts.retries ?? 4)) throw new NetworkError(`${where}: ${what}; gave up after ${n + 1} attempts`);
-        opts.onRetry?.(`${where}: ${what}; retrying in ${Math.round(delay / 1000)} s`);
-        await (opts.sleep ?? sleepFor)(delay, opts.signal);
-        if (opts.signal?.aborted) throw new InterruptedError();
-        delay *= 2;
-      }
-    }
+    const attempt = (): Promise<void> => putOnce(client, file, size, target, opts.signal).catch((e: unknown) => {
+      throw uploadFailure(e, where, secrets, opts.signal);
+    });
+    return await withRetries(attempt, { where }, opts);
   } finally {
     client.destroy();
   }

@@ -13,6 +13,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { InterruptedError, NetworkError, RemoteRejection, ToolError } from '../errors.js';
+import { requestBytes } from '../net/http.js';
+import type { Retryable } from '../net/retry.js';
 import { OID } from './oids.js';
 
 /** Apple's time-stamp server, which productsign uses by default for Developer ID identities. */
@@ -22,9 +24,9 @@ export interface TimestampOptions {
   url: string;
   /** Per-request timeout; default 30 s. */
   timeoutMs?: number;
-  /** Extra attempts after a connection failure, timeout or HTTP 5xx; default 2. */
+  /** Extra attempts after a connection failure, timeout, HTTP 429 or 5xx (src/net's policy); default 2. */
   retries?: number;
-  /** Wait between attempts (injectable for tests); default 1 s, then 2 s … */
+  /** Wait between attempts (injectable for tests); default 1 s, then 2 s, 4 s … */
   sleep?: (ms: number) => Promise<void>;
   /** Nonce bytes; default 8 random bytes. */
   nonce?: Uint8Array;
@@ -117,22 +119,28 @@ export async function parseTimestampResponse(der: Uint8Array, url: string, data:
   }
 }
 
-async function postOnce(url: string, body: Uint8Array, opts: TimestampOptions): Promise<Uint8Array> {
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' },
-    body,
-    signal,
-  });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (res.status >= 500) throw new NetworkError(`time-stamp server ${url} answered HTTP ${res.status}`);
-  if (!res.ok) throw new RemoteRejection(`time-stamp server ${url} refused the request: HTTP ${res.status}`);
-  return bytes;
+/**
+ * POST the request through the shared client (src/net): connection failures, timeouts, 429 and 5xx are retried
+ * under its policy (waits 1 s, 2 s, … by default); another non-2xx answer is a refusal.
+ */
+async function postRequest(url: string, body: Uint8Array, opts: TimestampOptions): Promise<Uint8Array> {
+  const retries = opts.retries ?? 2;
+  const answer = await requestBytes(
+    { url, method: 'POST', headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply' }, body },
+    { retries, sleep: opts.sleep, signal: opts.signal, requestTimeoutMs: opts.timeoutMs ?? 30_000 },
+    { where: `time-stamp server ${url}`, gaveUp: (last, attempts) => unreachable(url, last, attempts), interrupted: 'time-stamp request interrupted' },
+  );
+  if (answer.status < 200 || answer.status >= 300) throw new RemoteRejection(`time-stamp server ${url} refused the request: HTTP ${answer.status}`);
+  return answer.body;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Retries exhausted: the server's last HTTP error, or "could not be reached" with the connection failure. */
+function unreachable(url: string, last: Retryable, attempts: number): NetworkError {
+  if (last.message.startsWith('HTTP ')) return new NetworkError(`time-stamp server ${url} answered ${last.message}`);
+  const cause = last.cause as Error | undefined;
+  const why = cause?.cause ? `${cause.message}: ${String((cause.cause as Error)?.message ?? cause.cause)}` : last.message;
+  return new NetworkError(`time-stamp server ${url} could not be reached after ${attempts} attempts (${why})`, { cause: last.cause });
+}
 
 /** Ask the time-stamp server for one token over fixed bytes (discarded): resolves when it answers properly. */
 export async function probeTimestampServer(url: string, opts: Omit<TimestampOptions, 'url'> = {}): Promise<void> {
@@ -160,20 +168,7 @@ export async function timestampCauseOf(e: unknown, url: string | null | undefine
 /** Ask `opts.url` for a timestamp token over SHA-256(`data`). Network trouble → NetworkError; a "no" → RemoteRejection. */
 export async function requestTimestamp(data: Uint8Array, opts: TimestampOptions): Promise<TimestampToken> {
   const nonce = makeNonce(opts.nonce);
-  const body = buildTimestampRequest(data, nonce);
-  const retries = opts.retries ?? 2;
-  let last: unknown;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await (opts.sleep ?? defaultSleep)(1000 * attempt);
-    try {
-      return await parseTimestampResponse(await postOnce(opts.url, body, opts), opts.url, data, nonce);
-    } catch (e) {
-      if (opts.signal?.aborted) throw new InterruptedError('time-stamp request interrupted');
-      if (e instanceof RemoteRejection) throw e;
-      last = e;
-    }
-  }
-  if (last instanceof NetworkError) throw last;
-  const why = (last as Error)?.cause ? `${(last as Error).message}: ${String(((last as Error).cause as Error)?.message ?? (last as Error).cause)}` : String((last as Error)?.message ?? last);
-  throw new NetworkError(`time-stamp server ${opts.url} could not be reached after ${retries + 1} attempts (${why})`, { cause: last });
+  const der = await postRequest(opts.url, buildTimestampRequest(data, nonce), opts);
+  if (opts.signal?.aborted) throw new InterruptedError('time-stamp request interrupted');
+  return parseTimestampResponse(der, opts.url, data, nonce);
 }
