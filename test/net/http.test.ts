@@ -12,8 +12,8 @@ import { requestTimestamp } from '../../src/sign/timestamp.js';
 type Step = Response | Error;
 
 function scripted(steps: Step[]): { fetch: typeof fetch; calls: number } {
-  const state = { calls: 0, fetch: (async () => {
-    const s = steps[state.calls++];
+  const state: { fetch: typeof fetch; calls: number } = { calls: 0, fetch: (async () => {
+    const s: Step | undefined = steps[state.calls++];
     if (!s) throw new Error('no more scripted answers');
     if (s instanceof Error) throw s;
     return s;
