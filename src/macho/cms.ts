@@ -8,7 +8,7 @@
  * Does not cover: verifying the signature or the chain (openssl does that in tests; Gatekeeper does it on a Mac).
  * Never throws: a blob that is not CMS gives `{ parsed: false, error }`.
  */
-import { checkAsn1Nesting } from '../sign/cms-read.js';
+import { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 import { Certificate, ContentInfo, SignedData, type AttributeTypeAndValue, type RelativeDistinguishedNames } from 'pkijs';
 import * as asn1js from 'asn1js';
 

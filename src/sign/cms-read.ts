@@ -8,14 +8,16 @@
  * is examined.
  *
  * Bounded (src/formats/limits.ts): a blob over LIMITS['cms.bytes'] is refused, and before asn1js (which parses
- * recursively) sees one, {@link checkAsn1Nesting} walks its tags and lengths iteratively and refuses nesting deeper
- * than LIMITS['asn1.depth'].
+ * recursively) sees one, {@link checkAsn1Nesting} (src/formats/asn1-bounds.ts) walks its tags and lengths
+ * iteratively and refuses nesting deeper than LIMITS['asn1.depth'].
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { type Certificate, parseCertificate } from './certificate.js';
-import { byteText, LIMITS } from '../formats/limits.js';
+import { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 import { OID } from './oids.js';
+
+export { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 
 export interface CmsInfo {
   signedData: pkijs.SignedData;
@@ -45,45 +47,6 @@ function signerCertificate(sd: pkijs.SignedData, certs: Certificate[]): Certific
   const sid = sd.signerInfos[0]?.sid;
   if (!(sid instanceof pkijs.IssuerAndSerialNumber)) return undefined;
   return certs.find((c) => c.asn.issuer.isEqual(sid.issuer) && c.asn.serialNumber.isEqual(sid.serialNumber));
-}
-
-/**
- * Walk the BER/DER tag-length structure of `der` without recursion and throw when it is larger than
- * LIMITS['cms.bytes'] or constructed values nest deeper than LIMITS['asn1.depth']. Malformed encodings are left to
- * the parser that follows (this only bounds what it will be asked to do).
- */
-export function checkAsn1Nesting(der: Uint8Array): void {
-  if (der.length > LIMITS['cms.bytes']) throw new Error(`${byteText(der.length)}: over the limit of ${byteText(LIMITS['cms.bytes'])} for a CMS signature`);
-  const max = LIMITS['asn1.depth'];
-  const ends: number[] = []; // end offset of each open constructed value; -1 for an indefinite length
-  let pos = 0;
-  while (pos < der.length) {
-    while (ends.length > 0 && ends[ends.length - 1]! >= 0 && pos >= ends[ends.length - 1]!) ends.pop();
-    if (der[pos] === 0 && der[pos + 1] === 0 && ends[ends.length - 1] === -1) {
-      ends.pop(); // end-of-contents of an indefinite length
-      pos += 2;
-      continue;
-    }
-    const tag = der[pos++]!;
-    if ((tag & 0x1f) === 0x1f) while (pos < der.length && (der[pos++]! & 0x80) !== 0);
-    const first = der[pos++];
-    if (first === undefined) return;
-    let length = first;
-    if (first === 0x80) length = -1;
-    else if (first > 0x80) {
-      const n = first & 0x7f;
-      if (n > 4) return;
-      length = 0;
-      for (let i = 0; i < n; i++) length = length * 256 + (der[pos++] ?? 0);
-    }
-    if ((tag & 0x20) === 0) {
-      if (length < 0) return;
-      pos += length;
-      continue;
-    }
-    ends.push(length < 0 ? -1 : pos + length);
-    if (ends.length > max) throw new Error(`ASN.1 values nest deeper than ${max} levels: over the limit (a hostile or damaged signature; not parsed)`);
-  }
 }
 
 /** Parse DER/BER ContentInfo(SignedData). Throws an Error saying what is wrong; callers name the file. */
