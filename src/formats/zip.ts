@@ -14,15 +14,18 @@
  * entry is listed; an entry is read only as the caller asks (into memory up to a size limit, streamed to a file, or
  * not at all), after its declared size passed the inflate-ratio and total limits, and it may not inflate past what
  * it declares (a zip bomb) nor stop short of it. Every read entry can be hashed (SHA-256) on the way.
+ * A zip is read by path or from a random-access source (src/formats/source.ts: a decrypted inner zip in memory); a
+ * stored (uncompressed, unencrypted) entry can be handed out as a window of the zip — read in place, no copy.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, InputLimitError, LIMITS } from './limits.js';
+import { fileSource, windowSource, type NamedSource, type RandomAccessSource } from './source.js';
 import { writeChunk } from '../pkg/xar-stream.js';
 
 export interface ZipEntryInput {
@@ -65,26 +68,47 @@ export interface ZipEntryInfo {
   mtime: string;
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: false }, (err, zf) => (err || !zf ? reject(err ?? new Error('cannot open zip')) : resolve(zf))),
-  );
+/** yauzl's view of a random-access source. */
+class SourceReader extends yauzl.RandomAccessReader {
+  constructor(private readonly source: RandomAccessSource) {
+    super();
+  }
+  override _readStreamForRange(start: number, end: number): Readable {
+    return Readable.from(this.source.stream(start, end - start), { objectMode: false });
+  }
+}
+
+const OPEN_OPTIONS = { lazyEntries: true, autoClose: false, validateEntrySizes: false };
+
+function openZip(input: string | NamedSource): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, zf?: yauzl.ZipFile): void => (err || !zf ? reject(err ?? new Error('cannot open zip')) : resolve(zf));
+    if (typeof input === 'string') yauzl.open(input, OPEN_OPTIONS, done);
+    else yauzl.fromRandomAccessReader(new SourceReader(input.source), input.source.size, OPEN_OPTIONS, done);
+  });
 }
 
 /** What {@link readZip} does with an entry's bytes: keep them, stream them to a new file (0600) or to a sink, or leave them. */
 export type ZipTake = 'memory' | 'skip' | { file: string } | { sink: (chunk: Buffer) => void | Promise<void> };
 
+/**
+ * A take, or: read in place when the entry is stored (no compression, no encryption) — its bytes are checked (and
+ * hashed) as they pass, then handed out as a window of the zip ({@link ZipReadEntry.source}); a compressed entry is
+ * read as `otherwise` says.
+ */
+export type ZipTakeOrWindow = ZipTake | { window: true; otherwise: ZipTake };
+
 export interface ZipReadOptions {
   /** Per entry (listed in order): default 'skip'. 'memory' is refused above LIMITS['zip.entry-bytes']. */
-  take?: (entry: ZipEntryInfo, index: number) => ZipTake;
+  take?: (entry: ZipEntryInfo, index: number) => ZipTakeOrWindow;
   /** Compute the SHA-256 of every entry read (memory or file). */
   sha256?: boolean;
   /** Most entries (default LIMITS['zip.entries']). */
   maxEntries?: number;
 }
 
-/** An entry as read: its bytes in memory, or the file they were streamed to; its SHA-256 when asked. */
-export type ZipReadEntry = ZipEntryInfo & { data?: Buffer; file?: string; sha256?: string };
+/** An entry as read: its bytes in memory, the file they were streamed to, or a window of the zip; its SHA-256 when asked. */
+export type ZipReadEntry = ZipEntryInfo & { data?: Buffer; file?: string; source?: RandomAccessSource; sha256?: string };
 
 function entryInfo(entry: yauzl.Entry): ZipEntryInfo {
   const d = entry.getLastModDate({ forceDosFormat: true, timezone: 'UTC' } as never);
@@ -103,17 +127,22 @@ function checkDeclared(file: string, entry: yauzl.Entry, take: ZipTake, total: n
   if (total + size > LIMITS['zip.total-bytes']) over('zip.total-bytes', `the entries read add up to more than ${byteText(LIMITS['zip.total-bytes'])}: over the limit`);
 }
 
+/** Stored as is: no compression, no encryption, the same size both ways (its bytes can be read in place). */
+function isStored(entry: yauzl.Entry): boolean {
+  return entry.compressionMethod === 0 && !entry.isEncrypted() && entry.compressedSize === entry.uncompressedSize;
+}
+
 function openEntry(zf: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
   return new Promise((resolve, reject) => zf.openReadStream(entry, (err, rs) => (err || !rs ? reject(err ?? new Error(`cannot read ${entry.fileName}`)) : resolve(rs))));
 }
 
 /** Read one entry's bytes as `take` says, never past its declared size. */
-async function readEntry(file: string, zf: yauzl.ZipFile, entry: yauzl.Entry, take: Exclude<ZipTake, 'skip'>, hash: boolean): Promise<{ data?: Buffer; file?: string; sha256?: string }> {
+async function readEntry(file: string, zf: yauzl.ZipFile, entry: yauzl.Entry, take: Exclude<ZipTake, 'skip'> | 'pass', hash: boolean): Promise<{ data?: Buffer; file?: string; sha256?: string }> {
   const rs = await openEntry(zf, entry);
   const sha = hash ? createHash('sha256') : undefined;
   const parts: Buffer[] = [];
   const out = typeof take === 'object' && 'file' in take ? createStagingStream(take.file, 0o600) : undefined;
-  const sink = typeof take === 'object' && 'sink' in take ? take.sink : undefined;
+  const sink = typeof take === 'object' && 'sink' in take ? take.sink : take === 'pass' ? () => undefined : undefined;
   let n = 0;
   try {
     for await (const chunk of rs as AsyncIterable<Buffer>) {
@@ -137,10 +166,12 @@ async function readEntry(file: string, zf: yauzl.ZipFile, entry: yauzl.Entry, ta
  * Read every entry of a zip: its listing, and the bytes of the entries `take` asks for (`withData` as a predicate:
  * those in memory). Limits of src/formats/limits.ts → InputLimitError naming `file`; other damage → Error.
  */
-export async function readZip(file: string, withData: ((name: string) => boolean) | ZipReadOptions = () => false): Promise<ZipReadEntry[]> {
+export async function readZip(input: string | NamedSource, withData: ((name: string) => boolean) | ZipReadOptions = () => false): Promise<ZipReadEntry[]> {
   const o: ZipReadOptions = typeof withData === 'function' ? { take: (e) => (withData(e.name) ? 'memory' : 'skip') } : withData;
   const max = o.maxEntries ?? LIMITS['zip.entries'];
-  const zf = await openZip(file);
+  const file = typeof input === 'string' ? input : input.name;
+  const zf = await openZip(input);
+  const whole = typeof input === 'string' ? fileSource(input, zf.fileSize) : input.source;
   const out: ZipReadEntry[] = [];
   let total = 0;
   try {
@@ -152,12 +183,15 @@ export async function readZip(file: string, withData: ((name: string) => boolean
         const info: ZipReadEntry = entryInfo(entry);
         const index = out.length;
         out.push(info);
-        const take = o.take?.(info, index) ?? 'skip';
-        if (take === 'skip') return zf.readEntry();
+        const asked = o.take?.(info, index) ?? 'skip';
+        const inPlace = typeof asked === 'object' && 'window' in asked && isStored(entry);
+        const take = typeof asked === 'object' && 'window' in asked ? asked.otherwise : asked;
+        if (take === 'skip' && !inPlace) return zf.readEntry();
         (async () => {
-          checkDeclared(file, entry, take, total);
+          checkDeclared(file, entry, inPlace ? 'skip' : take, total);
           total += entry.uncompressedSize;
-          Object.assign(info, await readEntry(file, zf, entry, take, o.sha256 === true));
+          Object.assign(info, await readEntry(file, zf, entry, inPlace ? 'pass' : (take as Exclude<ZipTake, 'skip'>), o.sha256 === true));
+          if (inPlace) info.source = windowSource(whole, (await zf.readLocalFileHeaderPromise(entry, { minimal: true })).fileDataStart, entry.uncompressedSize);
         })().then(() => zf.readEntry(), reject);
       });
       zf.readEntry();

@@ -1,5 +1,6 @@
 /**
- * xar reader: opens a flat package (or any xar) by path, reading only the ranges it needs through a file handle.
+ * xar reader: opens a flat package (or any xar) by path or from a random-access source (src/formats/source.ts: a
+ * pkg stored in a release zip is read in place, as a window of the zip), reading only the ranges it needs.
  *
  * Covers: the header, the zlib TOC (inflated with a size cap, parsed strictly), the TOC checksum (sha1/sha256/
  * sha512 per the header), the entry tree with heap offsets/lengths/encodings/checksums/modes, the RSA and CMS
@@ -9,7 +10,7 @@
  * (src/sign/ does that with the bytes this module hands out).
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { checkInputFile } from '../io/fs.js';
 import { InputFileError, type Problem } from '../errors.js';
@@ -20,7 +21,8 @@ import {
 import type { XarRegion, XarSignatureInfo } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, readToc, TocLimitError, type XarEntry } from './xar-toc.js';
 import { byteText, InputLimitError, LIMITS, overLimit } from '../formats/limits.js';
-import { collect, CollectLimitError, fileRange, inflateSource, type ByteSource } from './xar-stream.js';
+import { collect, CollectLimitError, inflateSource, type ByteSource } from './xar-stream.js';
+import { fileSource, type NamedSource, type RandomAccessSource } from '../formats/source.js';
 import { parseXml, XmlLimitError, XmlSyntaxError, type XmlElement } from '../formats/xml-tree.js';
 
 export type { XarEntry, XarEntryData, XarDigest } from './xar-toc.js';
@@ -52,7 +54,10 @@ export interface StapledTicket {
 }
 
 export interface XarArchive {
+  /** What problems call the archive: its path, or `zip:entry` when read from a source inside another file. */
   file: string;
+  /** Where its bytes are read from. */
+  source: RandomAccessSource;
   fileSize: number;
   header: XarHeader;
   /** Absolute offset of the heap: 28 + compressed TOC length (as Apple's reader computes it). */
@@ -83,14 +88,8 @@ export interface OpenXarOptions {
   strict?: boolean;
 }
 
-async function readAt(fh: fsp.FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, offset);
-  return buf.subarray(0, bytesRead);
-}
-
-async function readTocDocument(fh: fsp.FileHandle, file: string, fileSize: number): Promise<{ header: XarHeader; compressed: Buffer; xml: string }> {
-  const head = await readAt(fh, 0, XAR_HEADER_SIZE);
+async function readTocDocument(src: RandomAccessSource, file: string, fileSize: number): Promise<{ header: XarHeader; compressed: Buffer; xml: string }> {
+  const head = await src.read(0, XAR_HEADER_SIZE);
   if (head.length < XAR_HEADER_SIZE) throw new InputFileError(file, `not a xar archive: ${head.length} bytes, shorter than the 28-byte header`);
   const header = decodeXarHeader(head);
   if (header.magic !== XAR_MAGIC) throw new InputFileError(file, `not a xar archive: ${headerProblems(header)[0]}`);
@@ -99,7 +98,7 @@ async function readTocDocument(fh: fsp.FileHandle, file: string, fileSize: numbe
     throw new InputFileError(file, `xar header: compressed TOC length ${n} does not fit the file (${fileSize} bytes)`);
   }
   if (n > MAX_TOC_BYTES) overLimit(file, 'xar.toc-bytes', 'xar TOC', `${byteText(n)} compressed`, byteText(MAX_TOC_BYTES));
-  const compressed = await readAt(fh, XAR_HEADER_SIZE, n);
+  const compressed = await src.read(XAR_HEADER_SIZE, n);
   let raw: Buffer;
   try {
     raw = inflateSync(compressed, { maxOutputLength: MAX_TOC_BYTES });
@@ -121,7 +120,7 @@ function parseTocXml(file: string, xml: string): XmlElement {
 }
 
 async function readChecksum(
-  fh: fsp.FileHandle, a: { header: XarHeader; compressed: Buffer; heapStart: number; fileSize: number },
+  src: RandomAccessSource, a: { header: XarHeader; compressed: Buffer; heapStart: number; fileSize: number },
   declared: { style: string; offset?: number; size?: number } | undefined, problems: string[],
 ): Promise<XarChecksumInfo | undefined> {
   const alg = CHECKSUM_ALGORITHMS[a.header.checksumAlgorithm];
@@ -137,7 +136,7 @@ async function readChecksum(
     problems.push(`TOC checksum region [${declared.offset}, +${declared.size}) lies beyond the end of the file`);
     return undefined;
   }
-  const stored = await readAt(fh, start, declared.size);
+  const stored = await src.read(start, declared.size);
   const computed = createHash(alg).update(a.compressed).digest();
   const matches = stored.equals(computed);
   if (!matches) problems.push(`TOC checksum mismatch: stored ${stored.toString('hex')}, computed ${computed.toString('hex')} over the compressed TOC`);
@@ -154,67 +153,69 @@ export function heapRegions(archive: Pick<XarArchive, 'checksum' | 'signature' |
   return out;
 }
 
-async function findStaples(fh: fsp.FileHandle, fileSize: number, heapEnd: number): Promise<{ staples: StapledTicket[]; end: number }> {
+async function findStaples(src: RandomAccessSource, fileSize: number, heapEnd: number): Promise<{ staples: StapledTicket[]; end: number }> {
   const staples: StapledTicket[] = [];
   let end = fileSize;
   while (end - heapEnd >= 2 * STAPLE_TRAILER_SIZE) {
-    const k = decodeStapleTrailer(await readAt(fh, end - STAPLE_TRAILER_SIZE, STAPLE_TRAILER_SIZE));
+    const k = decodeStapleTrailer(await src.read(end - STAPLE_TRAILER_SIZE, STAPLE_TRAILER_SIZE));
     if (!k || k.type !== 2) break;
     const tStart = end - STAPLE_TRAILER_SIZE - k.length - STAPLE_TRAILER_SIZE;
     if (tStart < heapEnd) break;
-    const t = decodeStapleTrailer(await readAt(fh, tStart, STAPLE_TRAILER_SIZE));
+    const t = decodeStapleTrailer(await src.read(tStart, STAPLE_TRAILER_SIZE));
     if (!t || t.type !== 1) break;
     const offset = tStart + STAPLE_TRAILER_SIZE;
-    const magic = (await readAt(fh, offset, Math.min(4, k.length))).toString('latin1');
+    const magic = (await src.read(offset, Math.min(4, k.length))).toString('latin1');
     staples.unshift({ offset, length: k.length, version: k.version, startsWithS8ch: magic === 's8ch' });
     end = tStart;
   }
   return { staples, end };
 }
 
-/**
- * Open a xar by path: header, TOC, checksum, signatures, stapled tickets. Reads only the header, the TOC, the
- * checksum bytes and the trailer; member bytes stay on disk until {@link readXarEntry}.
- * Throws InputFileError if the file is missing or not a readable xar; with `strict` (default) also when any
- * header/TOC/checksum problem is found (all of them in one message).
- */
-export async function openXar(file: string, opts: OpenXarOptions = {}): Promise<XarArchive> {
+/** A path as a named source (InputFileError when it is missing or not a readable regular file). */
+async function pathSource(file: string): Promise<NamedSource> {
   await checkInputFile(file, 'xar archive');
-  const fh = await fsp.open(file, 'r');
+  return { name: file, source: fileSource(file, (await stat(file)).size) };
+}
+
+/**
+ * Open a xar by path, or from a named source (a pkg inside a zip: `name` is `zip:entry`): header, TOC, checksum,
+ * signatures, stapled tickets. Reads only the header, the TOC, the checksum bytes and the trailer; member bytes are
+ * read only by {@link readXarEntry}.
+ * Throws InputFileError (naming the path or `name`) if the file is missing or not a readable xar; with `strict`
+ * (default) also when any header/TOC/checksum problem is found (all of them in one message).
+ */
+export async function openXar(input: string | NamedSource, opts: OpenXarOptions = {}): Promise<XarArchive> {
+  const { name: file, source: src } = typeof input === 'string' ? await pathSource(input) : input;
+  const fileSize = src.size;
+  const { header, compressed, xml } = await readTocDocument(src, file, fileSize);
+  const heapStart = XAR_HEADER_SIZE + header.tocLengthCompressed;
+  const root = parseTocXml(file, xml);
+  let parsed;
   try {
-    const fileSize = (await fh.stat()).size;
-    const { header, compressed, xml } = await readTocDocument(fh, file, fileSize);
-    const heapStart = XAR_HEADER_SIZE + header.tocLengthCompressed;
-    const root = parseTocXml(file, xml);
-    let parsed;
-    try {
-      parsed = readToc(root);
-    } catch (e) {
-      if (e instanceof TocLimitError) throw new InputLimitError(file, e.limit, `xar TOC not read: ${e.message} (a hostile or damaged file)`);
-      throw new InputFileError(file, `xar TOC: ${(e as Error).message}`, { cause: e });
-    }
-    const msgs = [...headerProblems(header), ...parsed.problems];
-    if (Buffer.byteLength(xml, 'utf8') !== header.tocLengthUncompressed) {
-      msgs.push(`header says the TOC has ${header.tocLengthUncompressed} bytes uncompressed, it has ${Buffer.byteLength(xml, 'utf8')}`);
-    }
-    const checksum = await readChecksum(fh, { header, compressed, heapStart, fileSize }, parsed.checksum, msgs);
-    const archive: XarArchive = { file, fileSize, header, heapStart, tocXml: xml, toc: root, entries: parsed.entries, heapEnd: heapStart, staples: [], problems: [] };
-    if (parsed.creationTime !== undefined) archive.creationTime = parsed.creationTime;
-    if (checksum) archive.checksum = checksum;
-    if (parsed.signature) archive.signature = parsed.signature;
-    if (parsed.xSignature) archive.xSignature = parsed.xSignature;
-    archive.heapEnd = heapStart + Math.max(0, ...heapRegions(archive).map((r) => r.offset + r.size));
-    const { staples, end } = await findStaples(fh, fileSize, archive.heapEnd);
-    archive.staples = staples;
-    if (end > archive.heapEnd) archive.trailing = { offset: archive.heapEnd, length: end - archive.heapEnd };
-    archive.problems = msgs.map((message) => ({ where: `${file}:TOC`, message }));
-    if ((opts.strict ?? true) && archive.problems.length > 0) {
-      throw new InputFileError(file, `damaged xar archive:\n${msgs.map((m) => `  ${m}`).join('\n')}`);
-    }
-    return archive;
-  } finally {
-    await fh.close();
+    parsed = readToc(root);
+  } catch (e) {
+    if (e instanceof TocLimitError) throw new InputLimitError(file, e.limit, `xar TOC not read: ${e.message} (a hostile or damaged file)`);
+    throw new InputFileError(file, `xar TOC: ${(e as Error).message}`, { cause: e });
   }
+  const msgs = [...headerProblems(header), ...parsed.problems];
+  if (Buffer.byteLength(xml, 'utf8') !== header.tocLengthUncompressed) {
+    msgs.push(`header says the TOC has ${header.tocLengthUncompressed} bytes uncompressed, it has ${Buffer.byteLength(xml, 'utf8')}`);
+  }
+  const checksum = await readChecksum(src, { header, compressed, heapStart, fileSize }, parsed.checksum, msgs);
+  const archive: XarArchive = { file, source: src, fileSize, header, heapStart, tocXml: xml, toc: root, entries: parsed.entries, heapEnd: heapStart, staples: [], problems: [] };
+  if (parsed.creationTime !== undefined) archive.creationTime = parsed.creationTime;
+  if (checksum) archive.checksum = checksum;
+  if (parsed.signature) archive.signature = parsed.signature;
+  if (parsed.xSignature) archive.xSignature = parsed.xSignature;
+  archive.heapEnd = heapStart + Math.max(0, ...heapRegions(archive).map((r) => r.offset + r.size));
+  const { staples, end } = await findStaples(src, fileSize, archive.heapEnd);
+  archive.staples = staples;
+  if (end > archive.heapEnd) archive.trailing = { offset: archive.heapEnd, length: end - archive.heapEnd };
+  archive.problems = msgs.map((message) => ({ where: `${file}:TOC`, message }));
+  if ((opts.strict ?? true) && archive.problems.length > 0) {
+    throw new InputFileError(file, `damaged xar archive:\n${msgs.map((m) => `  ${m}`).join('\n')}`);
+  }
+  return archive;
 }
 
 /** The entry at `path` (e.g. `aiwatch.pkg/PackageInfo`), or undefined. */
@@ -236,12 +237,12 @@ function resolveEntry(archive: XarArchive, entry: XarEntry | string): XarEntry {
  */
 export function readXarEntry(archive: XarArchive, entry: XarEntry | string, opts: { raw?: boolean } = {}): ByteSource {
   const e = resolveEntry(archive, entry);
-  if (!e.data) return fileRange(archive.file, 0, 0);
+  if (!e.data) return archive.source.stream(0, 0);
   const start = archive.heapStart + e.data.offset;
   if (start + e.data.length > archive.fileSize) {
     throw new InputFileError(archive.file, `xar entry "${e.path}": data [${start}, +${e.data.length}) lies beyond the end of the file (${archive.fileSize} bytes)`);
   }
-  const stored = fileRange(archive.file, start, e.data.length);
+  const stored = archive.source.stream(start, e.data.length);
   if (opts.raw || e.data.encoding === ENCODING_STORE) return stored;
   if (e.data.encoding === ENCODING_ZLIB) return inflateSource(stored);
   throw new InputFileError(archive.file, `xar entry "${e.path}": encoding "${e.data.encoding}" is not supported (expected ${ENCODING_STORE} or ${ENCODING_ZLIB})`);
@@ -269,7 +270,7 @@ export async function readHeapRegion(archive: XarArchive, region: XarRegion): Pr
   if (archive.heapStart + region.offset + region.size > archive.fileSize) {
     throw new InputFileError(archive.file, `xar heap region [${region.offset}, +${region.size}) lies beyond the end of the file`);
   }
-  return collect(fileRange(archive.file, archive.heapStart + region.offset, region.size), region.size);
+  return collect(archive.source.stream(archive.heapStart + region.offset, region.size), region.size);
 }
 
 /** The signature blobs as stored (the CMS one still zero-padded to its reserve; see trimDer). */
@@ -282,5 +283,5 @@ export async function readSignatureBlobs(archive: XarArchive): Promise<{ rsa?: B
 
 /** The bytes of a stapled ticket. */
 export async function readStapledTicket(archive: XarArchive, ticket: StapledTicket): Promise<Buffer> {
-  return collect(fileRange(archive.file, ticket.offset, ticket.length), ticket.length);
+  return collect(archive.source.stream(ticket.offset, ticket.length), ticket.length);
 }

@@ -14,7 +14,8 @@ import { checkInputFile } from '../io/fs.js';
 import { InputFileError, type Problem } from '../errors.js';
 import { heapRegions, openXar, type XarArchive } from './xar-reader.js';
 import { ENCODING_STORE, ENCODING_ZLIB, type XarDigest, type XarEntry } from './xar-toc.js';
-import { drain, fileRange, inflateSource, Meter, metered, type ByteSource } from './xar-stream.js';
+import type { NamedSource } from '../formats/source.js';
+import { drain, inflateSource, Meter, metered, type ByteSource } from './xar-stream.js';
 import { byteText, LIMITS } from '../formats/limits.js';
 
 /** Stops a decoded member once it exceeds the size its TOC entry declares. */
@@ -78,7 +79,7 @@ async function entryProblems(a: XarArchive, e: XarEntry): Promise<string[]> {
     out.push(`TOC <size> says it inflates to ${byteText(d.size)} from ${byteText(d.length)}: over the limit of ${LIMITS['cpio.ratio']} times its stored size (a decompression bomb); not decoded`);
   }
   if (out.length > 0 || a.heapStart + d.offset + d.length > a.fileSize) return out;
-  const stored = (): ByteSource => fileRange(a.file, a.heapStart + d.offset, d.length);
+  const stored = (): ByteSource => a.source.stream(a.heapStart + d.offset, d.length);
   let archived = new Meter(HASHES[d.archivedChecksum!.style]);
   const extracted = new Meter(HASHES[d.extractedChecksum!.style]);
   const raw = metered(stored(), archived);
@@ -116,14 +117,15 @@ function trailerProblems(a: XarArchive): string[] {
  * file cannot be read at all (InputFileError from checkInputFile); a file that is not a xar, or whose TOC does not
  * decode, yields one problem.
  */
-export async function verifyXar(target: string | XarArchive): Promise<Problem[]> {
+export async function verifyXar(target: string | NamedSource | XarArchive): Promise<Problem[]> {
   let a: XarArchive;
-  if (typeof target === 'string') {
-    await checkInputFile(target, 'xar archive');
+  if (typeof target === 'string' || !('entries' in target)) {
+    const name = typeof target === 'string' ? target : target.name;
+    if (typeof target === 'string') await checkInputFile(target, 'xar archive');
     try {
       a = await openXar(target, { strict: false });
     } catch (e) {
-      if (e instanceof InputFileError) return [{ where: target, message: e.message.replace(`${target}: `, '') }];
+      if (e instanceof InputFileError) return [{ where: name, message: e.message.replace(`${name}: `, '') }];
       throw e;
     }
   } else {

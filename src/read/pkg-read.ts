@@ -25,13 +25,14 @@ import { readBom, type BomContents } from '../pkg/bom-reader.js';
 import { readCpio, type CpioDataSink, type CpioEntry, type CpioEntryHead } from '../pkg/cpio.js';
 import { parseDistribution, type DistributionInfo } from '../pkg/distribution.js';
 import { byteText, InputLimitError, LIMITS } from '../formats/limits.js';
+import type { NamedSource } from '../formats/source.js';
 import { isMachOFormatError, type MachOFile } from '../macho/macho.js';
 import { scanMachOFile } from '../macho/file-scan.js';
 import { parsePackageInfo, type PackageInfo } from '../pkg/package-info.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes, type XarArchive } from '../pkg/xar-reader.js';
 import { writeChunk } from '../pkg/xar-stream.js';
 import { bounded, ByteCounter, counted, drainRest, errorText, gunzipSource, peek, type ByteBound } from './streams.js';
-import { machoIdentity, tryParseMachO, type MachOIdentity } from '../inspect/macho.js';
+import { machoIdentity, tryParseMachO, type MachOIdentity } from '../macho/identity.js';
 
 /** Member names of a component package. */
 export const COMPONENT_MEMBERS = ['Bom', 'PackageInfo', 'Payload', 'Scripts'] as const;
@@ -314,11 +315,13 @@ async function readComponent(a: XarArchive, name: string): Promise<ComponentCont
 }
 
 /**
- * Read the package at `file`. Throws InputFileError only when it is missing or not a xar whose TOC can be read;
+ * Read the package at `input`: a path, or a named random-access source (a pkg inside a release zip, read in place
+ * and named `zip:entry`). Throws InputFileError only when it is missing or not a xar whose TOC can be read;
  * damaged members are recorded (see {@link ComponentContents.errors}) and TOC problems are in `archive.problems`.
  */
-export async function readPkg(file: string): Promise<PkgContents> {
-  const archive = await openXar(file, { strict: false });
+export async function readPkg(input: string | NamedSource): Promise<PkgContents> {
+  const archive = await openXar(input, { strict: false });
+  const file = archive.file;
   const product = findXarEntry(archive, 'Distribution')?.type === 'file';
   const out: PkgContents = { file, archive, flavor: product ? 'product' : 'component', components: [] };
   if (product) {
