@@ -8,6 +8,7 @@
  * development build is unsigned by design.
  */
 import { InputFileError, type Problem } from '../errors.js';
+import type { NamedSource } from '../formats/source.js';
 import { findXarEntry } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
 import { memberWhere, readPkg, type PkgContents } from '../read/pkg-read.js';
@@ -72,14 +73,18 @@ function signatureNotes(s: XarSignatureReport, staples: number): string[] {
   return notes;
 }
 
-/** Verify the package at `file`. Throws only when the file cannot be read at all. */
-export async function verifyPkgFile(file: string, ctx: Pick<VerifyContext, 'spec'>): Promise<PkgVerification> {
+/**
+ * Verify the package at `input`: a path, or a named source (a pkg stored in a release zip, read in place and named
+ * `zip:entry`). Throws only when the file cannot be read at all.
+ */
+export async function verifyPkgFile(input: string | NamedSource, ctx: Pick<VerifyContext, 'spec'>): Promise<PkgVerification> {
+  const file = typeof input === 'string' ? input : input.name;
   let contents: PkgContents;
   try {
-    contents = await readPkg(file);
+    contents = await readPkg(input);
   } catch (e) {
     if (!(e instanceof InputFileError) || e.file !== file) throw e;
-    return { problems: await verifyXar(file), notes: [] };
+    return { problems: await verifyXar(input), notes: [] };
   }
   const xar = await verifyXar(contents.archive);
   const signature = await analyzeXarSignature(contents.archive);
