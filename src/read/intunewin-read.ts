@@ -2,13 +2,17 @@
  * Reading back a `.intunewin` (the layout in intunewin.ts): the two outer entries, Detection.xml's values, and the
  * checks an Intune upload depends on — HMAC over IV || ciphertext, IV and MAC as recorded, AES-256-CBC decryption
  * with the recorded key, size and SHA-256 of the decrypted inner zip. Every problem is reported, each naming the
- * file. For `verify`/`inspect` and for our own tests; it does not open the inner zip (callers can, from its file).
+ * file. For `verify`/`inspect` and for our own tests; it does not open the inner zip (callers can, from `inner`:
+ * the decrypted bytes in memory as a named source, or the file they were spilled to).
  * Not covered: packages with an MsiInfo section are read but the MSI values are not checked.
  *
  * Bounded (src/formats/limits.ts): Detection.xml is read whole only up to 64 KiB and parsed by the strict reader of
  * src/formats/xml-tree.ts (its depth and node limits); the encrypted content is streamed once — HMAC, decryption and
- * digest on the way, the decrypted inner zip written to the caller's file (0600) — so memory does not grow with the
- * package, whose size its declared entry sizes already bound (`intunewin.content-bytes`).
+ * digest on the way, the decrypted inner zip kept in memory when small (≤ 16 MiB: our packages hold a few scripts)
+ * and otherwise written to the caller's file (0600) — so memory does not grow with the package, whose size its
+ * declared entry sizes already bound (`intunewin.content-bytes`). That spill file is the one temporary file left on
+ * this path: the content is AES-CBC encrypted, so the inner zip (read by random access: its directory is at the
+ * end) cannot be read in place as a window of the outer zip; it must be decrypted somewhere first.
  */
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createStagingStream } from '../io/fs.js';
@@ -16,6 +20,7 @@ import { byteText, LIMITS } from '../formats/limits.js';
 import { writeChunk } from '../pkg/xar-stream.js';
 import { childText, parseXml, XmlLimitError, type XmlElement } from '../formats/xml-tree.js';
 import { readZip, type ZipReadEntry } from '../formats/zip.js';
+import { bufferSource, type NamedSource } from '../formats/source.js';
 import { CONTENT_ENTRY, DETECTION_ENTRY } from '../intune/intunewin.js';
 
 export interface IntuneWinDetection {
@@ -38,10 +43,15 @@ export interface IntuneWinContents {
   detectionXml?: string;
   /** The decrypted inner zip, when decryption worked and no `innerZipFile` was given. */
   innerZip?: Buffer;
-  /** The file the decrypted inner zip was written to, when decryption worked and `innerZipFile` was given. */
+  /** The file the decrypted inner zip was written to, when decryption worked and it went to a file. */
   innerZipFile?: string;
+  /** The decrypted inner zip to read (readZip takes either): in memory, named `file:IntunePackage.intunewin`, or its file. */
+  inner?: string | NamedSource;
   problems: string[];
 }
+
+/** Largest decrypted inner zip kept in memory when the caller offers a spill file (see header). */
+const INNER_IN_MEMORY_BYTES = 16 << 20;
 
 const HEAD = 48;
 
@@ -174,11 +184,11 @@ function detectionText(entry: ZipReadEntry | undefined, problems: string[]): str
 }
 
 /**
- * Read and check a .intunewin file; with `innerZipFile` the decrypted inner zip is written there (0600), else it is
- * returned in memory (for tests of small packages). Problems are listed; only an unreadable zip (or a limit of the
- * zip reader: an InputLimitError) throws.
+ * Read and check a .intunewin file. The decrypted inner zip is returned in memory, or with `innerZipFile` written
+ * there (0600); with `{ spill }` it is kept in memory up to 16 MiB and written to `spill` only when larger (see the
+ * header). Problems are listed; only an unreadable zip (or a limit of the zip reader: an InputLimitError) throws.
  */
-export async function readIntuneWin(file: string, innerZipFile?: string): Promise<IntuneWinContents> {
+export async function readIntuneWin(file: string, innerZipFile?: string | { spill: string }): Promise<IntuneWinContents> {
   const detectionMax = LIMITS['intunewin.detection-bytes'];
   const entries = await readZip(file, { take: (e) => (e.name === DETECTION_ENTRY && e.size <= detectionMax ? 'memory' : 'skip') });
   const problems: string[] = [];
@@ -202,9 +212,13 @@ export async function readIntuneWin(file: string, innerZipFile?: string): Promis
   if (detection) {
     out.detection = detection;
     const parts: Buffer[] = [];
-    if (await checkContent(file, content.size, detection, problems, output(innerZipFile, parts))) {
-      if (innerZipFile) out.innerZipFile = innerZipFile;
-      else out.innerZip = Buffer.concat(parts);
+    const target = typeof innerZipFile === 'object' ? (content.size - HEAD > INNER_IN_MEMORY_BYTES ? innerZipFile.spill : undefined) : innerZipFile;
+    if (await checkContent(file, content.size, detection, problems, output(target, parts))) {
+      if (target) out.innerZipFile = out.inner = target;
+      else {
+        out.innerZip = Buffer.concat(parts);
+        out.inner = { name: `${file}:IntunePackage.intunewin`, source: bufferSource(out.innerZip) };
+      }
     }
   }
   out.problems = named();

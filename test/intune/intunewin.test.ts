@@ -6,12 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIntuneWin, CONTENT_ENTRY, DETECTION_ENTRY, encryptContent, zipEntries, type IntuneWinKeys, type IntuneWinPackage } from '../../src/intune/intunewin.js';
 import { readIntuneWin } from '../../src/read/intunewin-read.js';
+import { readZip } from '../../src/formats/zip.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 import { GOLDEN } from './helpers.js';
 
@@ -87,6 +88,24 @@ describe('intunewin: our own reader (for verify/inspect)', () => {
     expect(r.problems).toEqual([]);
     expect(r.detection?.setupFile).toBe('Install-AiwatchDetect.ps1');
     expect(r.innerZip?.length).toBe(pkg.innerZipSize);
+  });
+
+  it('with a spill file offered, a small inner zip stays in memory (no file written) and reads as a named source', async () => {
+    const pkg = await buildIntuneWin({ files: sources(), setupFile: 'Install-AiwatchDetect.ps1', keys: KEYS, mtime: MTIME });
+    const file = path.join(dir, 'spill.intunewin');
+    writeFileSync(file, pkg.bytes);
+    const spill = path.join(dir, 'spill-inner.zip');
+    const r = await readIntuneWin(file, { spill });
+    expect(r.problems).toEqual([]);
+    expect(r.innerZipFile).toBeUndefined();
+    expect(existsSync(spill)).toBe(false);
+    expect(r.innerZip?.length).toBe(pkg.innerZipSize);
+    expect(typeof r.inner === 'object' && r.inner.name).toBe(`${file}:IntunePackage.intunewin`);
+    const names = (await readZip(r.inner!)).map((e) => e.name).sort();
+    expect(names).toEqual(['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Uninstall-Aiwatch.ps1']);
+    const toFile = await readIntuneWin(file, spill);
+    expect(toFile.inner).toBe(spill);
+    expect(readFileSync(spill)).toEqual(r.innerZip);
   });
 
   it('a flipped ciphertext byte is reported (HMAC), and so is a Detection.xml that lies about the size', async () => {
