@@ -11,6 +11,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { certificatePem } from '../sign/certificate.js';
 import type { TenantInput, WindowsSpec } from '../config/spec-types.js';
 
 /** Intune's limit for a platform script, in bytes. */
@@ -84,12 +85,6 @@ export function windowsSpecProblems(w: WindowsSpec, subject: string): string[] {
   if (!PRINTABLE_ASCII.test(w.logDir)) problems.push(`${subject}: /windows/logDir must be printable ASCII, got ${JSON.stringify(w.logDir)}`);
   if (w.secretsVia !== 'env') problems.push(`${subject}: /windows/secretsVia: only "env" is supported, got ${JSON.stringify(w.secretsVia)}`);
   return problems;
-}
-
-/** A DER certificate as PEM (64-column base64, LF line ends). */
-export function certificatePem(der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
-  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;

@@ -19,16 +19,23 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { InputFileError, ToolError } from '../errors.js';
 import { readInputFile, readInputText, removeFile, withTempDir, writeFileAtomic } from '../io/fs.js';
-import { certificatePem } from '../intune/intune-checks.js';
-import type { IntuneFile, ScriptSigner } from '../intune/intune.js';
 import { Secret } from '../secret.js';
 import { osslsigncodeSign, osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
-import { extendedKeyUsages, parseCertificate, summarize, validityProblem, type Certificate, type CertificateSummary } from './certificate.js';
+import { certificatePem, extendedKeyUsages, parseCertificate, summarize, validityProblem, type Certificate, type CertificateSummary } from './certificate.js';
 import { OID } from './oids.js';
 import { decodePkcs12 } from './pkcs12.js';
 import { timestampCauseOf } from './timestamp.js';
 
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
+
+/** A script to sign: its file name and text. Any other fields (Intune's purpose, holdsSecret) pass through unchanged. */
+export interface SignableScript {
+  name: string;
+  text: string;
+}
+
+/** Signs scripts and returns them signed, same names, order and other fields. */
+export type ScriptSigner = <T extends SignableScript>(files: T[]) => Promise<T[]>;
 
 export interface AuthenticodeOptions {
   /** The .pfx / .p12 file (`--sign-pfx`). */
@@ -89,7 +96,7 @@ async function trustAnchors(opts: AuthenticodeOptions, pfx: SigningPfx): Promise
 }
 
 /** Sign one script: its text and signed copy (both hold keys) exist on disk only while osslsigncode needs them. */
-async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions, caFile: string): Promise<IntuneFile> {
+async function signOne<T extends SignableScript>(dir: string, file: T, opts: AuthenticodeOptions, caFile: string): Promise<T> {
   const input = path.join(dir, `in-${file.name}`);
   const output = path.join(dir, file.name);
   const secrets = opts.password ? [opts.password] : [];
@@ -125,13 +132,13 @@ async function signOne(dir: string, file: IntuneFile, opts: AuthenticodeOptions,
 export function authenticodeSigner(opts: AuthenticodeOptions): ScriptSigner & { pfx: () => Promise<SigningPfx> } {
   let checked: Promise<SigningPfx> | undefined;
   const pfx = (): Promise<SigningPfx> => (checked ??= checkSigningPfx(opts));
-  const signer = async (files: IntuneFile[]): Promise<IntuneFile[]> => {
+  const signer = async <T extends SignableScript>(files: T[]): Promise<T[]> => {
     const info = await pfx();
     await osslsigncodeVersion({ signal: opts.signal });
     return withTempDir('authenticode', async (dir) => {
       const caFile = path.join(dir, 'trust-anchors.pem');
       await writeFileAtomic(caFile, await trustAnchors(opts, info), { mode: 0o600 });
-      const out: IntuneFile[] = [];
+      const out: T[] = [];
       for (const f of files) out.push(await signOne(dir, f, opts, caFile));
       return out;
     });

@@ -44,6 +44,12 @@ export function certificatesFromPem(text: string): Certificate[] {
   return blocks.map((b) => parseCertificate(new X509Certificate(b).raw));
 }
 
+/** A DER certificate as PEM (64-column base64, LF line ends). */
+export function certificatePem(der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return ['-----BEGIN CERTIFICATE-----', ...lines, '-----END CERTIFICATE-----', ''].join('\n');
+}
+
 function oneLine(dn: string): string {
   return dn.split('\n').filter(Boolean).join(', ');
 }
