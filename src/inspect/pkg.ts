@@ -12,10 +12,11 @@ import { CHECKSUM_ALGORITHMS } from '../pkg/xar-header.js';
 import type { CpioEntry } from '../pkg/cpio.js';
 import type { DistributionInfo } from '../pkg/distribution.js';
 import type { PackageInfo } from '../pkg/package-info.js';
-import { payloadStats, type PayloadEntry, type PayloadStats } from '../pkg/payload.js';
+import type { PayloadStats } from '../pkg/payload.js';
 import type { XarArchive } from '../pkg/xar-reader.js';
+import type { MachOIdentity } from '../macho/identity.js';
 import { octalMode } from './format.js';
-import type { MachOIdentity } from './macho.js';
+import { statsFromPayload } from '../read/payload-stats.js';
 import { readPkg, type ArchiveStream, type ComponentContents, type PkgContents } from '../read/pkg-read.js';
 import { analyzeXarSignature, type XarSignatureReport } from '../read/signature.js';
 
@@ -128,16 +129,6 @@ function listing(e: BomEntry | CpioEntry): ListingEntry {
   if (e.kind === 'file' || e.kind === 'symlink') out.cksum = e.cksum;
   if (e.linkTarget !== undefined) out.linkTarget = e.linkTarget;
   return out;
-}
-
-/**
- * PackageInfo's payload numbers recomputed from the payload as pkgbuild counts them (src/pkg/payload.ts): every entry
- * but `.`, directories at their APFS st_size (32 × link count, read from the cpio header), files at their size.
- */
-export function statsFromPayload(entries: readonly CpioEntry[]): PayloadStats {
-  // payloadStats reads only `path` and `size`.
-  const sized = entries.map((e) => ({ path: e.path, size: e.kind === 'dir' ? 32 * e.nlink : e.size }));
-  return payloadStats(sized as unknown as PayloadEntry[]);
 }
 
 function scriptReports(s: ArchiveStream, full: boolean): ScriptReport[] {

@@ -15,14 +15,14 @@
  * exit 3); a .intunewin is decrypted as a stream into a private temporary folder and its inner zip read within the
  * zip reader's limits.
  */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputFileError } from '../errors.js';
-import { checkInputFile, readInputFile, withTempDir } from '../io/fs.js';
+import { withTempDir } from '../io/fs.js';
 import { INTUNE_SCRIPT_MAX_BYTES } from '../intune/intune-checks.js';
 import { readIntuneWin, type IntuneWinDetection } from '../read/intunewin-read.js';
-import { InputLimitError, LIMITS } from '../formats/limits.js';
+import { InputLimitError } from '../formats/limits.js';
 import { readZip, type ZipEntryInfo, type ZipReadEntry } from '../formats/zip.js';
+import { innerEntries, oversizeText, readScriptFile } from '../read/ps1-read.js';
 import { errorText } from '../read/streams.js';
 import type { CertificateSummary } from '../sign/certificate.js';
 import { certificateLines, heading, indent, rows, text } from './format.js';
@@ -79,28 +79,10 @@ export async function ps1Report(bytes: Buffer, name: string): Promise<Ps1Report>
   return { kind: 'ps1', file: name, size: bytes.length, encoding: encodingOf(bytes), lineEndings: { crlf, lf, cr }, lines, signature: await readPsSignature(t) };
 }
 
-/** What a script over Intune's limit is: said from its size alone. */
-export function oversizeText(size: number): string {
-  return `${size} bytes is over Intune's ${INTUNE_SCRIPT_MAX_BYTES}-byte script limit (not read or parsed)`;
-}
-
-/** A script's bytes, or only its size when it is over Intune's limit (then it is not read). */
-export async function readScriptFile(file: string, what: string): Promise<{ bytes: Buffer } | { size: number }> {
-  await checkInputFile(file, what);
-  const { size } = await stat(file);
-  if (size > LIMITS['ps1.bytes']) return { size };
-  return { bytes: await readInputFile(file, what) };
-}
-
 export async function inspectPs1(file: string, name = file): Promise<Ps1Report> {
   const script = await readScriptFile(file, 'inspect');
   if (!('bytes' in script)) throw new InputLimitError(file, 'ps1.bytes', `${oversizeText(script.size)}: not an Intune script`);
   return ps1Report(script.bytes, name);
-}
-
-/** A decrypted inner zip's entries, the `.ps1` ones within Intune's limit with their bytes. */
-export function innerEntries(innerZip: string): Promise<ZipReadEntry[]> {
-  return readZip(innerZip, { take: (e) => (/\.ps1$/i.test(e.name) && e.size <= LIMITS['ps1.bytes'] ? 'memory' : 'skip') });
 }
 
 function secretField(b64: string): SecretField {

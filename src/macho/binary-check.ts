@@ -18,13 +18,13 @@
  */
 import { InputFileError } from '../errors.js';
 import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from '../sign/binary-trust.js';
-import { CS_RUNTIME, MH_EXECUTE } from './constants.js';
+import { MH_EXECUTE } from './constants.js';
 import { scanMachOBytes, scanMachOFile, type MachOScan } from './file-scan.js';
 import type { StreamVerdict } from './hash-stream.js';
+import { flagText, SIGNATURE_RANK, sliceIdentity, type SignatureKind, type SliceIdentity } from './identity.js';
 import { isFatMagic, MachOFormatError, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
 
 export type ReleaseArch = 'arm64' | 'x86_64' | 'universal';
-export type SignatureKind = 'signed' | 'adhoc' | 'unsigned';
 
 export interface ReleaseBinarySpec {
   /** What the package is for: one architecture, or `universal` (arm64 + x86_64). */
@@ -46,24 +46,13 @@ export interface ReleaseBinarySpec {
   what?: string;
 }
 
-export interface SliceIdentity {
-  arch: string;
+/** A slice as the release check reports it: its identity (src/macho/identity.ts), where it is, and whether its signer is trusted. */
+export type ReleaseSlice = Pick<SliceIdentity, 'arch' | 'signature' | 'identifier' | 'teamId' | 'flags' | 'flagNames' | 'hardenedRuntime' | 'hashType' | 'cdhash' | 'signer'> & {
   offset: number;
   size: number;
-  signature: SignatureKind;
-  identifier?: string;
-  teamId?: string;
-  /** CodeDirectory flags and their names (runtime, adhoc, linker-signed …). */
-  flags?: number;
-  flagNames: string[];
-  hardenedRuntime: boolean;
-  hashType?: string;
-  cdhash?: string;
-  /** Common name of the signing certificate, when the CMS blob names one. */
-  signer?: string;
   /** For a signed slice: whether its signer is an Apple Developer ID Application (and why not). */
   signerTrust?: CodeSignerTrust;
-}
+};
 
 export interface ReleaseBinaryIdentity {
   size: number;
@@ -80,7 +69,7 @@ export interface ReleaseBinaryIdentity {
   developerId: boolean;
   /** Why not, for the first slice that is not (`is unsigned`, `is signed by "…", a certificate that …`). */
   notDeveloperId?: string;
-  slices: SliceIdentity[];
+  slices: ReleaseSlice[];
 }
 
 /** The binary is not usable as the release input. `problems` lists every reason. */
@@ -138,38 +127,28 @@ function archProblems(file: MachOFile, spec: ReleaseBinarySpec): string[] {
   return [`is a thin ${have[0]} binary; expected ${expected}`];
 }
 
-function signatureKind(s: MachOSlice): SignatureKind {
-  if (!s.codeSignature) return 'unsigned';
-  return s.codeSignature.adhoc ? 'adhoc' : 'signed';
-}
-
-function identityOf(s: MachOSlice, anchors: TrustAnchors | undefined): SliceIdentity {
-  const cd = s.codeSignature?.codeDirectory;
-  const leaf = s.codeSignature?.cms?.summary?.certificates[0];
+function releaseSlice(s: MachOSlice, anchors: TrustAnchors | undefined): ReleaseSlice {
+  const { arch, signature, identifier, teamId, flags, flagNames, hardenedRuntime, hashType, cdhash, signer } = sliceIdentity(s);
   const der = s.codeSignature?.cms?.der;
   return {
-    arch: s.arch,
+    arch,
     offset: s.offset,
     size: s.size,
-    signature: signatureKind(s),
-    identifier: cd?.identifier,
-    teamId: cd?.teamId,
-    flags: cd?.flags,
-    flagNames: cd?.flagNames ?? [],
-    hardenedRuntime: cd ? (cd.flags & CS_RUNTIME) !== 0 : false,
-    hashType: cd?.hashTypeName,
-    cdhash: cd?.cdhash,
-    signer: leaf?.commonName,
-    ...(signatureKind(s) === 'signed' && der ? { signerTrust: codeSignerTrust(der, anchors) } : {}),
+    signature,
+    identifier,
+    teamId,
+    flags,
+    flagNames,
+    hardenedRuntime,
+    hashType,
+    cdhash,
+    signer,
+    ...(signature === 'signed' && der ? { signerTrust: codeSignerTrust(der, anchors) } : {}),
   };
 }
 
-function flagText(id: SliceIdentity): string {
-  return `flags 0x${(id.flags ?? 0).toString(16)}${id.flagNames.length ? ` ${id.flagNames.join(',')}` : ''}`;
-}
-
 /** Problems of one slice's signature: integrity always, identity unless unsigned/ad-hoc is allowed. */
-function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: SliceIdentity, spec: ReleaseBinarySpec, prefix: string): string[] {
+function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: ReleaseSlice, spec: ReleaseBinarySpec, prefix: string): string[] {
   const sig = s.codeSignature;
   const out: string[] = [];
   if (s.fileType !== MH_EXECUTE) out.push(`${prefix}is a Mach-O ${s.fileTypeDescription} (${s.fileTypeName}); expected an executable (MH_EXECUTE)`);
@@ -182,7 +161,7 @@ function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: Sl
     if (!spec.allowUnsigned) {
       out.push(id.signature === 'unsigned'
         ? `${prefix}is not code-signed (no LC_CODE_SIGNATURE); expected a Developer ID signature with identifier "${spec.identifier}" and team ${spec.teamId}`
-        : `${prefix}has only an ad-hoc signature (${flagText(id)}, no CMS signature); expected a Developer ID signature with identifier "${spec.identifier}" and team ${spec.teamId}`);
+        : `${prefix}has only an ad-hoc signature (flags ${flagText(id, 'words')}, no CMS signature); expected a Developer ID signature with identifier "${spec.identifier}" and team ${spec.teamId}`);
     }
     return out;
   }
@@ -194,7 +173,7 @@ function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: Sl
   if (sig?.cms?.digestMatches === false) out.push(`${prefix}the CMS signature was made over another CodeDirectory (its message digest differs): the signature was copied from another binary or the CodeDirectory was edited`);
   const certTeam = sig?.cms?.summary?.certificates[0]?.organizationalUnit;
   if (certTeam && id.teamId && certTeam !== id.teamId) out.push(`${prefix}the signing certificate's team (OU ${certTeam}) differs from the CodeDirectory's team ${id.teamId}`);
-  if (!id.hardenedRuntime) out.push(`${prefix}is signed without the hardened runtime (${flagText(id)}); notarization requires it (codesign --options runtime)`);
+  if (!id.hardenedRuntime) out.push(`${prefix}is signed without the hardened runtime (flags ${flagText(id, 'words')}); notarization requires it (codesign --options runtime)`);
   const trust = id.signerTrust;
   if (trust && !trust.signatureVerifies) {
     if (cms?.parsed !== false) out.push(`${prefix}${trust.problem}`); // an unreadable blob is reported above
@@ -206,25 +185,23 @@ function sliceProblems(verdict: StreamVerdict | undefined, s: MachOSlice, id: Sl
 }
 
 /** Why a slice is not signed by an Apple Developer ID Application, or undefined when it is. */
-function notDeveloperId(id: SliceIdentity): string | undefined {
+function notDeveloperId(id: ReleaseSlice): string | undefined {
   if (id.signature === 'unsigned') return 'is unsigned';
   if (id.signature === 'adhoc') return 'is ad-hoc signed (no certificate)';
   if (!id.signerTrust) return 'has no readable CMS signature';
   return id.signerTrust.problem;
 }
 
-const RANK: Record<SignatureKind, number> = { unsigned: 0, adhoc: 1, signed: 2 };
-
 /** Turn a scan into the identity, or one ReleaseBinaryError listing every problem. */
 function assess(scan: MachOScan, file: string, spec: ReleaseBinarySpec): ReleaseBinaryIdentity {
   const what = spec.what ?? '--binary';
   const parsed = scan.parsed;
   if (!parsed) throw new ReleaseBinaryError(file, [`${what}: ${describeNonMachO(scan.head) ?? 'is not a Mach-O file'}; expected a macOS Mach-O executable`]);
-  const ids = parsed.slices.map((s) => identityOf(s, spec.anchors));
+  const ids = parsed.slices.map((s) => releaseSlice(s, spec.anchors));
   const problems = archProblems(parsed, spec);
   parsed.slices.forEach((s, i) => problems.push(...sliceProblems(scan.verdicts[i], s, ids[i]!, spec, parsed.kind === 'fat' ? `${s.arch} slice: ` : '')));
   if (problems.length) throw new ReleaseBinaryError(file, problems.map((p) => `${what}: ${p}`));
-  const weakest = ids.reduce((a, b) => (RANK[b.signature] < RANK[a.signature] ? b : a));
+  const weakest = ids.reduce((a, b) => (SIGNATURE_RANK[b.signature] < SIGNATURE_RANK[a.signature] ? b : a));
   const why = ids.map(notDeveloperId).find((p) => p !== undefined);
   return {
     size: scan.size,

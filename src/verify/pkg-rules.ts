@@ -14,7 +14,7 @@ import type { BomEntry } from '../pkg/bom-reader.js';
 import type { CpioEntry } from '../pkg/cpio.js';
 import { MH_EXECUTE } from '../macho/constants.js';
 import { memberWhere, type ComponentContents, type PkgContents } from '../read/pkg-read.js';
-import { statsFromPayload } from '../inspect/pkg.js';
+import { statsFromPayload } from '../read/payload-stats.js';
 
 /** Members known to be damaged at the xar level (`path` inside the archive): their contents are not checked. */
 export type DamagedMembers = ReadonlySet<string>;

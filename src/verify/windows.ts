@@ -22,12 +22,12 @@ import { InputFileError, type Problem } from '../errors.js';
 import { withTempDir, writeFileAtomic } from '../io/fs.js';
 import { scriptTextProblems } from '../intune/intune-checks.js';
 import { readIntuneWin } from '../read/intunewin-read.js';
+import { innerEntries, oversizeText, readScriptFile } from '../read/ps1-read.js';
 import { PsParseLimit, PsParserUnavailable, psIssueMessage, psSyntaxIssues } from '../read/ps-parse.js';
 import { child, parseXml, type XmlElement } from '../formats/xml-tree.js';
 import type { ZipReadEntry } from '../formats/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
 import { errorText } from '../read/streams.js';
-import { innerEntries, oversizeText, readScriptFile } from '../inspect/windows.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
 import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
 

@@ -19,7 +19,7 @@ import { checkAsn1Nesting, readSignedData } from '../../src/sign/cms-read.js';
 import { parserBudget, parserMemoryBytes, PsParseLimit, psSyntaxIssues } from '../../src/read/ps-parse.js';
 import { parseMachO } from '../../src/macho/macho.js';
 import { openXar } from '../../src/pkg/xar-reader.js';
-import { machoIdentity } from '../../src/inspect/macho.js';
+import { machoIdentity } from '../../src/macho/identity.js';
 import { readPkg } from '../../src/read/pkg-read.js';
 import { benchBinary } from '../../scripts/make-bench-binary.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
