@@ -3,6 +3,7 @@
  * data in `profiles/` and `launchd/` (validated by `schemas/`), with `--spec FILE` overriding the top-level values.
  * Generators are pure functions of a DeploymentSpec (plus release/tenant input and an injected clock).
  */
+import type { TenantKeyName, TenantValues } from './tenant-keys.js';
 
 /** A launchd unit as it will be installed. */
 export interface LaunchdUnit {
@@ -39,8 +40,8 @@ export interface LoginItemRule {
 
 /** One key of the tenant-config managed-preference domain; the one definition CLI flags, Jamf schema etc. derive from. */
 export interface TenantKeyDef {
-  /** Preference key, e.g. `OrgApiKey`. */
-  name: string;
+  /** Preference key, e.g. `OrgApiKey` (loadSpec checks the names against src/config/tenant-keys.ts). */
+  name: TenantKeyName;
   type: 'string' | 'boolean';
   required: boolean;
   default?: string | boolean;
@@ -103,16 +104,5 @@ export interface DeploymentSpec {
   windows: WindowsSpec;
 }
 
-/** The tenant values an admin supplies (validated against `spec.tenantKeys`). Secrets stay wrapped. */
-export interface TenantInput {
-  /** `https://…` origin of the tenant, e.g. `https://acme.runlayer.com`. */
-  host: string;
-  orgApiKey?: import('../secret.js').Secret;
-  enrollmentKey?: import('../secret.js').Secret;
-  username?: string;
-  deviceName?: string;
-  /** Default true. */
-  enforcement: boolean;
-  /** Default true. */
-  sessions: boolean;
-}
+/** The tenant values an admin supplies, validated against `spec.tenantKeys`: the one map of src/config/tenant-keys.ts. */
+export type TenantInput = TenantValues;

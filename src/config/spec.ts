@@ -10,6 +10,7 @@ import { readInputText } from '../io/fs.js';
 import { resolveUnit, type LaunchdUnitDef } from './launchd-units.js';
 import { LAUNCHD_DIR, PROFILES_DIR } from './paths.js';
 import type { DeploymentSpec, LoginItemRule, PppcService, TenantKeyDef } from './spec-types.js';
+import { tenantKeyTableProblems } from './tenant-keys.js';
 import { schemaProblems } from './validate.js';
 
 type TopLevel = Omit<DeploymentSpec, 'units' | 'pppc' | 'loginItems' | 'tenantKeys'>;
@@ -64,7 +65,8 @@ export function buildSpec(override?: { data: unknown; subject: string }): Deploy
   problems.push(...schemaProblems('profiles-data.schema.json#/definitions/loginItems', li, rel(liFile)));
   const keysFile = path.join(PROFILES_DIR, 'tenant-keys.json');
   const keys = readData(keysFile, problems) as { keys: TenantKeyDef[] };
-  problems.push(...schemaProblems('tenant-keys.schema.json', keys, rel(keysFile)));
+  const keyProblems = schemaProblems('tenant-keys.schema.json', keys, rel(keysFile));
+  problems.push(...(keyProblems.length > 0 || keys === undefined ? keyProblems : tenantKeyTableProblems(keys.keys, rel(keysFile))));
   if (problems.length > 0) throw new UsageError(problems);
 
   const { units: _u, ...values } = top;

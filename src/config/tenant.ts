@@ -1,22 +1,14 @@
 /**
- * Tenant values → a validated {@link TenantInput}, against the key definitions in `profiles/tenant-keys.json`.
+ * Raw tenant values → validated {@link TenantValues}, against the key definitions in `profiles/tenant-keys.json`.
  * Every problem is reported at once; each names the key, the value (secrets masked) and what was expected.
  * Used by `tenant`, `tenants` (per CSV row) and `intune`.
  */
 import { UsageError } from '../errors.js';
 import { Secret } from '../secret.js';
-import type { DeploymentSpec, TenantInput, TenantKeyDef } from './spec-types.js';
+import type { DeploymentSpec, TenantKeyDef } from './spec-types.js';
+import { HOST_KEY, type RawTenantValues, type TenantValues } from './tenant-keys.js';
 
-/** Raw values as they come from flags, env or a CSV row (strings; booleans may still be text). */
-export interface RawTenantValues {
-  Host?: string;
-  OrgApiKey?: Secret;
-  EnrollmentKey?: Secret;
-  Username?: string;
-  DeviceName?: string;
-  Enforcement?: boolean | string;
-  Sessions?: boolean | string;
-}
+export { tenantPreferences, type RawTenantValues } from './tenant-keys.js';
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Code units no XML property list can carry: unpaired surrogates and the noncharacters U+FFFE/U+FFFF. */
@@ -56,7 +48,7 @@ function stringProblem(def: TenantKeyDef, value: string): string | undefined {
   if (def.maxLength !== undefined && value.length > def.maxLength) return `is ${value.length} characters long; at most ${def.maxLength} allowed`;
   if (CONTROL.test(value)) return 'must not contain control characters or line breaks';
   if (NOT_PLIST.test(value)) return 'must not contain unpaired surrogates or U+FFFE/U+FFFF (a property list cannot carry them)';
-  if (def.name === 'Host') return hostProblem(value);
+  if (def.name === HOST_KEY) return hostProblem(value);
   if (def.pattern && !new RegExp(def.pattern, 'u').test(value)) {
     if (def.secret) return `expected a key of the form ${def.pattern.replace(/^\^|\[.*$/g, '')}… without spaces`;
     return `does not match ${def.pattern}`;
@@ -77,11 +69,11 @@ export function parseBool(value: boolean | string): boolean | undefined {
  * Validate raw values. `subject` prefixes each message (e.g. `tenant`, `tenants.csv row 4`); `how` says where a
  * missing required value is given (e.g. `--host URL`), for the message.
  */
-export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, subject = 'tenant', how?: (def: TenantKeyDef) => string): TenantInput {
+export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, subject = 'tenant', how?: (def: TenantKeyDef) => string): TenantValues {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const def of spec.tenantKeys) {
-    const v = raw[def.name as keyof RawTenantValues];
+    const v = raw[def.name];
     if (v === undefined || v === '') {
       if (def.required) problems.push(`${subject}: ${def.name} is required (${def.description})${how ? `: give it with ${how(def)}` : ''}`);
       else if (def.default !== undefined) out[def.name] = def.default;
@@ -99,16 +91,8 @@ export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, sub
     else out[def.name] = v instanceof Secret ? v : def.secret ? new Secret(text, def.name) : text;
   }
   if (problems.length > 0) throw new UsageError(problems);
-  const host = normalHost(String(out.Host));
-  return {
-    host,
-    orgApiKey: out.OrgApiKey as Secret | undefined,
-    enrollmentKey: out.EnrollmentKey as Secret | undefined,
-    username: out.Username as string | undefined,
-    deviceName: out.DeviceName as string | undefined,
-    enforcement: out.Enforcement as boolean,
-    sessions: out.Sessions as boolean,
-  };
+  out[HOST_KEY] = normalHost(String(out[HOST_KEY]));
+  return out as TenantValues;
 }
 
 /**
@@ -117,16 +101,4 @@ export function parseTenantInput(spec: DeploymentSpec, raw: RawTenantValues, sub
  */
 export function normalHost(value: string): string {
   return new URL(value).origin;
-}
-
-/** The tenant values as the preference dictionary of the domain (secrets revealed: for serialisers only). */
-export function tenantPreferences(t: TenantInput): Record<string, string | boolean> {
-  const prefs: Record<string, string | boolean> = { Host: t.host };
-  if (t.orgApiKey) prefs.OrgApiKey = t.orgApiKey.reveal();
-  if (t.enrollmentKey) prefs.EnrollmentKey = t.enrollmentKey.reveal();
-  if (t.username !== undefined) prefs.Username = t.username;
-  if (t.deviceName !== undefined) prefs.DeviceName = t.deviceName;
-  prefs.Enforcement = t.enforcement;
-  prefs.Sessions = t.sessions;
-  return prefs;
 }

@@ -13,6 +13,8 @@ import { X509Certificate } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import { certificatePem } from '../sign/certificate.js';
 import type { TenantInput, WindowsSpec } from '../config/spec-types.js';
+import { SECRET_KEY_NAMES } from '../config/tenant-keys.js';
+import { Secret } from '../secret.js';
 
 /** Intune's limit for a platform script, in bytes. */
 export const INTUNE_SCRIPT_MAX_BYTES = 200 * 1024;
@@ -54,13 +56,13 @@ export function assertScriptText(files: ReadonlyArray<{ name: string; text: stri
 export function tenantAsciiProblems(t: TenantInput): string[] {
   const problems: string[] = [];
   const bad = (v: string): string | undefined => /[^\x00-\x7f]/.exec(v)?.[0];
-  const host = bad(t.host);
+  const host = bad(t.Host);
   if (host) {
     const code = host.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    problems.push(`--host: ${JSON.stringify(t.host)} holds U+${code}; the Windows scripts take ASCII only (give an internationalised host in its xn-- form)`);
+    problems.push(`--host: ${JSON.stringify(t.Host)} holds U+${code}; the Windows scripts take ASCII only (give an internationalised host in its xn-- form)`);
   }
-  for (const key of [t.orgApiKey, t.enrollmentKey]) {
-    if (key && bad(key.reveal())) problems.push(`${key.label}: ${key.masked()} holds a character outside ASCII; the Windows scripts take ASCII only`);
+  for (const key of SECRET_KEY_NAMES.map((n) => t[n])) {
+    if (key instanceof Secret && bad(key.reveal())) problems.push(`${key.label}: ${key.masked()} holds a character outside ASCII; the Windows scripts take ASCII only`);
   }
   return problems;
 }

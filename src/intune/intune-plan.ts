@@ -73,9 +73,9 @@ export function planSummary(plan: IntunePlan, input: IntuneInput): Record<string
     })),
     signed: plan.signed,
     tenant: {
-      host: input.tenant.host,
-      enforcement: input.tenant.enforcement,
-      sessions: input.tenant.sessions,
+      host: input.tenant.Host,
+      enforcement: input.tenant.Enforcement,
+      sessions: input.tenant.Sessions,
       provisioning: withProvisioning(input.tenant),
       caBundle: input.options?.caBundlePem !== undefined,
     },

@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
+import { tenantPreferences } from '../config/tenant-keys.js';
 import { renderTemplate } from '../render/templates.js';
 import { assertScriptText, tenantAsciiProblems, toCrlf, windowsSpecProblems } from './intune-checks.js';
 
@@ -71,8 +72,8 @@ export interface CliArguments {
 
 export function cliArguments(tenant: TenantInput): CliArguments {
   const hooks = ['setup', 'hooks', '--install', '--yes'];
-  if (!tenant.enforcement) hooks.push('--no-enforcement');
-  if (tenant.sessions) hooks.push('--event-hooks');
+  if (!tenant.Enforcement) hooks.push('--no-enforcement');
+  if (tenant.Sessions) hooks.push('--event-hooks');
   return { scan: ['scan'], enroll: ['enroll'], hooks, unhooksLine: 'setup hooks --uninstall --yes' };
 }
 
@@ -99,7 +100,7 @@ function embed(bytes: Uint8Array): Embedded {
 /** Refuse inputs the scripts cannot carry: every problem at once. */
 function assertRenderable(input: IntuneInput): void {
   const problems = [...windowsSpecProblems(input.spec.windows, input.specSubject ?? 'deployment spec'), ...tenantAsciiProblems(input.tenant)];
-  if (!input.tenant.orgApiKey) problems.push('OrgApiKey is required for the Windows scripts');
+  if (!input.tenant.OrgApiKey) problems.push('OrgApiKey is required for the Windows scripts');
   const uv = input.options?.uvDownloadBase;
   if (uv !== undefined && !/^https:\/\/[!-~]+[^/]$/.test(uv)) problems.push(`uvDownloadBase: expected an https:// URL without a trailing slash, got ${JSON.stringify(uv)}`);
   if (problems.length > 0) throw new UsageError(problems);
@@ -113,13 +114,7 @@ export function templateContext(input: IntuneInput): Record<string, unknown> {
   const { spec, tenant } = input;
   const subject = input.specSubject ?? 'deployment spec';
   return {
-    tenant: {
-      host: tenant.host,
-      orgApiKey: tenant.orgApiKey?.reveal() ?? '',
-      enrollmentKey: tenant.enrollmentKey?.reveal() ?? '',
-    },
-    enforcement: tenant.enforcement,
-    sessions: tenant.sessions,
+    tenant: tenantPreferences(tenant),
     env: spec.windows.env,
     logDir: spec.windows.logDir,
     cliPackage: spec.windows.cliPackage,
@@ -141,7 +136,7 @@ function render(template: string, context: Record<string, unknown>, name: string
 
 /** Whether scripts for auto-provisioning are made (they need an EnrollmentKey). */
 export function withProvisioning(tenant: TenantInput): boolean {
-  return tenant.enrollmentKey !== undefined;
+  return tenant.EnrollmentKey !== undefined;
 }
 
 /** The scripts the scheduled tasks run (Invoke-*.ps1): rendered first, signed, then embedded in the wrappers. */

@@ -5,7 +5,7 @@
  * preference domain (`com.runlayer.aiwatch`) in the form. Holds secrets: write it 0600.
  */
 import type { TenantInput } from '../config/spec-types.js';
-import { tenantPreferences } from '../config/tenant.js';
+import { tenantPreferences } from '../config/tenant-keys.js';
 import { serializePlistFragment } from '../formats/plist-serialize.js';
 
 export function renderIntuneFragment(tenant: TenantInput): string {

@@ -11,7 +11,7 @@
  * The preference domain is typed into Jamf's form, not carried by the schema.
  */
 import type { DeploymentSpec, TenantInput, TenantKeyDef } from '../config/spec-types.js';
-import { tenantPreferences } from '../config/tenant.js';
+import { tenantPreferences } from '../config/tenant-keys.js';
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 

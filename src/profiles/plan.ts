@@ -64,7 +64,7 @@ export function tenantFileName(spec: DeploymentSpec, format: TenantFormat): stri
 
 /** One tenant artifact in `format`. Secret-bearing whenever a key is present (always: OrgApiKey is required). */
 export function planTenant(spec: DeploymentSpec, tenant: TenantInput, format: TenantFormat, path = tenantFileName(spec, format)): Artifact {
-  const secret = tenant.orgApiKey !== undefined || tenant.enrollmentKey !== undefined;
+  const secret = spec.tenantKeys.some((d) => d.secret && tenant[d.name] !== undefined);
   switch (format) {
     case 'mobileconfig':
       return artifact(path, renderTenantProfile(spec, tenant, 'domain'), secret);

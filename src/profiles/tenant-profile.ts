@@ -10,7 +10,7 @@
  * PayloadRemovalDisallowed is false: the admin must be able to retire a tenant profile by hand.
  */
 import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
-import { tenantPreferences } from '../config/tenant.js';
+import { HOST_KEY, tenantPreferences } from '../config/tenant-keys.js';
 import { mcxContent, MCX_PAYLOAD_TYPE } from './mcx.js';
 import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
 import type { PlistDict } from '../formats/plist-serialize.js';
@@ -23,7 +23,7 @@ export function tenantProfileIdentifier(spec: DeploymentSpec): string {
 }
 
 function hostName(t: TenantInput): string {
-  return new URL(t.host).host;
+  return new URL(t[HOST_KEY]).host;
 }
 
 export function tenantProfile(spec: DeploymentSpec, tenant: TenantInput, encoding: TenantEncoding = 'domain'): PlistDict {
@@ -44,7 +44,7 @@ export function tenantProfile(spec: DeploymentSpec, tenant: TenantInput, encodin
       identifier: root,
       displayName: header.displayName,
       description:
-        `Connects the ${spec.productTitle} agent to ${tenant.host} (preference domain ${spec.domain}). ` +
+        `Connects the ${spec.productTitle} agent to ${tenant[HOST_KEY]} (preference domain ${spec.domain}). ` +
         'Contains the organization keys: distribute it only through your MDM.',
       organization: spec.organization,
       removalDisallowed: false,

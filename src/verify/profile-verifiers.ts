@@ -3,6 +3,7 @@
  * src/sign/profile-sign.ts: signature integrity plus the same content checks), launchd plists, the Intune preference fragment, other XML plists, the
  * Jamf custom schema and the Jamf values JSON.
  */
+import { HOST_KEY, SECRET_KEY_NAMES } from '../config/tenant-keys.js';
 import { InputFileError, type Problem } from '../errors.js';
 import { readInputFileWithin } from '../formats/limits.js';
 import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
@@ -18,6 +19,8 @@ import { headText, registerVerifier, type VerifyContext } from './registry.js';
 const XML_PLIST = /^(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE\s+plist\b|<plist\b)/;
 const PAYLOAD_KEY = /<key>\s*Payload(?:Content|Type|Identifier|UUID|Version)\s*<\/key>/;
 const LAUNCHD_KEY = /<key>\s*(?:Label|ProgramArguments|Program)\s*<\/key>/;
+/** A JSON member naming the Host or a secret key (src/config/tenant-keys.ts): the mark of Jamf tenant values. */
+const JAMF_VALUES_KEY = new RegExp(`"(?:${[HOST_KEY, ...SECRET_KEY_NAMES].join('|')})"\\s*:`);
 /** DER of the pkcs7-signedData OID 1.2.840.113549.1.7.2. */
 const SIGNED_DATA_OID = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
 
@@ -120,10 +123,10 @@ export function registerProfileVerifiers(): void {
     kind: 'jamf-values',
     describe: 'Jamf tenant values (JSON)',
     priority: 1,
-    // Only JSON that names a tenant key: other JSON (manifest.json, …) belongs to other verifiers or none.
+    // Only JSON that names the Host or a secret key: other JSON (manifest.json, …) belongs to other verifiers or none.
     detect: (head) => {
       const t = headText(head);
-      return t.startsWith('{') && /"(?:Host|OrgApiKey|EnrollmentKey)"\s*:/.test(t);
+      return t.startsWith('{') && JAMF_VALUES_KEY.test(t);
     },
     check: async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
   });

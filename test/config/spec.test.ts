@@ -64,7 +64,7 @@ describe('tenant input', () => {
   const org = new Secret('rl_org_abc123', 'OrgApiKey');
   it('accepts a good tenant and applies defaults', () => {
     const t = parseTenantInput(spec, { Host: 'https://acme.runlayer.com/', OrgApiKey: org });
-    expect(t).toMatchObject({ host: 'https://acme.runlayer.com', enforcement: true, sessions: true });
+    expect(t).toMatchObject({ Host: 'https://acme.runlayer.com', Enforcement: true, Sessions: true });
   });
   it.each([
     ['http://acme.runlayer.com', /https/],

@@ -126,7 +126,7 @@ describe('inspect: options, JSON, binaries, secrets, refusals', () => {
   it('a tenant profile: the secret values never appear, in text or JSON', async () => {
     const org = 'rl_org_ABCDEFGHIJKLMNOPQRSTUV0123456789';
     const enroll = 'rl_enroll_ZYXWVUTSRQPONMLKJIHGFEDCBA98765';
-    const xml = renderTenantProfile(demo.spec, { host: 'https://acme.runlayer.com', orgApiKey: new Secret(org, 'OrgApiKey'), enrollmentKey: new Secret(enroll, 'EnrollmentKey'), enforcement: true, sessions: true });
+    const xml = renderTenantProfile(demo.spec, { Host: 'https://acme.runlayer.com', OrgApiKey: new Secret(org, 'OrgApiKey'), EnrollmentKey: new Secret(enroll, 'EnrollmentKey'), Enforcement: true, Sessions: true });
     writeFileSync(path.join(work, 'tenant.mobileconfig'), xml);
     for (const argv of [['inspect', 'tenant.mobileconfig'], ['inspect', '--json', 'tenant.mobileconfig']]) {
       const r = await cli(argv, work);

@@ -127,7 +127,7 @@ describe('hostile tenant values the validation refuses', () => {
 });
 
 describe('quoting alone keeps the structure (validation bypassed)', () => {
-  const raw = (org: string, host = HOST): TenantInput => ({ ...tenant(), host, orgApiKey: new Secret(org, 'OrgApiKey') });
+  const raw = (org: string, host = HOST): TenantInput => ({ ...tenant(), Host: host, OrgApiKey: new Secret(org, 'OrgApiKey') });
   const scan = (t: TenantInput): string => renderTemplate('Invoke-AiwatchScan.ps1.hbs', templateContext({ spec, tenant: t })).replace(/\r?\n/g, '\r\n');
 
   const values = [

@@ -226,8 +226,8 @@ describe('intune scripts: what the inputs decide', () => {
   });
 
   it('needs an OrgApiKey; the EnrollmentKey is optional', () => {
-    const t = { ...tenant(), orgApiKey: undefined };
+    const t = { ...tenant(), OrgApiKey: undefined };
     expect(() => renderPayloadScripts({ spec, tenant: t })).toThrow(/OrgApiKey is required/);
-    expect(tenant({ EnrollmentKey: new Secret(ENROLL_KEY, 'EnrollmentKey') }).host).toBe(HOST);
+    expect(tenant({ EnrollmentKey: new Secret(ENROLL_KEY, 'EnrollmentKey') }).Host).toBe(HOST);
   });
 });

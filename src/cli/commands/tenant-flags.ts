@@ -9,7 +9,7 @@ import type { Argv } from 'yargs';
 import { envNameForFlag, readSecret } from '../../config/secrets.js';
 import { loadDefaultSpec } from '../../config/spec.js';
 import type { DeploymentSpec } from '../../config/spec-types.js';
-import type { RawTenantValues } from '../../config/tenant.js';
+import { HOST_KEY, type RawTenantValues } from '../../config/tenant-keys.js';
 import type { TenantKeyDef } from '../../config/spec-types.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../command.js';
@@ -35,7 +35,7 @@ export function addTenantFlags(y: Argv): Argv {
 /** Where a tenant value is given on the command line, for messages: `--host V`, or a secret's file/stdin/env. */
 export function tenantFlagHint(def: TenantKeyDef): string {
   if (def.secret) return `--${def.flag}-file FILE, --${def.flag}-stdin or ${envNameForFlag(def.flag)}`;
-  return def.type === 'boolean' ? `--${def.flag} / --no-${def.flag}` : `--${def.flag} ${def.name === 'Host' ? 'URL' : 'VALUE'}`;
+  return def.type === 'boolean' ? `--${def.flag} / --no-${def.flag}` : `--${def.flag} ${def.name === HOST_KEY ? 'URL' : 'VALUE'}`;
 }
 
 /** Tenant values from parsed flags, secrets read from their file / stdin / environment. */

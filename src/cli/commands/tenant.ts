@@ -34,7 +34,7 @@ export const tenantCommand: AiwatchCommand = {
     const keys = spec.tenantKeys.filter((d) => d.secret && present[d.name] !== undefined).map((d) => d.name);
     return {
       text: `wrote ${path.relative(ctx.cwd, file) || file} (${format}, mode ${w.mode}${keys.length ? `: holds ${keys.join(' and ')}, keep it private` : ''})`,
-      json: { ok: true, format, host: tenant.host, secrets: keys, file: w },
+      json: { ok: true, format, host: tenant.Host, secrets: keys, file: w },
     };
   },
 };
