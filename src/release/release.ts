@@ -1,28 +1,27 @@
 /**
- * The release build: compiled agent binary + options → `aiwatch-<version>-macos-<arch>.zip` in the output folder.
- * Orchestrates, as a flat list of named steps: check the binary, merge a universal binary, build the flat package,
- * (sign, notarize, staple through injected steps), render the profiles and scripts, write the manifest, checksums
- * and README, then the zip. Everything is staged in a private temporary folder; the only write into `--out` is the
- * final zip, renamed into place, so an interrupted or failed build leaves nothing there.
+ * Applying a release plan (src/release/plan.ts): compiled agent binary + options → `aiwatch-<version>-macos-<arch>.zip`
+ * in the output folder. A flat list of named steps: check the binary (merge a universal binary), build the flat
+ * package, (sign, notarize, staple through injected steps), write the documents (profiles, scripts, manifest,
+ * checksums, README), then the zip. Everything is staged in a private temporary folder; the only write into `--out`
+ * is the final zip, renamed into place, so an interrupted or failed build leaves nothing there.
  */
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
+import type { ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
-import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME } from './macos-scripts.js';
 import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../macho/binary-check.js';
 import type { TrustAnchors } from '../sign/binary-trust.js';
-import type { HostArchitecture } from '../pkg/distribution.js';
-import { buildFlatPackage, type FlatPackageInput, type FlatPackageResult } from '../pkg/flat-package.js';
+import type { FlatPackageResult } from '../pkg/flat-package.js';
+import { buildFlatPackage, type FlatPackageInput } from './package.js';
 import { createUniversal } from '../macho/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { writeZip, type ZipEntryInput } from '../formats/zip.js';
-import { planProfiles, profileFileNames } from '../profiles/plan.js';
+import { planRelease, type ReleasePlan } from './plan.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
 
 /** Writes the product archive to `pkgFile` from the composer's input (`--builder apple`: src/tools/apple-pkg.ts). */
@@ -69,10 +68,6 @@ export interface ReleaseResult {
   manifest: ReleaseManifest;
   /** What the built-in builder wrote (absent with another packageBuilder). */
   pkg?: FlatPackageResult;
-}
-
-function hostArchitectures(arch: ReleaseArch): HostArchitecture[] {
-  return arch === 'universal' ? ['arm64', 'x86_64'] : [arch];
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {
@@ -159,10 +154,116 @@ export function warningsFor(identity: ReleaseBinaryIdentity): string[] {
   ];
 }
 
-/** Build the release zip. */
-export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
-  const { version, arch } = checkReleaseInput({ version: o.version, arch: o.arch });
-  const stem = releaseStem(version, arch);
+/** The zip's contents as they are gathered: manifest entries and zip entries, in the order they were added. */
+class ZipContents {
+  readonly files: ReleaseFile[] = [];
+  readonly entries: ZipEntryInput[] = [];
+
+  addFile(name: string, role: FileRole, file: string, hash: { sha256: string; size: number }): void {
+    this.files.push({ name, role, mode: 0o644, ...hash });
+    this.entries.push({ name, mode: 0o644, source: { file }, compress: false });
+  }
+
+  add(name: string, role: FileRole, data: string | Uint8Array, mode = 0o644): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.files.push(describeFile(name, role, bytes, mode));
+    this.entries.push({ name, mode, source: { bytes } });
+  }
+
+  /** Entries by name: the zip's order. */
+  ordered(): ZipEntryInput[] {
+    return [...this.entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
+
+interface BuiltPkg {
+  file: string;
+  /** What the built-in builder wrote (absent with another packageBuilder). */
+  pkg?: FlatPackageResult;
+  /** Its hash as it was written (absent when another builder wrote it, or stapling changed it since). */
+  digest?: { sha256: string; size: number };
+}
+
+/** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */
+async function buildPkgStep(plan: ReleasePlan, o: ReleaseOptions, binaryFile: string, work: string, step: (s: string) => void): Promise<BuiltPkg> {
+  const file = path.join(work, plan.pkgName);
+  const input: FlatPackageInput = {
+    spec: plan.spec,
+    version: plan.version,
+    hostArchitectures: plan.hostArchitectures,
+    binaryFile,
+    scripts: plan.scripts,
+    epoch: plan.epoch,
+    generator: plan.generator,
+    workDir: work,
+    signer: o.signer,
+    onStep: step,
+    gzipWorkers: o.gzipWorkers,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  };
+  if (o.packageBuilder) {
+    await o.packageBuilder(input, file);
+    return { file };
+  }
+  return { file, ...(await writeOurPackage(input, file)) };
+}
+
+/** Step "notarize / staple" (injected): runs on the finished pkg; stapling changes the file, so its hash is stale. */
+async function trustStep(o: ReleaseOptions, built: BuiltPkg): Promise<{ built: BuiltPkg; trust: { notarized: boolean; stapled: boolean } }> {
+  if (!o.afterPkg) return { built, trust: { notarized: false, stapled: false } };
+  const trust = await o.afterPkg(built.file);
+  return { built: { ...built, digest: undefined }, trust };
+}
+
+/** The binary's identity as the manifest records it. */
+function binarySummary(identity: ReleaseBinaryIdentity): Pick<ReleaseManifest, 'binary' | 'developmentBuild' | 'warnings'> {
+  return {
+    binary: {
+      arches: identity.arches,
+      identifier: identity.identifier,
+      teamId: identity.teamId,
+      signature: identity.signature,
+      signer: identity.slices.find((sl) => sl.signer)?.signer,
+      hardenedRuntime: identity.hardenedRuntime,
+      developerId: identity.developerId,
+    },
+    developmentBuild: !identity.developerId,
+    warnings: warningsFor(identity),
+  };
+}
+
+/** Step "write release documents": the pkg, the planned documents (signed where asked), README, manifest, sums. */
+async function documentsStep(plan: ReleasePlan, o: ReleaseOptions, built: BuiltPkg, identity: ReleaseBinaryIdentity, trust: ReleaseManifest['pkg']): Promise<{ contents: ZipContents; manifest: ReleaseManifest }> {
+  const contents = new ZipContents();
+  contents.addFile(plan.pkgName, 'pkg', built.file, built.digest ?? (await hashFile(built.file)));
+  for (const d of plan.documents) contents.add(d.name, d.role, d.sign && o.signProfile ? await o.signProfile(d.bytes, d.name) : d.bytes, d.mode);
+  const manifest: ReleaseManifest = { ...plan.manifest, ...binarySummary(identity), pkg: trust, files: [] };
+  contents.add('README.txt', 'readme', renderReadme(plan.spec, { ...manifest, files: contents.files }));
+  manifest.files = [...contents.files].sort((a, b) => (a.name < b.name ? -1 : 1));
+  contents.add('manifest.json', 'manifest', renderManifest(manifest));
+  contents.add('SHA256SUMS', 'checksums', renderSha256Sums(contents.files));
+  return { contents, manifest };
+}
+
+/** Step "write zip": the one write into the output folder, renamed into place when complete. */
+async function zipStep(plan: ReleasePlan, o: ReleaseOptions, contents: ZipContents): Promise<string> {
+  const zipFile = path.join(o.outDir, plan.zipName);
+  const ordered = contents.ordered();
+  await writeStreamAtomic(zipFile, async (s) => {
+    checkAborted(o.signal);
+    await writeZip(ordered, plan.epoch, s);
+    checkAborted(o.signal);
+  });
+  return zipFile;
+}
+
+/**
+ * Apply a plan: check the output folder, then in a private staging folder the flat list of steps — check binary,
+ * render scripts (planned; the step is announced for progress), build pkg, notarize/staple, write release
+ * documents, write zip. Each step checks for an abort first; any failure removes the staging folder.
+ */
+export async function applyRelease(plan: ReleasePlan, o: ReleaseOptions): Promise<ReleaseResult> {
   await checkOutputDir(o.outDir, '--out');
   const step = (s: string): void => {
     checkAborted(o.signal);
@@ -172,98 +273,22 @@ export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
     step('check binary');
     const bin = await prepareBinary(o, work);
     step('render scripts');
-    const scripts = renderMacosScripts(o.spec);
-    const pkgName = `${stem}.pkg`;
-    const pkgFile = path.join(work, pkgName);
-    const input: FlatPackageInput = {
-      spec: o.spec,
-      version,
-      hostArchitectures: hostArchitectures(arch),
-      binaryFile: bin.file,
-      scripts,
-      epoch: o.epoch,
-      generator: `aiwatch-deploy ${o.builderVersion}`,
-      workDir: work,
-      signer: o.signer,
-      onStep: step,
-      gzipWorkers: o.gzipWorkers,
-      signal: o.signal,
-      onProgress: o.onProgress,
-    };
-    let pkg: FlatPackageResult | undefined;
-    let digest: { sha256: string; size: number } | undefined;
-    if (o.packageBuilder) await o.packageBuilder(input, pkgFile);
-    else ({ pkg, digest } = await writeOurPackage(input, pkgFile));
-    let trust = { notarized: false, stapled: false };
-    if (o.afterPkg) {
-      trust = await o.afterPkg(pkgFile);
-      digest = undefined; // stapling changed the file
-    }
+    const { built, trust } = await trustStep(o, await buildPkgStep(plan, o, bin.file, work, step));
     step('write release documents');
-    const names = profileFileNames(o.spec);
-    const roleOf: Record<string, FileRole> = { [names.pppc]: 'pppc-profile', [names.loginItems]: 'login-items-profile', [names.jamfSchema]: 'jamf-schema' };
-    const entries: Array<ZipEntryInput & { role: FileRole }> = [];
-    const pkgHash = digest ?? (await hashFile(pkgFile));
-    const files: ReleaseFile[] = [{ name: pkgName, role: 'pkg', mode: 0o644, ...pkgHash }];
-    entries.push({ name: pkgName, mode: 0o644, source: { file: pkgFile }, compress: false, role: 'pkg' });
-    const add = (name: string, role: FileRole, text: string | Uint8Array, mode = 0o644): void => {
-      const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-      files.push(describeFile(name, role, bytes, mode));
-      entries.push({ name, mode, source: { bytes }, role });
-    };
-    for (const a of planProfiles(o.spec)) {
-      const role = roleOf[a.path];
-      if (!role) continue;
-      const sign = o.signProfile && role !== 'jamf-schema';
-      add(a.path, role, sign ? await o.signProfile!(a.bytes, a.path) : a.bytes);
-    }
-    add(CLEANUP_SCRIPT_NAME, 'cleanup-script', scripts.cleanup, 0o755);
-    add(UNINSTALL_SCRIPT_NAME, 'uninstall-script', scripts.uninstall, 0o755);
-    const manifest: ReleaseManifest = {
-      schemaVersion: 1,
-      product: 'aiwatch',
-      version,
-      arch,
-      builder: { name: 'aiwatch-deploy', version: o.builderVersion },
-      sourceDateEpoch: o.epoch,
-      identifiers: {
-        signingIdentifier: o.spec.identifier,
-        teamId: o.spec.teamId,
-        packageIdentifier: o.spec.packageIdentifier,
-        domain: o.spec.domain,
-        labelPrefix: o.spec.labelPrefix,
-      },
-      installPath: o.spec.installPath,
-      binary: {
-        arches: bin.identity.arches,
-        identifier: bin.identity.identifier,
-        teamId: bin.identity.teamId,
-        signature: bin.identity.signature,
-        signer: bin.identity.slices.find((sl) => sl.signer)?.signer,
-        hardenedRuntime: bin.identity.hardenedRuntime,
-        developerId: bin.identity.developerId,
-      },
-      developmentBuild: !bin.identity.developerId,
-      warnings: warningsFor(bin.identity),
-      pkg: { signed: o.signer !== undefined, ...trust },
-      files: [],
-    };
-    add('README.txt', 'readme', renderReadme(o.spec, { ...manifest, files }));
-    manifest.files = [...files].sort((a, b) => (a.name < b.name ? -1 : 1));
-    const manifestText = renderManifest(manifest);
-    add('manifest.json', 'manifest', manifestText);
-    add('SHA256SUMS', 'checksums', renderSha256Sums(files));
+    const { contents, manifest } = await documentsStep(plan, o, built, bin.identity, { signed: plan.signPkg, ...trust });
     step('write zip');
-    const zipFile = path.join(o.outDir, `${stem}.zip`);
-    const ordered = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    await writeStreamAtomic(zipFile, async (s) => {
-      checkAborted(o.signal);
-      await writeZip(ordered, o.epoch, s);
-      checkAborted(o.signal);
-    });
-    return { zip: zipFile, manifest, pkg };
+    return { zip: await zipStep(plan, o, contents), manifest, pkg: built.pkg };
   });
   return staged.catch((e: unknown) => {
     throw stagingError(e, tmpdir());
   });
+}
+
+/** Build the release zip: plan from the options, then apply. */
+export async function buildRelease(o: ReleaseOptions): Promise<ReleaseResult> {
+  const plan = planRelease(
+    { version: o.version, arch: o.arch, epoch: o.epoch, builderVersion: o.builderVersion, signPkg: o.signer !== undefined, signProfiles: o.signProfile !== undefined },
+    o.spec,
+  );
+  return applyRelease(plan, o);
 }
