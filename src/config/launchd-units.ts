@@ -12,6 +12,7 @@
  */
 import { shQuote } from '../render/templates.js';
 import type { LaunchdUnit } from './spec-types.js';
+import { ENROLLMENT_KEY } from './tenant-keys.js';
 
 /** The JSON form of a unit in `launchd/*.json` (see schemas/launchd-unit.schema.json). */
 export interface LaunchdUnitDef {
@@ -36,7 +37,7 @@ export function managedPreferencesPath(domain: string): string {
 export function enrollmentGateScript(domain: string): string {
   const prefs = shQuote(managedPreferencesPath(domain));
   return [
-    `key=$(/usr/libexec/PlistBuddy -c 'Print :EnrollmentKey' ${prefs} 2>/dev/null) || exit 0`,
+    `key=$(/usr/libexec/PlistBuddy -c 'Print :${ENROLLMENT_KEY}' ${prefs} 2>/dev/null) || exit 0`,
     `[ -n "$key" ] || exit 0`,
     `exec "$0" "$@"`,
   ].join('; ');

@@ -32,8 +32,10 @@ export type TenantValues = { readonly [N in Always]: ValueOf<Kind<N>> } & { read
 /** Raw values as they come from flags, the environment or a CSV row: booleans may still be text. */
 export type RawTenantValues = { [N in TenantKeyName]?: Kind<N> extends `boolean${string}` ? boolean | string : ValueOf<Kind<N>> };
 
-/** The key the code must name: the tenant origin (validated as a URL, normalised, shown in profile names). */
+/** The keys the code must name as text: the tenant origin (validated as a URL, normalised, shown in profile names). */
 export const HOST_KEY = 'Host' satisfies TenantKeyName;
+/** …and the key the launchd enrollment gate reads with PlistBuddy (src/config/launchd-units.ts). */
+export const ENROLLMENT_KEY = 'EnrollmentKey' satisfies TenantKeyName;
 
 export const TENANT_KEY_NAMES = Object.keys(TENANT_KEYS) as TenantKeyName[];
 
