@@ -107,11 +107,39 @@ export class InterruptedError extends AiwatchError {
   }
 }
 
+/**
+ * Where a problem is, as data: the file (or a named source, e.g. `release.zip:aiwatch.pkg` for a pkg read in place
+ * from a zip), the member inside it (a xar entry such as `aiwatch.pkg/Payload`, a zip entry), and the place inside
+ * that member (a payload path, a plist key path).
+ */
+export interface ProblemPlace {
+  file: string;
+  member?: string;
+  path?: string;
+}
+
 /** One problem found by `verify`: where, and what is wrong. */
 export interface Problem {
   /** File (and, after a colon, the place inside it), e.g. `out/x.mobileconfig:PayloadContent[0].Services`. */
   where: string;
   message: string;
+  /**
+   * The same place as data, for code that acts on it (e.g. which pkg member is damaged), when the problem was made
+   * by {@link problemAt}. Not enumerable: printed and `--json` problems stay `{where, message}`.
+   */
+  readonly at?: ProblemPlace;
+}
+
+/** `file:member:path`, the printed form of a place. */
+export function placeText(at: ProblemPlace): string {
+  return [at.file, at.member, at.path].filter((x) => x !== undefined).join(':');
+}
+
+/** A problem at `at`: its `where` is derived from the place, which it also carries as data. */
+export function problemAt(at: ProblemPlace, message: string): Problem {
+  const p: Problem = { where: placeText(at), message };
+  Object.defineProperty(p, 'at', { value: { ...at }, enumerable: false });
+  return p;
 }
 
 export function isAiwatchError(e: unknown): e is AiwatchError {

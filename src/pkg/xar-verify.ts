@@ -11,7 +11,7 @@
  * TOC <size>, and not at all when that size exceeds the inflate-ratio limit of limits.ts over its stored length.
  */
 import { checkInputFile } from '../io/fs.js';
-import { InputFileError, type Problem } from '../errors.js';
+import { InputFileError, problemAt, type Problem } from '../errors.js';
 import { heapRegions, openXar, type XarArchive } from './xar-reader.js';
 import { ENCODING_STORE, ENCODING_ZLIB, type XarDigest, type XarEntry } from './xar-toc.js';
 import type { NamedSource } from '../formats/source.js';
@@ -134,8 +134,8 @@ export async function verifyXar(target: string | NamedSource | XarArchive): Prom
   const toc = (msgs: string[]): Problem[] => msgs.map((message) => ({ where: `${a.file}:TOC`, message }));
   const problems: Problem[] = [...a.problems, ...toc(regionProblems(a)), ...toc(signatureProblems(a))];
   for (const e of a.entries) {
-    if (e.type !== 'file' && e.type !== 'directory') problems.push({ where: `${a.file}:${e.path}`, message: `entry type "${e.type}" is not expected in a flat package` });
-    for (const message of await entryProblems(a, e)) problems.push({ where: `${a.file}:${e.path}`, message });
+    if (e.type !== 'file' && e.type !== 'directory') problems.push(problemAt({ file: a.file, member: e.path }, `entry type "${e.type}" is not expected in a flat package`));
+    for (const message of await entryProblems(a, e)) problems.push(problemAt({ file: a.file, member: e.path }, message));
   }
   problems.push(...trailerProblems(a).map((message) => ({ where: a.file, message })));
   return problems;

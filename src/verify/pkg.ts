@@ -34,10 +34,9 @@ export interface PkgVerification {
   signature?: XarSignatureReport;
 }
 
-/** Members whose bytes the xar check found damaged: their contents are not examined further. */
-function damagedMembers(file: string, xarProblems: readonly Problem[]): Set<string> {
-  const prefix = `${file}:`;
-  return new Set(xarProblems.filter((p) => p.where.startsWith(prefix)).map((p) => p.where.slice(prefix.length)));
+/** Members whose bytes the xar check found damaged (the members its problems are placed at): not examined further. */
+function damagedMembers(xarProblems: readonly Problem[]): Set<string> {
+  return new Set(xarProblems.flatMap((p) => (p.at?.member !== undefined ? [p.at.member] : [])));
 }
 
 function contentProblems(p: PkgContents, damaged: ReadonlySet<string>, ctx: Pick<VerifyContext, 'spec'>): Problem[] {
@@ -90,7 +89,7 @@ export async function verifyPkgFile(input: string | NamedSource, ctx: Pick<Verif
   const signature = await analyzeXarSignature(contents.archive);
   const problems = [
     ...xar,
-    ...contentProblems(contents, damagedMembers(file, xar), ctx),
+    ...contentProblems(contents, damagedMembers(xar), ctx),
     ...signature.problems.map((message) => ({ where: `${file}:signature`, message })),
   ];
   return { problems, notes: signatureNotes(signature, contents.archive.staples.length), contents, signature };
