@@ -77,7 +77,7 @@ async function makeBinary(dir, mib) {
 /** The cpio stream the build compresses: the same payload plan (binary + launchd plists), written by dist/pkg/cpio.js. */
 async function writeCpioFile(binary, file) {
   const { loadSpec } = await import(path.join(root, 'dist/config/spec.js'));
-  const { installFiles } = await import(path.join(root, 'dist/pkg/flat-package.js'));
+  const { installFiles } = await import(path.join(root, 'dist/release/package.js'));
   const { planPayload } = await import(path.join(root, 'dist/pkg/payload.js'));
   const { writeCpio } = await import(path.join(root, 'dist/pkg/cpio.js'));
   const spec = await loadSpec(undefined);

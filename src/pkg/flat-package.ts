@@ -9,6 +9,8 @@
  *   <component>.pkg/Payload            (stored: gzip of a cpio odc archive)
  *   <component>.pkg/Scripts            (stored: gzip of a cpio odc archive of preinstall/postinstall)
  *
+ * It knows nothing of the product: it takes the install files, the identifiers and titles (the release layer,
+ * src/release/package.ts, maps the deployment spec and its launchd units to them).
  * It runs as a list of named steps; each failure is wrapped with the step's name. The Payload is streamed
  * cpio → parallel gzip → a temporary file while its SHA-1 and size are measured, so the xar writer copies it once
  * and memory does not grow with the binary's size.
@@ -19,9 +21,7 @@ import { createStagingStream } from '../io/fs.js';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError } from '../errors.js';
-import { renderLaunchdPlist } from '../launchd/plist.js';
 import { writeBom, type BomArchInfo } from './bom.js';
 import { writeCpio } from './cpio.js';
 import { renderDistribution, type HostArchitecture } from './distribution.js';
@@ -30,12 +30,23 @@ import { renderPackageInfo } from './package-info.js';
 import { payloadStats, planPayload, planScripts, type InstallFile, type PayloadEntry, type PayloadStats } from './payload.js';
 import { writeXar, type XarInput, type XarSigner, type XarWriteResult } from './xar.js';
 
-export interface FlatPackageInput {
-  spec: DeploymentSpec;
+/** What the Distribution and PackageInfo say about the product. */
+export interface ProductArchiveMeta {
+  /** The product and component package identifier (Distribution, PackageInfo). */
+  packageIdentifier: string;
+  /** The component directory inside the archive, e.g. `aiwatch.pkg`. */
+  componentName: string;
+  /** The Distribution title. */
+  title: string;
+  /** The Distribution's minimum macOS version. */
+  minimumMacOS: string;
   version: string;
   hostArchitectures: readonly HostArchitecture[];
-  /** The agent binary to install at spec.installPath. */
-  binaryFile: string;
+}
+
+export interface ProductArchiveInput extends ProductArchiveMeta {
+  /** What the Payload installs (absolute paths, modes, sources). */
+  files: InstallFile[];
   /** Rendered install scripts (POSIX sh). */
   scripts: { preinstall: string; postinstall: string };
   /** Seconds since the epoch for every timestamp (SOURCE_DATE_EPOCH). */
@@ -66,28 +77,15 @@ export interface FlatPackageResult {
   xar: XarWriteResult;
 }
 
-/** The component directory name inside the product archive: the last label of the identifier, e.g. `aiwatch.pkg`. */
-export function componentName(spec: Pick<DeploymentSpec, 'identifier'>): string {
-  return `${spec.identifier.split('.').pop()}.pkg`;
-}
-
-/** What the package installs: the binary (0755) and each launchd plist (0644), all root:wheel. */
-export function installFiles(spec: DeploymentSpec, binaryFile: string): InstallFile[] {
-  return [
-    { path: spec.installPath, mode: 0o755, source: { file: binaryFile } },
-    ...spec.units.map((u) => ({ path: u.plistPath, mode: 0o644, source: { bytes: Buffer.from(renderLaunchdPlist(u), 'utf8') } })),
-  ];
-}
-
 /** The Distribution of the product archive (also what `--builder apple` hands productbuild). */
-export function productDistribution(input: Pick<FlatPackageInput, 'spec' | 'version' | 'hostArchitectures'>, stats: PayloadStats): string {
-  const { spec, version } = input;
+export function productDistribution(meta: ProductArchiveMeta, stats: PayloadStats): string {
+  const { version } = meta;
   return renderDistribution({
-    title: spec.productTitle,
-    hostArchitectures: input.hostArchitectures,
-    minimumMacOS: spec.minimumMacOS,
-    components: [{ id: spec.packageIdentifier, version, installKBytes: stats.installKBytes, pkgName: componentName(spec) }],
-    product: { id: spec.packageIdentifier, version },
+    title: meta.title,
+    hostArchitectures: meta.hostArchitectures,
+    minimumMacOS: meta.minimumMacOS,
+    components: [{ id: meta.packageIdentifier, version, installKBytes: stats.installKBytes, pkgName: meta.componentName }],
+    product: { id: meta.packageIdentifier, version },
   });
 }
 
@@ -154,10 +152,10 @@ async function gzipBytes(entries: PayloadEntry[]): Promise<Buffer> {
 }
 
 /** Build the product archive into `out`. */
-export async function buildFlatPackage(input: FlatPackageInput, out: Writable): Promise<FlatPackageResult> {
-  const { spec, onStep } = input;
-  const comp = componentName(spec);
-  const entries = await step('plan payload', onStep, () => planPayload(installFiles(spec, input.binaryFile), { mtime: input.epoch, what: 'payload' }));
+export async function buildProductArchive(input: ProductArchiveInput, out: Writable): Promise<FlatPackageResult> {
+  const { onStep } = input;
+  const comp = input.componentName;
+  const entries = await step('plan payload', onStep, () => planPayload(input.files, { mtime: input.epoch, what: 'payload' }));
   const payloadFile = path.join(input.workDir, 'Payload');
   const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers, input.signal, input.onProgress));
   const bom = await step('write Bom', onStep, () => writeBom(entries, { checksums: payload.checksums, arch: input.bomArch }));
@@ -174,7 +172,7 @@ export async function buildFlatPackage(input: FlatPackageInput, out: Writable): 
   );
   const stats = payloadStats(entries);
   const packageInfo = renderPackageInfo({
-    identifier: spec.packageIdentifier,
+    identifier: input.packageIdentifier,
     version: input.version,
     generatorVersion: input.generator,
     payload: stats,

@@ -34,7 +34,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError, UsageError } from '../errors.js';
 import { ensureDir, writeFileAtomic, writeStreamAtomic } from '../io/fs.js';
-import { componentName, installFiles, productDistribution, type FlatPackageInput } from '../pkg/flat-package.js';
+import { productDistribution, type ProductArchiveInput } from '../pkg/flat-package.js';
 import { payloadStats, planPayload } from '../pkg/payload.js';
 import { resignXar } from '../pkg/xar.js';
 import { runTool } from './run.js';
@@ -86,10 +86,10 @@ function foldersAbove(root: string, file: string): string[] {
   return out;
 }
 
-async function stage(input: FlatPackageInput, dir: string): Promise<Staged> {
+async function stage(input: ProductArchiveInput, dir: string): Promise<Staged> {
   const s: Staged = { root: path.join(dir, 'root'), scripts: path.join(dir, 'scripts'), distribution: path.join(dir, 'Distribution'), componentDir: path.join(dir, 'component') };
   const folders = new Set<string>([s.root]);
-  for (const f of installFiles(input.spec, input.binaryFile)) {
+  for (const f of input.files) {
     const target = path.join(s.root, f.path);
     const src = f.source!;
     if ('bytes' in src) await writeFileAtomic(target, src.bytes, { mode: f.mode });
@@ -104,7 +104,7 @@ async function stage(input: FlatPackageInput, dir: string): Promise<Staged> {
   }
   // Deepest folders last, so writing into a folder does not bump its time again.
   for (const d of [...folders, s.scripts].sort((a, b) => b.length - a.length)) await settle(d, 0o755, input.epoch);
-  const entries = await planPayload(installFiles(input.spec, input.binaryFile), { mtime: input.epoch, what: 'payload' });
+  const entries = await planPayload(input.files, { mtime: input.epoch, what: 'payload' });
   await writeFileAtomic(s.distribution, productDistribution(input, payloadStats(entries)));
   await ensureDir(s.componentDir);
   return s;
@@ -121,17 +121,18 @@ async function run(tool: string, args: string[], signal: AbortSignal | undefined
 
 /**
  * Build the product archive at `pkgFile` with pkgbuild + productbuild (see header). Same inputs and steps as
- * buildFlatPackage; a UsageError on anything but macOS (`platform` is for tests that stand in for Apple's tools).
+ * buildProductArchive; a UsageError on anything but macOS (`platform` is for tests that stand in for Apple's tools).
+ * The release maps its spec to the input (src/release/package.ts, buildWithAppleTools).
  */
-export async function buildWithAppleTools(input: FlatPackageInput, pkgFile: string, opts: { platform?: NodeJS.Platform } = {}): Promise<void> {
+export async function buildProductWithAppleTools(input: ProductArchiveInput, pkgFile: string, opts: { platform?: NodeJS.Platform } = {}): Promise<void> {
   const problem = appleBuilderProblem(opts.platform);
   if (problem) throw new UsageError(problem);
   const dir = path.join(input.workDir, 'apple');
   input.onStep?.('stage files for pkgbuild');
   const s = await stage(input, dir);
-  const comp = componentName(input.spec);
+  const comp = input.componentName;
   input.onStep?.('pkgbuild (component package)');
-  await run(PKGBUILD, pkgbuildArgs({ root: s.root, scripts: s.scripts, identifier: input.spec.packageIdentifier, version: input.version, output: path.join(s.componentDir, comp) }), input.signal);
+  await run(PKGBUILD, pkgbuildArgs({ root: s.root, scripts: s.scripts, identifier: input.packageIdentifier, version: input.version, output: path.join(s.componentDir, comp) }), input.signal);
   input.onStep?.('productbuild (product archive)');
   const unsigned = input.signer ? path.join(dir, 'product-unsigned.pkg') : pkgFile;
   await run(PRODUCTBUILD, productbuildArgs({ distribution: s.distribution, packagePath: s.componentDir, output: unsigned }), input.signal);

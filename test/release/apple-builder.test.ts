@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { buildRelease } from '../../src/release/release.js';
-import { appleBuilderProblem, buildWithAppleTools, pkgbuildArgs, productbuildArgs } from '../../src/tools/apple-pkg.js';
+import { buildWithAppleTools } from '../../src/release/package.js';
+import { appleBuilderProblem, pkgbuildArgs, productbuildArgs } from '../../src/tools/apple-pkg.js';
 import { cli, demoArm64Path, listTree, tempDir } from './build-helpers.js';
 
 const spec = loadDefaultSpec();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { buildRelease } from '../../src/release/release.js';
 import { writeCpio } from '../../src/pkg/cpio.js';
-import { installFiles } from '../../src/pkg/flat-package.js';
+import { installFiles } from '../../src/release/package.js';
 import { planPayload } from '../../src/pkg/payload.js';
 import { cli, demoArm64Path, tempDir } from './build-helpers.js';
 

@@ -20,7 +20,7 @@ import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { buildRelease } from '../../src/release/release.js';
 import type { ReleaseManifest } from '../../src/release/release-docs.js';
 import { encodeBom } from '../../src/pkg/bom.js';
-import { buildFlatPackage } from '../../src/pkg/flat-package.js';
+import { buildFlatPackage } from '../../src/release/package.js';
 import type { PayloadEntry } from '../../src/pkg/payload.js';
 import { openXar, readXarEntryBytes } from '../../src/pkg/xar-reader.js';
 import { resignXar, writeXar, type XarInput, type XarSigner } from '../../src/pkg/xar.js';

@@ -10,7 +10,8 @@ import { RELEASE_ARCHES, type ReleaseArch } from '../../config/release-input.js'
 import { loadSpec } from '../../config/spec.js';
 import { UsageError } from '../../errors.js';
 import { buildRelease } from '../../release/release.js';
-import { appleBuilderProblem, buildWithAppleTools } from '../../tools/apple-pkg.js';
+import { buildWithAppleTools } from '../../release/package.js';
+import { appleBuilderProblem } from '../../tools/apple-pkg.js';
 import { prepareOutput } from '../artifacts.js';
 import { optionalArg, requiredArg } from '../args.js';
 import type { AiwatchCommand } from '../command.js';

@@ -1,0 +1,79 @@
+/**
+ * The release's macOS package: the deployment spec mapped to what the product-archive writer (src/pkg/flat-package.ts)
+ * and the Apple-tools builder (src/tools/apple-pkg.ts) take — the install files (the agent binary 0755 at
+ * spec.installPath, each launchd unit's plist 0644, all root:wheel), the identifiers, title and minimum macOS. The
+ * format layer knows no spec and no launchd; this is where the product meets it.
+ */
+import type { Writable } from 'node:stream';
+import type { DeploymentSpec } from '../config/spec-types.js';
+import { renderLaunchdPlist } from '../launchd/plist.js';
+import type { BomArchInfo } from '../pkg/bom.js';
+import type { HostArchitecture } from '../pkg/distribution.js';
+import { buildProductArchive, type FlatPackageResult, type ProductArchiveInput } from '../pkg/flat-package.js';
+import type { InstallFile } from '../pkg/payload.js';
+import type { XarSigner } from '../pkg/xar.js';
+import { buildProductWithAppleTools } from '../tools/apple-pkg.js';
+
+export interface FlatPackageInput {
+  spec: DeploymentSpec;
+  version: string;
+  hostArchitectures: readonly HostArchitecture[];
+  /** The agent binary to install at spec.installPath. */
+  binaryFile: string;
+  /** Rendered install scripts (POSIX sh). */
+  scripts: { preinstall: string; postinstall: string };
+  /** Seconds since the epoch for every timestamp (SOURCE_DATE_EPOCH). */
+  epoch: number;
+  /** `aiwatch-deploy <version>`, for PackageInfo generator-version. */
+  generator: string;
+  /** A private folder for the staged Payload (removed by the caller). */
+  workDir: string;
+  /** Per-architecture Mach-O sizes for BomInfo. */
+  bomArch?: BomArchInfo;
+  /** Sign the product archive as productsign does. */
+  signer?: XarSigner;
+  /** Called as each named step starts. */
+  onStep?: (step: string) => void;
+  /** gzip workers; default all cores. */
+  gzipWorkers?: number;
+  /** Checked between Payload chunks: once aborted, the build stops with an InterruptedError. */
+  signal?: AbortSignal;
+  /** Progress of the Payload step: bytes of the cpio stream compressed so far, and its total size. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The component directory name inside the product archive: the last label of the identifier, e.g. `aiwatch.pkg`. */
+export function componentName(spec: Pick<DeploymentSpec, 'identifier'>): string {
+  return `${spec.identifier.split('.').pop()}.pkg`;
+}
+
+/** What the package installs: the binary (0755) and each launchd plist (0644), all root:wheel. */
+export function installFiles(spec: DeploymentSpec, binaryFile: string): InstallFile[] {
+  return [
+    { path: spec.installPath, mode: 0o755, source: { file: binaryFile } },
+    ...spec.units.map((u) => ({ path: u.plistPath, mode: 0o644, source: { bytes: Buffer.from(renderLaunchdPlist(u), 'utf8') } })),
+  ];
+}
+
+/** The spec-free input of the product-archive writers. */
+export function productArchiveInput(input: FlatPackageInput): ProductArchiveInput {
+  const { spec, binaryFile: _binaryFile, ...rest } = input;
+  return {
+    ...rest,
+    packageIdentifier: spec.packageIdentifier,
+    componentName: componentName(spec),
+    title: spec.productTitle,
+    minimumMacOS: spec.minimumMacOS,
+    files: installFiles(spec, input.binaryFile),
+  };
+}
+
+/** Build the release's product archive into `out` with our writer. */
+export function buildFlatPackage(input: FlatPackageInput, out: Writable): Promise<FlatPackageResult> {
+  return buildProductArchive(productArchiveInput(input), out);
+}
+
+/** Build the release's product archive at `pkgFile` with Apple's pkgbuild + productbuild (`--builder apple`). */
+export function buildWithAppleTools(input: FlatPackageInput, pkgFile: string, opts: { platform?: NodeJS.Platform } = {}): Promise<void> {
+  return buildProductWithAppleTools(productArchiveInput(input), pkgFile, opts);
+}
