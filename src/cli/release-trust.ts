@@ -5,7 +5,8 @@
  *   - `--sign-profiles`  → the PPPC and login-items profiles in the zip are CMS-signed (same identity; unsigned is the
  *                          default because most MDMs want unsigned uploads);
  *   - `--sign-binary`    → the agent binary is signed (codesign / rcodesign, src/sign/binary-sign.ts) before packaging;
- *   - `--notarize`, `--staple` → `afterPkg`: submit the staged pkg, wait for Accepted, staple the ticket.
+ *   - `--notarize`, `--staple` → `afterPkg` (src/release/notarize-step.ts): submit the staged pkg, wait for
+ *                          Accepted, staple the ticket.
  * Everything that can be checked before the build is (flags, identity and password, API key), so a bad password
  * fails in a second, not after the payload is compressed. Any failure propagates out of buildRelease, whose staging
  * folder is removed: nothing reaches `--out`, and the exit code is the error's (5 network/timeout, 6 rejected …).
@@ -14,14 +15,12 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { readSecret } from '../config/secrets.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
-import { InterruptedError, RemoteRejection, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { DEFAULT_NOTARY_URL } from '../notary/client.js';
-import { sleepFor } from '../net/http.js';
 import type { ApiKey } from '../notary/jwt.js';
-import { notarize } from '../notary/notarize.js';
 import { parseDuration } from '../notary/poll.js';
-import { staplePkg } from '../notary/staple.js';
 import { DEFAULT_TICKET_URL } from '../notary/ticket.js';
+import { notarizeStep } from '../release/notarize-step.js';
 import { serviceUrlProblems } from '../notary/url.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { type BinarySignIdentity, signBinary } from '../sign/binary-sign.js';
@@ -81,7 +80,7 @@ export interface TrustDeps {
   ticketWaitsMs?: readonly number[];
 }
 
-export const TICKET_WAITS_MS = [10_000, 20_000, 30_000, 60_000, 60_000] as const;
+export { TICKET_WAITS_MS } from '../release/notarize-step.js';
 
 const given = (args: Record<string, unknown>, names: readonly string[]): string[] => names.filter((n) => args[n] !== undefined && args[n] !== false);
 
@@ -127,44 +126,12 @@ function progressOf(ctx: CliContext): (line: string) => void {
   };
 }
 
-/** Staple, looking again while a freshly accepted ticket is not published yet (only after our own notarization). */
-async function stapleWithWait(pkg: string, waits: readonly number[], o: { ticketUrl?: string; ctx: CliContext; deps: TrustDeps }): Promise<void> {
-  const say = progressOf(o.ctx);
-  const sleep = o.deps.sleep ?? ((ms: number) => sleepFor(ms, o.ctx.signal));
-  for (let i = 0; ; i += 1) {
-    try {
-      await staplePkg({ pkg, ticketUrl: o.ticketUrl, progress: say, http: { fetch: o.deps.fetch, sleep: o.deps.sleep, signal: o.ctx.signal, onRetry: say } });
-      return;
-    } catch (e) {
-      if (!(e instanceof RemoteRejection) || i >= waits.length) throw e;
-      say(`staple: no ticket published yet; Apple needs a moment after "Accepted": looking again in ${Math.round(waits[i]! / 1000)} s`);
-      await sleep(waits[i]!);
-      if (o.ctx.signal.aborted) throw new InterruptedError('interrupted while waiting for the notarization ticket');
-    }
-  }
-}
-
 function afterPkgStep(args: Record<string, unknown>, ctx: CliContext, apiKey: ApiKey | undefined, deps: TrustDeps): ReleaseTrust['afterPkg'] {
-  const wantNotarize = args.notarize === true;
-  const wantStaple = args.staple === true;
-  if (!wantNotarize && !wantStaple) return undefined;
-  const say = progressOf(ctx);
-  return async (pkgFile) => {
-    let notarized = false;
-    if (wantNotarize) {
-      say('notarize pkg…');
-      const r = await notarize({
-        pkg: pkgFile, apiKey: apiKey!, notaryUrl: str(args['notary-url']), s3Endpoint: str(args['s3-url']), timeoutMs: parseDuration(String(args.timeout ?? '30m')),
-        progress: say, onWarning: ctx.warn, signal: ctx.signal, fetch: deps.fetch, sleep: deps.sleep, now: deps.now,
-      });
-      notarized = r.notarized;
-    }
-    if (!wantStaple) return { notarized, stapled: false };
-    say('staple pkg…');
-    await stapleWithWait(pkgFile, wantNotarize ? (deps.ticketWaitsMs ?? TICKET_WAITS_MS) : [], { ticketUrl: str(args['ticket-url']), ctx, deps });
-    // A ticket exists only for a package Apple accepted: stapled implies notarized.
-    return { notarized: true, stapled: true };
-  };
+  return notarizeStep({
+    notarize: args.notarize === true ? { apiKey: apiKey!, notaryUrl: str(args['notary-url']), s3Endpoint: str(args['s3-url']), timeoutMs: parseDuration(String(args.timeout ?? '30m')) } : undefined,
+    staple: args.staple === true ? { ticketUrl: str(args['ticket-url']) } : undefined,
+    progress: progressOf(ctx), onWarning: ctx.warn, signal: ctx.signal, fetch: deps.fetch, sleep: deps.sleep, now: deps.now, ticketWaitsMs: deps.ticketWaitsMs,
+  });
 }
 
 async function pkgIdentity(args: Record<string, unknown>, ctx: CliContext, clock: () => Date): Promise<SigningIdentity | undefined> {
