@@ -8,7 +8,7 @@
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 
-/** Chunk size of {@link RandomAccessSource.stream} (as src/pkg/xar-stream.ts's CHUNK_SIZE, for the same reason). */
+/** Chunk size of {@link RandomAccessSource.stream} (as src/formats/byte-stream.ts's CHUNK_SIZE, for the same reason). */
 const CHUNK = 1 << 16;
 
 export interface RandomAccessSource {

@@ -26,7 +26,7 @@ import yazl from 'yazl';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, InputLimitError, LIMITS } from './limits.js';
 import { fileSource, windowSource, type NamedSource, type RandomAccessSource } from './source.js';
-import { writeChunk } from '../pkg/xar-stream.js';
+import { writeChunk } from './byte-stream.js';
 
 export interface ZipEntryInput {
   /** Path inside the zip, `/`-separated, no leading slash. */

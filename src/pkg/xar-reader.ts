@@ -21,7 +21,7 @@ import {
 import type { XarRegion, XarSignatureInfo } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, readToc, TocLimitError, type XarEntry } from './xar-toc.js';
 import { byteText, InputLimitError, LIMITS, overLimit } from '../formats/limits.js';
-import { collect, CollectLimitError, inflateSource, type ByteSource } from './xar-stream.js';
+import { collect, CollectLimitError, inflateSource, type ByteSource } from '../formats/byte-stream.js';
 import { fileSource, type NamedSource, type RandomAccessSource } from '../formats/source.js';
 import { parseXml, XmlLimitError, XmlSyntaxError, type XmlElement } from '../formats/xml-tree.js';
 

@@ -15,7 +15,7 @@ import { openXar, type XarArchive } from './xar-reader.js';
 import { sealToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { removeSignatureElements, shiftDataOffsets, tocOf } from './xar-toc.js';
-import { fileRange, writeChunk, writeSource } from './xar-stream.js';
+import { fileRange, writeChunk, writeSource } from '../formats/byte-stream.js';
 import { el, type XmlElement } from '../formats/xml-tree.js';
 
 /** The first heap offset of file data, after checking no member sits before the end of the reserved regions. */

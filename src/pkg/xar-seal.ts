@@ -13,7 +13,7 @@ import { deflateSync } from 'node:zlib';
 import { setSignatureElements } from './xar-toc.js';
 import { serializeXml, type XmlElement } from '../formats/xml-tree.js';
 import { signatureLayout, SHA1_SIZE, type XarSigner, type XarSignatureLayout } from './xar-signature.js';
-import { ZLIB_LEVEL } from './xar-stream.js';
+import { ZLIB_LEVEL } from '../formats/byte-stream.js';
 
 export interface XarWriteResult {
   /** The TOC XML as written (compressed) into the archive. */

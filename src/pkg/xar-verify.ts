@@ -15,7 +15,7 @@ import { InputFileError, problemAt, type Problem } from '../errors.js';
 import { heapRegions, openXar, type XarArchive } from './xar-reader.js';
 import { ENCODING_STORE, ENCODING_ZLIB, type XarDigest, type XarEntry } from './xar-toc.js';
 import type { NamedSource } from '../formats/source.js';
-import { drain, inflateSource, Meter, metered, type ByteSource } from './xar-stream.js';
+import { drain, inflateSource, Meter, metered, type ByteSource } from '../formats/byte-stream.js';
 import { byteText, LIMITS } from '../formats/limits.js';
 
 /** Stops a decoded member once it exceeds the size its TOC entry declares. */

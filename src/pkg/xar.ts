@@ -26,7 +26,7 @@ import { encodeXarHeader, XAR_HEADER_SIZE } from './xar-header.js';
 import { sealToc, type SealedToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, buildToc, type TocNode } from './xar-toc.js';
-import { bytesSource, deflateSource, drain, fileRange, Meter, metered, writeChunk, type ByteSource } from './xar-stream.js';
+import { bytesSource, deflateSource, drain, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
 
 export { resignXar } from './xar-resign.js';
 export type { XarSigner } from './xar-signature.js';

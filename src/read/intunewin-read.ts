@@ -17,7 +17,7 @@
 import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, LIMITS } from '../formats/limits.js';
-import { writeChunk } from '../pkg/xar-stream.js';
+import { writeChunk } from '../formats/byte-stream.js';
 import { childText, parseXml, XmlLimitError, type XmlElement } from '../formats/xml-tree.js';
 import { readZip, type ZipReadEntry } from '../formats/zip.js';
 import { bufferSource, type NamedSource } from '../formats/source.js';

@@ -30,7 +30,7 @@ import { isMachOFormatError, type MachOFile } from '../macho/macho.js';
 import { scanMachOFile } from '../macho/file-scan.js';
 import { parsePackageInfo, type PackageInfo } from '../pkg/package-info.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes, type XarArchive } from '../pkg/xar-reader.js';
-import { writeChunk } from '../pkg/xar-stream.js';
+import { writeChunk } from '../formats/byte-stream.js';
 import { bounded, ByteCounter, counted, drainRest, errorText, gunzipSource, peek, type ByteBound } from './streams.js';
 import { machoIdentity, tryParseMachO, type MachOIdentity } from '../macho/identity.js';
 

@@ -7,7 +7,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputFileError } from '../errors.js';
 import { byteText, InputLimitError, type LimitName } from '../formats/limits.js';
-import type { ByteSource } from '../pkg/xar-stream.js';
+import type { ByteSource } from '../formats/byte-stream.js';
 
 /** The first `n` bytes of `src` (fewer if it is shorter), and the whole stream again (head included) as `rest`. */
 export async function peek(src: ByteSource, n: number): Promise<{ head: Buffer; rest: AsyncGenerator<Uint8Array> }> {

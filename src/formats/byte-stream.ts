@@ -1,7 +1,8 @@
 /**
- * Streaming plumbing shared by the xar writer, re-signer and reader: reading byte ranges of a file in bounded
- * chunks, zlib (RFC 1950) deflate/inflate as async iterables, hashing while bytes pass, and writing to a caller's
- * Writable with backpressure. Memory stays at a few chunks whatever the payload size.
+ * Byte-stream plumbing shared by the xar writer, re-signer and reader, the zip writer and the artifact readers:
+ * reading byte ranges of a file in bounded chunks, zlib (RFC 1950) deflate/inflate as async iterables, hashing while
+ * bytes pass, and writing to a caller's Writable with backpressure. Memory stays at a few chunks whatever the
+ * payload size.
  * Does not open output files (src/io/fs.ts does) and does not spawn anything.
  */
 import { createHash, type Hash } from 'node:crypto';
