@@ -14,7 +14,7 @@ import type { ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
-import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../macho/binary-check.js';
+import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../sign/binary-check.js';
 import type { TrustAnchors } from '../sign/binary-trust.js';
 import type { FlatPackageResult } from '../pkg/flat-package.js';
 import { buildFlatPackage, type FlatPackageInput } from './package.js';
@@ -62,6 +62,9 @@ export interface ReleaseOptions {
   /** Progress of the long step (the Payload's compression): bytes of payload data read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
+
+/** What applying a plan needs besides the plan: the input files, the output folder, the injected steps, progress. */
+export type ReleaseIo = Omit<ReleaseOptions, 'spec' | 'version' | 'arch' | 'epoch' | 'builderVersion'>;
 
 export interface ReleaseResult {
   zip: string;
@@ -112,19 +115,19 @@ function stagingError(e: unknown, tmp: string): unknown {
 }
 
 /** The binary itself, or (with `signBinary`) its signed copy in the staging folder. */
-async function signedCopy(o: ReleaseOptions, file: string, work: string, name: string): Promise<string> {
+async function signedCopy(o: ReleaseIo, file: string, work: string, name: string): Promise<string> {
   if (!o.signBinary) return file;
   const out = path.join(work, name);
   await o.signBinary(file, out);
   return out;
 }
 
-async function prepareBinary(o: ReleaseOptions, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
+async function prepareBinary(plan: ReleasePlan, o: ReleaseIo, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
   const dev = o.developmentBuild === true;
-  const expect = { identifier: o.spec.identifier, teamId: o.spec.teamId, allowUnsigned: dev, allowUntrustedSigner: dev, anchors: o.anchors };
+  const expect = { identifier: plan.spec.identifier, teamId: plan.spec.teamId, allowUnsigned: dev, allowUntrustedSigner: dev, anchors: o.anchors };
   const binary = await signedCopy(o, o.binary, work, 'signed-binary');
-  if (o.arch !== 'universal' || !o.binaryX86_64) {
-    return { file: binary, identity: await checkReleaseBinary(binary, { ...expect, arch: o.arch }) };
+  if (plan.arch !== 'universal' || !o.binaryX86_64) {
+    return { file: binary, identity: await checkReleaseBinary(binary, { ...expect, arch: plan.arch }) };
   }
   const binaryX86_64 = await signedCopy(o, o.binaryX86_64, work, 'signed-binary-x86_64');
   await checkReleaseBinary(binary, { ...expect, arch: 'arm64' });
@@ -185,7 +188,7 @@ interface BuiltPkg {
 }
 
 /** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */
-async function buildPkgStep(plan: ReleasePlan, o: ReleaseOptions, binaryFile: string, work: string, step: (s: string) => void): Promise<BuiltPkg> {
+async function buildPkgStep(plan: ReleasePlan, o: ReleaseIo, binaryFile: string, work: string, step: (s: string) => void): Promise<BuiltPkg> {
   const file = path.join(work, plan.pkgName);
   const input: FlatPackageInput = {
     spec: plan.spec,
@@ -210,7 +213,7 @@ async function buildPkgStep(plan: ReleasePlan, o: ReleaseOptions, binaryFile: st
 }
 
 /** Step "notarize / staple" (injected): runs on the finished pkg; stapling changes the file, so its hash is stale. */
-async function trustStep(o: ReleaseOptions, built: BuiltPkg): Promise<{ built: BuiltPkg; trust: { notarized: boolean; stapled: boolean } }> {
+async function trustStep(o: ReleaseIo, built: BuiltPkg): Promise<{ built: BuiltPkg; trust: { notarized: boolean; stapled: boolean } }> {
   if (!o.afterPkg) return { built, trust: { notarized: false, stapled: false } };
   const trust = await o.afterPkg(built.file);
   return { built: { ...built, digest: undefined }, trust };
@@ -234,7 +237,7 @@ function binarySummary(identity: ReleaseBinaryIdentity): Pick<ReleaseManifest, '
 }
 
 /** Step "write release documents": the pkg, the planned documents (signed where asked), README, manifest, sums. */
-async function documentsStep(plan: ReleasePlan, o: ReleaseOptions, built: BuiltPkg, identity: ReleaseBinaryIdentity, trust: ReleaseManifest['pkg']): Promise<{ contents: ZipContents; manifest: ReleaseManifest }> {
+async function documentsStep(plan: ReleasePlan, o: ReleaseIo, built: BuiltPkg, identity: ReleaseBinaryIdentity, trust: ReleaseManifest['pkg']): Promise<{ contents: ZipContents; manifest: ReleaseManifest }> {
   const contents = new ZipContents();
   contents.addFile(plan.pkgName, 'pkg', built.file, built.digest ?? (await hashFile(built.file)));
   for (const d of plan.documents) contents.add(d.name, d.role, d.sign && o.signProfile ? await o.signProfile(d.bytes, d.name) : d.bytes, d.mode);
@@ -247,7 +250,7 @@ async function documentsStep(plan: ReleasePlan, o: ReleaseOptions, built: BuiltP
 }
 
 /** Step "write zip": the one write into the output folder, renamed into place when complete. */
-async function zipStep(plan: ReleasePlan, o: ReleaseOptions, contents: ZipContents): Promise<string> {
+async function zipStep(plan: ReleasePlan, o: ReleaseIo, contents: ZipContents): Promise<string> {
   const zipFile = path.join(o.outDir, plan.zipName);
   const ordered = contents.ordered();
   await writeStreamAtomic(zipFile, async (s) => {
@@ -263,7 +266,7 @@ async function zipStep(plan: ReleasePlan, o: ReleaseOptions, contents: ZipConten
  * render scripts (planned; the step is announced for progress), build pkg, notarize/staple, write release
  * documents, write zip. Each step checks for an abort first; any failure removes the staging folder.
  */
-export async function applyRelease(plan: ReleasePlan, o: ReleaseOptions): Promise<ReleaseResult> {
+export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<ReleaseResult> {
   await checkOutputDir(o.outDir, '--out');
   const step = (s: string): void => {
     checkAborted(o.signal);
@@ -271,7 +274,7 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseOptions): Promis
   };
   const staged = withTempDir('build', async (work) => {
     step('check binary');
-    const bin = await prepareBinary(o, work);
+    const bin = await prepareBinary(plan, o, work);
     step('render scripts');
     const { built, trust } = await trustStep(o, await buildPkgStep(plan, o, bin.file, work, step));
     step('write release documents');
