@@ -5,7 +5,7 @@
  * Does not cover: trusting the CMS signature's chain (Gatekeeper's job; the demo binaries are signed by a DEMO key).
  */
 import { InputFileError } from '../errors.js';
-import { describeNonMachO } from '../macho/binary-check.js';
+import { describeNonMachO } from '../macho/non-macho.js';
 import { flagText, machoIdentity, type MachOIdentity } from '../macho/identity.js';
 import { describeMachO, MachOFormatError, type MachOFile } from '../macho/macho.js';
 import { scanMachOFile, type MachOScan } from '../macho/file-scan.js';

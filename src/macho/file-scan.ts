@@ -7,7 +7,7 @@
  *
  * Covers: what a file that is not Mach-O is (from its first 64 KiB: ELF, PE, script, archive …), format errors as
  * {@link MachOFormatError}, a file that changes size while it is read (InputFileError).
- * Does not cover: deciding what is acceptable (binary-check.ts does), CMS or certificate validation.
+ * Does not cover: deciding what is acceptable (src/sign/binary-check.ts does), CMS or certificate validation.
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';

@@ -6,7 +6,7 @@
  * CodeDirectory's hashes still match them; for the whole file the weakest signature and the identifier and team
  * its signed slices share. Also the one text of CodeDirectory flags.
  *
- * Does not cover: trusting the CMS signature's chain (src/sign/binary-trust.ts), the release rules (binary-check.ts).
+ * Does not cover: trusting the CMS signature's chain (src/sign/binary-trust.ts), the release rules (src/sign/binary-check.ts).
  */
 import { CS_RUNTIME } from './constants.js';
 import { verifyCodeDirectory } from './codesign.js';

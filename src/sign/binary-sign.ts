@@ -10,7 +10,7 @@
  * (README "Exit codes"): the .p12 (password 2; unreadable, dates, usage, chain 3), the tool (missing 4), the tool
  * itself (failing 4 — unless its time-stamp server, asked once then, is unreachable 5 or refusing 6).
  *
- * The tool works on a private copy; the result is read back (src/macho/binary-check.ts: signed with a certificate,
+ * The tool works on a private copy; the result is read back (src/sign/binary-check.ts: signed with a certificate,
  * the identifier, the team, hardened runtime, page hashes) before it is moved onto `out` atomically, so a tool that
  * exits 0 without signing cannot slip through, and `out` may be the input itself.
  * Not covered: entitlements, bundles, notarizing the bare binary (the pkg is what gets notarized).
@@ -21,7 +21,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InputFileError, ToolError, UsageError } from '../errors.js';
 import { moveIntoPlace, readInputFile, withTempDir, writeFileAtomic, writeStreamAtomic } from '../io/fs.js';
-import { checkReleaseBinaryBytes, describeNonMachO, ReleaseBinaryError, type ReleaseArch } from '../macho/binary-check.js';
+import { describeNonMachO } from '../macho/non-macho.js';
+import { checkReleaseBinaryBytes, ReleaseBinaryError, type ReleaseArch } from './binary-check.js';
 import { CS_RUNTIME } from '../macho/constants.js';
 import { parseMachO } from '../macho/macho.js';
 import type { Secret } from '../secret.js';

@@ -12,7 +12,7 @@
  * Why not @electron/osx-sign: it signs `.app` bundles (walks Contents/, picks entitlements per Electron helper) and
  * spawns codesign itself, outside our spawn boundary; for one Mach-O the codesign argv above is the whole job.
  * The argv builders are pure and exported so tests can pin them; the runners only add runTool.
- * Not covered: entitlements, bundles, detached signatures, verifying (src/macho/binary-check.ts reads signatures back).
+ * Not covered: entitlements, bundles, detached signatures, verifying (src/sign/binary-check.ts reads signatures back).
  */
 import type { Secret } from '../secret.js';
 import { runTool } from './run.js';

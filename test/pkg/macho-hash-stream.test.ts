@@ -127,7 +127,7 @@ describe('scanMachOFile', () => {
     const gen = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(gen.stderr).toBe('');
     const check = `
-      const { checkReleaseBinary } = await import(${JSON.stringify(path.join(repoRoot, 'dist/macho/binary-check.js'))});
+      const { checkReleaseBinary } = await import(${JSON.stringify(path.join(repoRoot, 'dist/sign/binary-check.js'))});
       const before = process.memoryUsage().rss;
       const id = await checkReleaseBinary(${JSON.stringify(big)}, { arch: 'x86_64', identifier: 'com.runlayer.aiwatch', teamId: 'AF2M8HC7A2', allowUntrustedSigner: true });
       console.log(JSON.stringify({ signature: id.signature, size: id.size, before, maxRSS: process.resourceUsage().maxRSS * 1024 }));`;

@@ -1,6 +1,6 @@
 /**
  * Whether a Mach-O code signature's signer is an Apple Developer ID Application (src/sign/binary-trust.ts) and the
- * release check that uses it (src/macho/binary-check.ts). CMS blobs come from `openssl cms -sign` (not our code) and
+ * release check that uses it (src/sign/binary-check.ts). CMS blobs come from `openssl cms -sign` (not our code) and
  * from the demo-binary generator; a throwaway PKI (devid-pki.ts) stands in for Apple's where a positive case is
  * needed, since no test can hold an Apple-issued key.
  */
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { buildDemoBinary } from '../../scripts/demo-binary/build.js';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
-import { checkReleaseBinaryBytes, ReleaseBinaryError, type ReleaseBinarySpec } from '../../src/macho/binary-check.js';
+import { checkReleaseBinaryBytes, ReleaseBinaryError, type ReleaseBinarySpec } from '../../src/sign/binary-check.js';
 import { parseMachO } from '../../src/macho/macho.js';
 import { codeSignerTrust } from '../../src/sign/binary-trust.js';
 import { getTestPki } from '../helpers/test-pki.js';

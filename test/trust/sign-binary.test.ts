@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from 'nod
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
-import { checkReleaseBinary } from '../../src/macho/binary-check.js';
+import { checkReleaseBinary } from '../../src/sign/binary-check.js';
 import { codesignSign } from '../../src/tools/codesign.js';
 import { getTestPki, TEST_P12_PASSWORD, type TestPki } from '../helpers/test-pki.js';
 import { run } from '../helpers/tools.js';

@@ -2,7 +2,7 @@
  * The release input check: is this file the aiwatch agent binary the spec describes — a macOS Mach-O executable of
  * the requested architecture(s), signed with a certificate (not ad hoc) under the signing identifier and team the
  * PPPC profile's designated requirement pins (reference mdm-payloads.md §2), by an Apple Developer ID Application
- * certificate (the requirement's `anchor apple generic …`, src/sign/binary-trust.ts), with the hardened runtime
+ * certificate (the requirement's `anchor apple generic …`, binary-trust.ts), with the hardened runtime
  * notarization requires, and a signature that still matches the bytes?
  *
  * Refusals are one {@link ReleaseBinaryError} (InputFileError, exit 3) listing every problem found, each saying what
@@ -11,18 +11,20 @@
  * `allowUnsigned`), a signer that is not an Apple Developer ID (unless `allowUntrustedSigner`), a CMS signature that
  * does not verify, identifier or team not matching (both values shown), no hardened runtime, hashes not matching.
  * On success it returns the identity for the release manifest. A path is checked in one streamed pass
- * (macho-file-scan.ts), so a 256 MiB binary costs a few MiB of memory, not its size.
+ * (src/macho/file-scan.ts), so a 256 MiB binary costs a few MiB of memory, not its size.
  *
  * Does not cover: certificate validity dates and revocation, the notarization ticket (notary/ and the Apple tools
  * do that); Gatekeeper policy.
  */
 import { InputFileError } from '../errors.js';
-import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from '../sign/binary-trust.js';
-import { MH_EXECUTE } from './constants.js';
-import { scanMachOBytes, scanMachOFile, type MachOScan } from './file-scan.js';
-import type { StreamVerdict } from './hash-stream.js';
-import { flagText, SIGNATURE_RANK, sliceIdentity, type SignatureKind, type SliceIdentity } from './identity.js';
-import { isFatMagic, MachOFormatError, thinMagic, type MachOFile, type MachOSlice } from './macho.js';
+import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from './binary-trust.js';
+import { MH_EXECUTE } from '../macho/constants.js';
+import { scanMachOBytes, scanMachOFile, type MachOScan } from '../macho/file-scan.js';
+import type { StreamVerdict } from '../macho/hash-stream.js';
+import { flagText, SIGNATURE_RANK, sliceIdentity, type SignatureKind, type SliceIdentity } from '../macho/identity.js';
+import { MachOFormatError, type MachOFile, type MachOSlice } from '../macho/macho.js';
+import { describeNonMachO } from '../macho/non-macho.js';
+
 
 export type ReleaseArch = 'arm64' | 'x86_64' | 'universal';
 
@@ -80,40 +82,6 @@ export class ReleaseBinaryError extends InputFileError {
   ) {
     super(file, problems.join('; '));
   }
-}
-
-const ELF_MACHINES: Record<number, string> = { 0x03: 'i386', 0x28: 'ARM', 0x3e: 'x86-64', 0xb7: 'AArch64', 0xf3: 'RISC-V' };
-const PE_MACHINES: Record<number, string> = { 0x14c: 'i386', 0x8664: 'x86-64', 0xaa64: 'ARM64', 0x1c4: 'ARM' };
-
-function elfText(b: Buffer): string {
-  const bits = b[4] === 2 ? '64-bit' : b[4] === 1 ? '32-bit' : '';
-  const machine = b.length >= 20 ? (b[5] === 2 ? b.readUInt16BE(18) : b.readUInt16LE(18)) : -1;
-  return `an ELF ${bits} ${ELF_MACHINES[machine] ?? 'binary'} file (Linux/Unix, not macOS)`.replace(/ {2,}/g, ' ');
-}
-
-function peText(b: Buffer): string {
-  const at = b.length >= 0x40 ? b.readUInt32LE(0x3c) : -1;
-  if (at < 0 || at + 6 > b.length || b.toString('latin1', at, at + 4) !== 'PE\0\0') return 'an MS-DOS/Windows executable (MZ header)';
-  return `a Windows PE executable (${PE_MACHINES[b.readUInt16LE(at + 4)] ?? 'unknown machine'})`;
-}
-
-/** What a file that is not a Mach-O is, in words ("an ELF 64-bit x86-64 file …"), or undefined if it may be Mach-O. */
-export function describeNonMachO(data: Uint8Array): string | undefined {
-  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (b.length === 0) return 'is empty (0 bytes)';
-  if (thinMagic(b) || isFatMagic(b)) return undefined;
-  const ascii = b.toString('latin1', 0, Math.min(b.length, 8));
-  if (ascii.startsWith('\x7fELF')) return `is ${elfText(b)}`;
-  if (ascii.startsWith('MZ')) return `is ${peText(b)}`;
-  if (ascii.startsWith('#!')) {
-    const line = b.toString('utf8', 0, Math.min(b.length, 200)).split('\n')[0]!.trim();
-    return `is a script (${line.length > 60 ? `${line.slice(0, 60)}…` : line}), not a compiled program`;
-  }
-  if (ascii.startsWith('xar!')) return 'is a xar archive (a flat .pkg?), not the agent binary';
-  if (ascii.startsWith('PK\x03\x04')) return 'is a zip archive, not the agent binary';
-  if (ascii.startsWith('\x1f\x8b')) return 'is gzip-compressed data, not the agent binary';
-  if (ascii === '!<arch>\n') return 'is a static library (ar archive), not an executable';
-  return `is not a Mach-O file (it starts with ${b.subarray(0, 4).toString('hex').replace(/(..)(?=.)/g, '$1 ')})`;
 }
 
 const REQUIRED: Record<ReleaseArch, string[]> = { arm64: ['arm64'], x86_64: ['x86_64'], universal: ['arm64', 'x86_64'] };
