@@ -6,6 +6,7 @@
  *
  * Deterministic for a given file: nothing here reads the clock; the file is named as the caller says.
  */
+import type { NamedSource } from '../formats/source.js';
 import { InputLimitError } from '../formats/limits.js';
 import type { BomEntry } from '../pkg/bom-reader.js';
 import { CHECKSUM_ALGORITHMS } from '../pkg/xar-header.js';
@@ -205,8 +206,9 @@ export async function pkgReport(p: PkgContents, opts: InspectPkgOptions = {}): P
  * Read and describe the package at `file`. A member that hit a limit of src/formats/limits.ts (a hostile or damaged
  * package) fails the whole description: an InputLimitError naming the file and member (exit 3).
  */
-export async function inspectPkg(file: string, opts: InspectPkgOptions = {}): Promise<PkgReport> {
-  const p = await readPkg(file);
+export async function inspectPkg(input: string | NamedSource, opts: InspectPkgOptions = {}): Promise<PkgReport> {
+  const file = typeof input === 'string' ? input : input.name;
+  const p = await readPkg(input);
   const hit = p.limitHit ?? p.components.find((c) => c.limitHit)?.limitHit;
   if (hit) throw new InputLimitError(file, hit.limit, `${hit.message.startsWith(`${file}:`) ? hit.message.slice(file.length + 1) : hit.message}`);
   return pkgReport(p, opts);

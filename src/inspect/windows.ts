@@ -27,6 +27,7 @@ import { errorText } from '../read/streams.js';
 import type { CertificateSummary } from '../sign/certificate.js';
 import { certificateLines, heading, indent, rows, text } from './format.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
+import type { NamedSource } from '../formats/source.js';
 
 export interface Ps1Report {
   kind: 'ps1';
@@ -105,7 +106,7 @@ function detectionSummary(d: IntuneWinDetection): NonNullable<IntuneWinReport['d
 const listing = (entries: readonly ZipReadEntry[]): ZipEntryInfo[] =>
   entries.map((e) => ({ name: e.name, mode: e.mode, size: e.size, compressedSize: e.compressedSize, mtime: e.mtime }));
 
-async function innerContents(file: string, r: IntuneWinReport, innerZip: string): Promise<void> {
+async function innerContents(file: string, r: IntuneWinReport, innerZip: string | NamedSource): Promise<void> {
   let entries: ZipReadEntry[];
   try {
     entries = await innerEntries(innerZip);
@@ -129,7 +130,7 @@ export async function inspectIntuneWin(file: string, name = file): Promise<Intun
     let read: Awaited<ReturnType<typeof readIntuneWin>>;
     try {
       outer = await readZip(file);
-      read = await readIntuneWin(file, path.join(dir, 'inner.zip'));
+      read = await readIntuneWin(file, { spill: path.join(dir, 'inner.zip') });
     } catch (e) {
       if (e instanceof InputFileError) throw e;
       throw new InputFileError(file, `inspect: not a readable .intunewin zip (${(e as Error).message})`, { cause: e });
@@ -142,7 +143,7 @@ export async function inspectIntuneWin(file: string, name = file): Promise<Intun
       problems: read.problems.map((p) => (p.startsWith(`${file}: `) ? p.slice(file.length + 2) : p)),
     };
     if (read.detection) r.detection = detectionSummary(read.detection);
-    if (read.innerZipFile) await innerContents(file, r, read.innerZipFile);
+    if (read.inner) await innerContents(file, r, read.inner);
     return r;
   });
 }

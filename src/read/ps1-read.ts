@@ -8,6 +8,7 @@ import { checkInputFile, readInputFile } from '../io/fs.js';
 import { INTUNE_SCRIPT_MAX_BYTES } from '../intune/intune-checks.js';
 import { LIMITS } from '../formats/limits.js';
 import { readZip, type ZipReadEntry } from '../formats/zip.js';
+import type { NamedSource } from '../formats/source.js';
 
 /** What a script over Intune's limit is: said from its size alone. */
 export function oversizeText(size: number): string {
@@ -22,7 +23,7 @@ export async function readScriptFile(file: string, what: string): Promise<{ byte
   return { bytes: await readInputFile(file, what) };
 }
 
-/** A decrypted inner zip's entries, the `.ps1` ones within Intune's limit with their bytes. */
-export function innerEntries(innerZip: string): Promise<ZipReadEntry[]> {
+/** A decrypted inner zip's entries (from memory or its file), the `.ps1` ones within Intune's limit with their bytes. */
+export function innerEntries(innerZip: string | NamedSource): Promise<ZipReadEntry[]> {
   return readZip(innerZip, { take: (e) => (/\.ps1$/i.test(e.name) && e.size <= LIMITS['ps1.bytes'] ? 'memory' : 'skip') });
 }
