@@ -11,21 +11,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import layers from './layers.json' with { type: 'json' };
 
 /**
- * The layers, lowest first. A file may import its own folder, a folder of the same layer, or any lower layer; never
- * a higher one. `.` is src/errors.ts and src/secret.ts.
+ * The layers, lowest first (scripts/layers.json, shared with eslint.config.js). A file may import its own folder, a
+ * folder of the same layer, or any lower layer; never a higher one. `.` is src/errors.ts and src/secret.ts.
  */
-export const LAYERS: readonly (readonly string[])[] = [
-  ['.', 'io'], //                                   0 core: errors, secrets, the one place that writes files
-  ['formats'], //                                   1 byte formats with no product knowledge
-  ['macho'], //                                     2 Mach-O
-  ['pkg'], //                                       3 the flat package: xar, Bom, cpio, payload, PackageInfo
-  ['config', 'tools', 'render', 'net'], //          4 the validated spec, spawning, templates, HTTP
-  ['launchd', 'profiles', 'sign', 'notary', 'read'], // 5 product pieces built on the spec; signing; the readers
-  ['verify', 'inspect', 'intune', 'release'], //    6 the rules, the reports, the Intune and release plans
-  ['cli'], //                                       7 commands
-];
+export const LAYERS: readonly (readonly string[])[] = layers.layers.map((layer) => layer.folders);
+/** Folder pairs of one layer that must not import each other either way (verify and inspect). */
+export const APART: readonly (readonly string[])[] = layers.apart;
 
 export interface ImportEdge {
   from: string; // src-relative path of the importing file, e.g. 'pkg/xar.ts'
@@ -176,9 +170,14 @@ export function importLoops(edges: readonly ImportEdge[]): string[][] {
   return groups.sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
 
-/** Imports from a folder into a folder of a higher layer. */
+/** Imports from a folder into a folder of a higher layer, or between two folders kept {@link APART}. */
 export function upwardImports(edges: readonly ImportEdge[]): ImportEdge[] {
-  return edges.filter((edge) => layerOf(folderOf(edge.to)) > layerOf(folderOf(edge.from)));
+  const apart = (a: string, b: string): boolean => a !== b && APART.some((pair) => pair.includes(a) && pair.includes(b));
+  return edges.filter((edge) => {
+    const from = folderOf(edge.from);
+    const to = folderOf(edge.to);
+    return layerOf(to) > layerOf(from) || apart(from, to);
+  });
 }
 
 function functionName(node: ts.Node, source: ts.SourceFile): string {

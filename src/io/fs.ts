@@ -44,6 +44,12 @@ export async function ensureDir(dir: string): Promise<void> {
   }
 }
 
+/** Set a staged path's mode and its access and modification times (seconds since the epoch), e.g. for pkgbuild. */
+export async function setModeAndTime(target: string, mode: number, epoch: number): Promise<void> {
+  await fsp.chmod(target, mode);
+  await fsp.utimes(target, epoch, epoch);
+}
+
 /** Write `data` to `target` atomically (temp sibling + fsync + rename). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   await writeStreamAtomic(

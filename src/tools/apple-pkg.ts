@@ -26,14 +26,13 @@
  * Not covered: byte reproducibility (Apple's tools stamp the build time into the xar TOC), `--compression latest`
  * payloads, component plists (there are no bundles to relocate).
  *
- * Writes go through src/io/fs.ts; only the staged files' mode and time are set here (chmod/utimes).
+ * Writes go through src/io/fs.ts, the staged files' mode and time too (setModeAndTime).
  */
 import { createReadStream } from 'node:fs';
-import { chmod, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InterruptedError, UsageError } from '../errors.js';
-import { ensureDir, writeFileAtomic, writeStreamAtomic } from '../io/fs.js';
+import { ensureDir, setModeAndTime, writeFileAtomic, writeStreamAtomic } from '../io/fs.js';
 import { productDistribution, type ProductArchiveInput } from '../pkg/flat-package.js';
 import { payloadStats, planPayload } from '../pkg/payload.js';
 import { resignXar } from '../pkg/xar.js';
@@ -75,8 +74,7 @@ interface Staged {
 
 /** Set a staged path's mode and mtime (pkgbuild records both). */
 async function settle(p: string, mode: number, epoch: number): Promise<void> {
-  await chmod(p, mode);
-  await utimes(p, epoch, epoch);
+  await setModeAndTime(p, mode, epoch);
 }
 
 /** Every folder from `root` down to (not including) `file`, deepest first. */
