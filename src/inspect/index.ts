@@ -1,14 +1,13 @@
 /**
- * `inspect FILE`: tells the kind of file from its first bytes — a flat package (xar), a zip (release zip, or a
+ * `inspect FILE`: tells the kind of file from its first bytes (the detection table of src/read/kinds.ts, shared
+ * with verify) — a flat package (xar), a zip (release zip, or a
  * `.intunewin` when its first entry is under IntuneWinPackage/), a Mach-O binary, or a configuration profile (XML
  * plist or CMS) — or from its name (`.ps1`, `.intunewin`), and returns both the text and the JSON description.
  */
-import { open } from 'node:fs/promises';
 import { InputFileError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 import { readInputFileWithin } from '../formats/limits.js';
-import { describeNonMachO } from '../macho/binary-check.js';
-import { profileEncoding } from '../sign/profile-sign.js';
+import { detectKind, readHead, type FileKind } from '../read/kinds.js';
 import { jsonSafe } from './format.js';
 import { inspectBinary } from './macho.js';
 import { inspectPkg } from './pkg.js';
@@ -34,34 +33,20 @@ export interface Inspection {
   json: unknown;
 }
 
-async function head(file: string): Promise<Buffer> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(64);
-    const { bytesRead } = await fh.read(buf, 0, 64, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
+/** The kinds of src/read/kinds.ts that inspect describes, and what it calls them. */
+const INSPECT_KINDS = { 'powershell-script': 'ps1', pkg: 'pkg', intunewin: 'intunewin', zip: 'zip', macho: 'macho', profile: 'profile' } as const satisfies Partial<Record<FileKind, InspectKind>>;
 
 /** The kind of file `inspect` sees in these first bytes (and, for scripts, this name), or undefined. */
 export function detectInspectKind(first: Uint8Array, file = ''): InspectKind | undefined {
-  const b = Buffer.from(first);
-  if (/\.ps1$/i.test(file)) return 'ps1';
-  if (/\.intunewin$/i.test(file)) return 'intunewin';
-  if (b.toString('latin1', 0, 4) === 'xar!') return 'pkg';
-  if (b.toString('latin1', 0, 4) === 'PK\x03\x04') return b.toString('latin1', 30, 47) === 'IntuneWinPackage/' ? 'intunewin' : 'zip';
-  if (b.length > 0 && describeNonMachO(b) === undefined) return 'macho';
-  const enc = profileEncoding(b);
-  return enc === 'xml' || enc === 'cms' ? 'profile' : undefined;
+  const kind = detectKind(first, file, Object.keys(INSPECT_KINDS) as Array<keyof typeof INSPECT_KINDS>);
+  return kind && INSPECT_KINDS[kind];
 }
 
 /** Describe `file`. InputFileError (exit 3) when it is missing or of a kind inspect does not know. */
 export async function inspectFile(file: string, opts: InspectOptions = {}): Promise<Inspection> {
   await checkInputFile(file, 'inspect');
   const name = opts.name ?? file;
-  const kind = detectInspectKind(await head(file), file);
+  const kind = detectInspectKind(await readHead(file), file);
   switch (kind) {
     case 'pkg': {
       const r = await inspectPkg(file, { name, scripts: opts.scripts });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Problem } from '../errors.js';
 import { childPath, readPlist, toPlain, type PNode, type PType } from '../formats/plist-read.js';
-import type { VerifyContext } from './registry.js';
+import type { VerifyContext } from './context.js';
 
 const KEYS: Record<string, PType[]> = {
   Label: ['string'], Disabled: ['boolean'], UserName: ['string'], GroupName: ['string'], inetdCompatibility: ['dict'],

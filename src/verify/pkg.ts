@@ -24,7 +24,7 @@ import {
   programProblems,
   scriptsProblems,
 } from './pkg-rules.js';
-import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+import type { VerifyContext } from './context.js';
 
 export interface PkgVerification {
   problems: Problem[];
@@ -95,19 +95,11 @@ export async function verifyPkgFile(input: string | NamedSource, ctx: Pick<Verif
   return { problems, notes: signatureNotes(signature, contents.archive.staples.length), contents, signature };
 }
 
-export function registerPkgVerifier(): void {
-  registerVerifier({
-    kind: 'pkg',
-    describe: 'flat package (.pkg)',
-    priority: 20,
-    detect: (head) => startsWithBytes(head, 'xar!'),
-    check: async (file, ctx) => {
-      const r = await verifyPkgFile(file, ctx);
-      // On its own (not inside a release zip, whose manifest says whether it is a development build): who signed
-      // the agent binary (src/verify/cross-trust.ts).
-      const trust = r.contents ? pkgTrustRules(file, r.contents, r.signature, ctx.spec) : { problems: [], notes: [] };
-      [...r.notes, ...trust.notes].forEach(ctx.note);
-      return [...r.problems, ...trust.problems];
-    },
-  });
+/** `verify FILE.pkg` on its own (not inside a release zip, whose manifest says whether it is a development build). */
+export async function checkPkg(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  const r = await verifyPkgFile(file, ctx);
+  // Who signed the agent binary (src/verify/cross-trust.ts).
+  const trust = r.contents ? pkgTrustRules(file, r.contents, r.signature, ctx.spec) : { problems: [], notes: [] };
+  [...r.notes, ...trust.notes].forEach(ctx.note);
+  return [...r.problems, ...trust.problems];
 }

@@ -1,9 +1,8 @@
 /**
- * Registers the verifiers of the profile artifacts: configuration profiles (XML, and CMS-signed ones unwrapped with
+ * The checks of the profile artifacts (their kinds are detected by src/read/kinds.ts): configuration profiles (XML, and CMS-signed ones unwrapped with
  * src/sign/profile-sign.ts: signature integrity plus the same content checks), launchd plists, the Intune preference fragment, other XML plists, the
  * Jamf custom schema and the Jamf values JSON.
  */
-import { HOST_KEY, SECRET_KEY_NAMES } from '../config/tenant-keys.js';
 import { InputFileError, type Problem } from '../errors.js';
 import { readInputFileWithin } from '../formats/limits.js';
 import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
@@ -14,15 +13,8 @@ import { verifyProfileText } from '../profiles/verify-profile.js';
 import { unwrapSignedProfile } from '../sign/profile-sign.js';
 import { jamfSchemaProblems, jamfValuesProblems } from './jamf-schema.js';
 import { launchdPlistProblems } from './launchd-plist.js';
-import { headText, registerVerifier, type VerifyContext } from './registry.js';
-
-const XML_PLIST = /^(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*(?:<!DOCTYPE\s+plist\b|<plist\b)/;
-const PAYLOAD_KEY = /<key>\s*Payload(?:Content|Type|Identifier|UUID|Version)\s*<\/key>/;
-const LAUNCHD_KEY = /<key>\s*(?:Label|ProgramArguments|Program)\s*<\/key>/;
-/** A JSON member naming the Host or a secret key (src/config/tenant-keys.ts): the mark of Jamf tenant values. */
-const JAMF_VALUES_KEY = new RegExp(`"(?:${[HOST_KEY, ...SECRET_KEY_NAMES].join('|')})"\\s*:`);
-/** DER of the pkcs7-signedData OID 1.2.840.113549.1.7.2. */
-const SIGNED_DATA_OID = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
+import type { FileKind } from '../read/kinds.js';
+import type { Check, VerifyContext } from './context.js';
 
 /** Apple's schemas: the shipped data, or (with a note) the checkout $AIWATCH_APPLE_DM_DIR names; InputFileError when it names none. */
 export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
@@ -59,75 +51,25 @@ async function checkSignedProfile(file: string, ctx: VerifyContext): Promise<Pro
   return [...problems, ...r.problems];
 }
 
-export function registerProfileVerifiers(): void {
-  registerVerifier({
-    kind: 'signed-profile',
-    describe: 'CMS-signed configuration profile',
-    priority: 10,
-    detect: (head) => head[0] === 0x30 && Buffer.from(head.subarray(0, 64)).includes(SIGNED_DATA_OID),
-    check: async (file, ctx) => checkSignedProfile(file, ctx),
-  });
-  registerVerifier({
-    kind: 'mobileconfig',
-    describe: 'configuration profile',
-    priority: 5,
-    detect: (head) => {
-      const t = headText(head);
-      return XML_PLIST.test(t) && PAYLOAD_KEY.test(t);
-    },
-    check: async (file, ctx) => {
-      const r = verifyProfileText(await readText(file), file, { spec: ctx.spec, apple: appleSchemasFor(ctx) });
-      r.notes.forEach(ctx.note);
-      return r.problems;
-    },
-  });
-  registerVerifier({
-    kind: 'launchd-plist',
-    describe: 'launchd job plist',
-    priority: 4,
-    detect: (head) => {
-      const t = headText(head);
-      return XML_PLIST.test(t) && LAUNCHD_KEY.test(t);
-    },
-    check: async (file, ctx) => launchdPlistProblems(await readText(file), file, ctx),
-  });
-  registerVerifier({
-    kind: 'intune-preference-file',
-    describe: 'Intune preference file (bare key/value pairs)',
-    priority: 3,
-    detect: (head) => headText(head).startsWith('<key>'),
-    check: async (file, ctx) => {
-      const { root, problems } = readPlist(wrapFragment(await readText(file)), file);
-      if (root?.type === 'dict') problems.push(...tenantValueProblems(ctx.spec, dictValues(root), file));
-      return problems;
-    },
-  });
-  registerVerifier({
-    kind: 'plist',
-    describe: 'XML property list',
-    priority: -10,
-    detect: (head) => XML_PLIST.test(headText(head)),
-    check: async (file) => readPlist(await readText(file), file).problems,
-  });
-  registerVerifier({
-    kind: 'jamf-schema',
-    describe: 'Jamf custom schema',
-    priority: 2,
-    detect: (head) => {
-      const t = headText(head);
-      return t.startsWith('{') && /"properties"\s*:\s*\{/.test(t) && /"(?:title|type)"\s*:/.test(t);
-    },
-    check: async (file, ctx) => jamfSchemaProblems(await readText(file), file, ctx.spec),
-  });
-  registerVerifier({
-    kind: 'jamf-values',
-    describe: 'Jamf tenant values (JSON)',
-    priority: 1,
-    // Only JSON that names the Host or a secret key: other JSON (manifest.json, …) belongs to other verifiers or none.
-    detect: (head) => {
-      const t = headText(head);
-      return t.startsWith('{') && JAMF_VALUES_KEY.test(t);
-    },
-    check: async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
-  });
+async function checkMobileconfig(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  const r = verifyProfileText(await readText(file), file, { spec: ctx.spec, apple: appleSchemasFor(ctx) });
+  r.notes.forEach(ctx.note);
+  return r.problems;
 }
+
+async function checkPreferenceFile(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  const { root, problems } = readPlist(wrapFragment(await readText(file)), file);
+  if (root?.type === 'dict') problems.push(...tenantValueProblems(ctx.spec, dictValues(root), file));
+  return problems;
+}
+
+/** The checks of the profile artifacts, by their kind in src/read/kinds.ts. */
+export const PROFILE_CHECKS = {
+  'signed-profile': checkSignedProfile,
+  mobileconfig: checkMobileconfig,
+  'launchd-plist': async (file, ctx) => launchdPlistProblems(await readText(file), file, ctx),
+  'intune-preference-file': checkPreferenceFile,
+  plist: async (file) => readPlist(await readText(file), file).problems,
+  'jamf-schema': async (file, ctx) => jamfSchemaProblems(await readText(file), file, ctx.spec),
+  'jamf-values': async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
+} satisfies Partial<Record<FileKind, Check>>;

@@ -1,5 +1,6 @@
 /**
- * Running the verifiers over files: read each file's head, pick its verifier, run the check, collect problems and
+ * Running the verifiers over files: read each file's head, pick its verifier (the first kind of src/read/kinds.ts
+ * that a verifier checks and whose detection accepts the file), run the check, collect problems and
  * notes per file. A file no verifier recognises is reported as a problem of kind `unknown`, an empty one as kind
  * `empty`, and one that cannot be read (missing, a folder, no permission) as kind `unreadable` — after which the
  * other files are still checked, so one typo does not hide every other verdict. A reader limit hit (an
@@ -8,7 +9,13 @@
 import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 import { InputLimitError } from '../formats/limits.js';
-import { detectVerifier, readHead, registeredVerifiers, type VerifyContext } from './registry.js';
+import { readHead } from '../read/kinds.js';
+import type { VerifyContext } from './context.js';
+import { ARTIFACT_CHECKS, detectVerifier, verifiersFor } from './registry.js';
+import { verifyReleaseZip } from './zip.js';
+
+/** Every verifier `verify` knows: the single artifacts and the release zip, in the precedence of src/read/kinds.ts. */
+const VERIFIERS = verifiersFor({ ...ARTIFACT_CHECKS, 'release-zip': verifyReleaseZip });
 
 export interface FileReport {
   file: string;
@@ -46,9 +53,9 @@ export async function verifyFiles(files: readonly string[], base: Omit<VerifyCon
       reports.push({ file, kind: 'empty', describe: 'empty file', problems: [{ where: file, message: 'empty file (0 bytes): nothing to check' }], notes });
       continue;
     }
-    const v = detectVerifier(head, file);
+    const v = detectVerifier(VERIFIERS, head, file);
     if (!v) {
-      const kinds = registeredVerifiers().map((r) => r.describe).join(', ');
+      const kinds = VERIFIERS.map((r) => r.describe).join(', ');
       reports.push({ file, kind: 'unknown', describe: 'unrecognised file', problems: [{ where: file, message: `not a kind of file verify knows (${kinds})` }], notes });
       continue;
     }

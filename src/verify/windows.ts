@@ -29,7 +29,7 @@ import type { ZipReadEntry } from '../formats/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
 import { errorText } from '../read/streams.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
-import { registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+import type { VerifyContext } from './context.js';
 
 type ScriptContext = Pick<VerifyContext, 'caFile' | 'signal' | 'note'>;
 
@@ -208,34 +208,11 @@ export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Pro
   });
 }
 
-/**
- * Named `.intunewin` (whatever it holds: a damaged one is then reported as such), or a zip whose first entry is
- * under IntuneWinPackage/ (the name starts at byte 30 of the first local header).
- */
-export function looksLikeIntuneWin(head: Uint8Array, file: string): boolean {
-  if (file.toLowerCase().endsWith('.intunewin')) return true;
-  return startsWithBytes(head, 'PK\x03\x04') && Buffer.from(head.subarray(30, 47)).toString('latin1') === 'IntuneWinPackage/';
-}
-
-export function registerWindowsVerifiers(): void {
-  registerVerifier({
-    kind: 'powershell-script',
-    describe: 'PowerShell script (.ps1)',
-    priority: 30,
-    detect: (_head, file) => /\.ps1$/i.test(file),
-    check: async (file, ctx) => {
-      const script = await readScriptFile(file, 'verify');
-      if (!('bytes' in script)) return [oversizeScript(script.size, file)];
-      const c = await checkPsScript(script.bytes, file, ctx, { file });
-      ctx.note(c.signature);
-      return c.problems;
-    },
-  });
-  registerVerifier({
-    kind: 'intunewin',
-    describe: 'Win32 app package (.intunewin)',
-    priority: 16,
-    detect: looksLikeIntuneWin,
-    check: (file, ctx) => verifyIntuneWinFile(file, ctx),
-  });
+/** `verify FILE.ps1`: the text rules, syntax and signature; over Intune's limit, that one problem (unread). */
+export async function checkPs1File(file: string, ctx: VerifyContext): Promise<Problem[]> {
+  const script = await readScriptFile(file, 'verify');
+  if (!('bytes' in script)) return [oversizeScript(script.size, file)];
+  const c = await checkPsScript(script.bytes, file, ctx, { file });
+  ctx.note(c.signature);
+  return c.problems;
 }

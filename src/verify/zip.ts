@@ -18,7 +18,9 @@ import { entryBytes, parseManifest, withZipEntries, type ZipEntryData } from '..
 import { readPlist } from '../formats/plist-read.js';
 import { crossProblems, type ReleaseArtifacts } from './cross.js';
 import { verifyPkgFile } from './pkg.js';
-import { detectVerifier, HEAD_BYTES, readHead, registerVerifier, startsWithBytes, type VerifyContext } from './registry.js';
+import { HEAD_BYTES, readHead } from '../read/kinds.js';
+import type { VerifyContext } from './context.js';
+import { ARTIFACT_VERIFIERS, detectVerifier } from './registry.js';
 
 const OWN_FILES = new Set(['manifest.json', 'SHA256SUMS']);
 /** An entry that was read (in memory or to a file): what the manifest and SHA256SUMS can be checked against. */
@@ -138,8 +140,9 @@ async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: 
       if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
       continue;
     }
-    const v = detectVerifier(e.data ? e.data.subarray(0, HEAD_BYTES) : await readHead(file), file);
-    if (v && v.kind !== 'release-zip') out.push(...(await v.check(file, { ...ctx, note })).map(rename));
+    // A member of any kind but a release zip (a zip inside is not verified further).
+    const v = detectVerifier(ARTIFACT_VERIFIERS, e.data ? e.data.subarray(0, HEAD_BYTES) : await readHead(file), file);
+    if (v) out.push(...(await v.check(file, { ...ctx, note })).map(rename));
   }
   return out;
 }
@@ -182,14 +185,4 @@ export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promis
     if (e instanceof InputFileError && e.file === file) return [{ where: file, message: e.message.slice(file.length + 2) }];
     throw e;
   }
-}
-
-export function registerReleaseZipVerifier(): void {
-  registerVerifier({
-    kind: 'release-zip',
-    describe: 'release zip',
-    priority: 15,
-    detect: (head, file) => startsWithBytes(head, 'PK\x03\x04') && file.toLowerCase().endsWith('.zip'),
-    check: (file, ctx) => verifyReleaseZip(file, ctx),
-  });
 }

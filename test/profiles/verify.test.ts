@@ -9,12 +9,10 @@ import { InputFileError } from '../../src/errors.js';
 import { planProfiles, planTenant, type Artifact } from '../../src/profiles/plan.js';
 import { APPLE_DM_ENV } from '../../src/profiles/apple-yaml.js';
 import { verifyProfileText } from '../../src/profiles/verify-profile.js';
-import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyFiles, type FileReport } from '../../src/verify/run.js';
 import { tempDir } from '../cli/cli-helpers.js';
 import { APPLE_DM_FIXTURE, sampleTenant, spec } from './helpers.js';
 
-registerAllVerifiers();
 const plan = new Map<string, Artifact>(
   [...planProfiles(spec), ...(['mobileconfig', 'mcx', 'intune-plist', 'json'] as const).map((f) => planTenant(spec, sampleTenant(), f))].map((a) => [a.path, a]),
 );

@@ -9,7 +9,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentSpec } from '../../src/config/spec-types.js';
-import { registerAllVerifiers } from '../../src/verify/all.js';
 import { requirementPins } from '../../src/verify/cross.js';
 import { shUnquote } from '../../src/verify/cross-scripts.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
@@ -21,7 +20,6 @@ let demo: DemoRelease;
 let dir: string;
 
 beforeAll(async () => {
-  registerAllVerifiers();
   demo = await buildDemoRelease();
   dir = tempDir('verify-cross');
 }, 60_000);

@@ -9,7 +9,6 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/errors.js';
-import { registerAllVerifiers } from '../../src/verify/all.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
 import { buildRelease } from '../../src/release/release.js';
 import { writeZip } from '../../src/formats/zip.js';
@@ -20,7 +19,6 @@ let demo: DemoRelease;
 let dir: string;
 
 beforeAll(async () => {
-  registerAllVerifiers();
   demo = await buildDemoRelease();
   dir = tempDir('verify-zip');
 }, 60_000);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { ExitCode } from '../../errors.js';
 import { checkInputFile } from '../../io/fs.js';
-import { registerAllVerifiers } from '../../verify/all.js';
 import { verifyFiles, type FileReport } from '../../verify/run.js';
 import { sweepDebris } from '../artifacts.js';
 import type { AiwatchCommand } from '../command.js';
@@ -35,7 +34,6 @@ export const verifyCommand: AiwatchCommand = {
         describe: 'PEM trust anchors: Authenticode-signed .ps1 scripts (also inside .intunewin) must chain to one (osslsigncode verify); unsigned ones then fail',
       }),
   run: async (args, ctx) => {
-    registerAllVerifiers();
     const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
     const files = (args.files as string[]).map((f) => path.resolve(ctx.cwd, String(f)));
     const caFile = typeof args['ca-file'] === 'string' ? path.resolve(ctx.cwd, args['ca-file']) : undefined;
