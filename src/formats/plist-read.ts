@@ -11,7 +11,7 @@
  * Well-formedness is checked by src/formats/xml-tree.ts (strict; no DTD internal subsets, so no entity expansion), which
  * also bounds the nesting (256) and node count before this reader's recursion over the tree runs.
  */
-import type { Problem } from '../errors.js';
+import { problemAt, type Problem } from '../errors.js';
 import { parseDocument, type XmlElement } from './xml-tree.js';
 
 export type PNode =
@@ -51,7 +51,7 @@ class Reader {
   constructor(readonly file: string) {}
 
   fail(path: string, message: string): void {
-    this.problems.push({ where: path ? `${this.file}:${path}` : this.file, message });
+    this.problems.push(problemAt(path ? { file: this.file, path } : { file: this.file }, message));
   }
 
   text(el: XmlElement, path: string): string {

@@ -129,7 +129,7 @@ export async function profileReport(bytes: Uint8Array, opts: InspectProfileOptio
   const { root, problems, limit } = readPlist(content, opts.name);
   // A profile past a reader limit is not described: refused like any hostile input (exit 3).
   if (limit) throw new InputLimitError(opts.name, limit, problems[0]?.message ?? 'over a reader limit');
-  report.problems = problems.map((p) => (p.where === opts.name ? p.message : `${p.where.slice(opts.name.length + 1)}: ${p.message}`));
+  report.problems = problems.map((p) => (p.at?.path === undefined ? p.message : `${p.at.path}: ${p.message}`));
   if (root?.type !== 'dict') return report;
   for (const k of ENVELOPE_KEYS) {
     const v = scalar(root.entries.get(k));

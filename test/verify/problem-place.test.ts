@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { build } from '../../scripts/make-hostile.mjs';
 import { placeText, problemAt } from '../../src/errors.js';
+import { readPlist } from '../../src/formats/plist-read.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-place-'));
@@ -37,5 +38,11 @@ describe('problem places', () => {
     const f = damagedDistribution('damaged.pkg');
     const [p] = await verifyXar(f);
     expect(p?.at).toEqual({ file: f, member: 'Distribution' });
+  });
+
+  it('the plist reader places a problem at its key path (what inspect shows of a profile)', () => {
+    const { problems } = readPlist('<plist><dict><key>A</key><integer>x</integer></dict></plist>', 'p.mobileconfig');
+    expect(problems.map((p) => p.at)).toEqual([{ file: 'p.mobileconfig', path: 'A' }]);
+    expect(problems[0]!.where).toBe('p.mobileconfig:A');
   });
 });
