@@ -1,8 +1,11 @@
 /**
- * The shape of a CLI command. Commands are adapters of a few dozen lines: parse options (yargs builder), call the
- * library, return a result. `main.ts` prints the result (text, or JSON with `--json`) and maps errors to exit codes.
+ * The shape of a CLI command. Commands are adapters of a few dozen lines: declare options (data, src/cli/options.ts),
+ * call the library, return a result. `defineCommand` turns a declaration into the yargs builder and a `run` that
+ * receives arguments typed from the declaration. `main.ts` prints the result (text, or JSON with `--json`) and maps
+ * errors to exit codes.
  */
 import type { Argv } from 'yargs';
+import { declareOptions, declarePositionals, readArgs, type InferArgs, type OptionDefs, type OptionGroups, type PositionalDefs } from './options.js';
 
 /** Everything a command may touch of the process, injectable for tests. */
 export interface CliContext {
@@ -40,6 +43,7 @@ export interface CommandResult {
   failure?: { kind: string; message: string; problems: readonly string[] };
 }
 
+/** A command as parse.ts and main.ts see it: the yargs builder, and `run` over what yargs parsed. */
 export interface AiwatchCommand {
   /** yargs command string, e.g. `tenant`, `verify <files..>`. */
   command: string;
@@ -47,5 +51,38 @@ export interface AiwatchCommand {
   /** `[command line, what it does]`, shown in --help. */
   examples: ReadonlyArray<readonly [string, string]>;
   builder: (y: Argv) => Argv;
-  run: (args: Record<string, unknown>, ctx: CliContext) => Promise<CommandResult>;
+  /** Checks the parsed values against the declaration (a usage error if one does not fit), then runs. */
+  run: (parsed: Readonly<Record<string, unknown>>, ctx: CliContext) => Promise<CommandResult>;
+}
+
+/** A command as it is written: its options as data, `run` typed from them. */
+export interface CommandDef<O extends OptionDefs, P extends PositionalDefs> {
+  command: string;
+  describe: string;
+  examples: ReadonlyArray<readonly [string, string]>;
+  /** The positionals of `command`, in its order. */
+  positionals?: P;
+  /**
+   * Options that cannot be declared before the CLI starts (the tenant flags, derived from profiles/tenant-keys.json
+   * by tenant-flags.ts): declared first, read from the same arguments by their own parser, which checks each value.
+   */
+  runtimeOptions?: (y: Argv) => Argv;
+  options: O;
+  groups?: OptionGroups;
+  run: (args: InferArgs<O, P>, ctx: CliContext) => Promise<CommandResult>;
+}
+
+/** The builder and the checked, typed `run` of a declared command. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no positionals is the common case
+export function defineCommand<const O extends OptionDefs, const P extends PositionalDefs = {}>(def: CommandDef<O, P>): AiwatchCommand {
+  return {
+    command: def.command,
+    describe: def.describe,
+    examples: def.examples,
+    builder: (y) => {
+      const b = declarePositionals(y, def.positionals);
+      return declareOptions(def.runtimeOptions ? def.runtimeOptions(b) : b, def.options, def.groups);
+    },
+    run: (parsed, ctx) => Promise.resolve().then(() => def.run(readArgs(parsed, def.options, def.positionals), ctx)),
+  };
 }

@@ -172,7 +172,7 @@ export async function parseArgv(argv: string[], columns: number): Promise<ParseO
         return b;
       },
       (args) => {
-        parsedArgs = args as Record<string, unknown>;
+        parsedArgs = args;
       },
     );
   }

@@ -2,11 +2,12 @@ import { PassThrough } from 'node:stream';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/command.js';
-import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from '../../src/cli/commands/identity-flags.js';
+import { addIdentityFlags, IDENTITY_OPTIONS, identitySourceFromArgs, PKG_SIGNING_OPTIONS, timestampUrlFromArgs } from '../../src/cli/commands/identity-flags.js';
+import { readArgs } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 
-const parse = (argv: string[], allowUntrusted = true): Record<string, unknown> =>
-  addIdentityFlags(yargs(argv).exitProcess(false).strict(), { allowUntrusted }).parseSync() as Record<string, unknown>;
+const parse = (argv: string[], allowUntrusted = true) =>
+  readArgs(addIdentityFlags(yargs(argv).exitProcess(false).strict(), { allowUntrusted }).parseSync(), { ...IDENTITY_OPTIONS, ...PKG_SIGNING_OPTIONS });
 
 function ctx(env: NodeJS.ProcessEnv = {}, stdinText?: string): CliContext {
   const stdin = new PassThrough();

@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream';
 import yargs from 'yargs';
 import { describe, expect, it } from 'vitest';
 import type { CliContext } from '../../src/cli/command.js';
-import { addReleaseTrustOptions, releaseTrustFromArgs, TICKET_WAITS_MS, type TrustDeps } from '../../src/cli/release-trust.js';
+import { readArgs } from '../../src/cli/options.js';
+import { addReleaseTrustOptions, RELEASE_TRUST_OPTIONS, releaseTrustFromArgs, TICKET_WAITS_MS, type TrustDeps } from '../../src/cli/release-trust.js';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
 import { loadSpec } from '../../src/config/spec.js';
 import { NetworkError, RemoteRejection } from '../../src/errors.js';
@@ -24,7 +25,7 @@ function context(lines: string[]): CliContext {
 }
 
 async function build(s: TrustServers, argv: string[], deps: TrustDeps, out: string, lines: string[] = []) {
-  const args = addReleaseTrustOptions(yargs(argv).exitProcess(false).strict()).parseSync() as Record<string, unknown>;
+  const args = readArgs(addReleaseTrustOptions(yargs(argv).exitProcess(false).strict()).parseSync(), RELEASE_TRUST_OPTIONS);
   const spec = await loadSpec(undefined);
   const trust = await releaseTrustFromArgs(args, context(lines), spec, deps);
   return buildRelease({

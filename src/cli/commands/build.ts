@@ -13,9 +13,9 @@ import { buildRelease } from '../../release/release.js';
 import { buildWithAppleTools } from '../../release/package.js';
 import { appleBuilderProblem } from '../../tools/apple-pkg.js';
 import { prepareOutput } from '../artifacts.js';
-import { optionalArg, requiredArg } from '../args.js';
-import type { AiwatchCommand } from '../command.js';
-import { addReleaseTrustOptions, releaseTrustFromArgs } from '../release-trust.js';
+import { defineCommand } from '../command.js';
+import type { OptionDefs } from '../options.js';
+import { RELEASE_TRUST_GROUPS, RELEASE_TRUST_OPTIONS, releaseTrustFromArgs } from '../release-trust.js';
 import { createByteProgress } from '../progress.js';
 
 export const DEMO_VERSION = '1.0.0';
@@ -30,7 +30,24 @@ function trustLine(p: { signed: boolean; notarized: boolean; stapled: boolean })
   return `${p.signed ? 'signed' : 'NOT signed'}, ${p.notarized ? 'notarized' : 'NOT notarized'}, ${p.stapled ? 'stapled' : 'not stapled'}`;
 }
 
-export const buildCommand: AiwatchCommand = {
+const BUILD_OPTIONS = {
+  binary: { type: 'string', describe: 'The compiled aiwatch binary (Mach-O, signed with the spec identifier and team)' },
+  'binary-x86_64': { type: 'string', describe: 'With --arch universal: the x86_64 binary to merge with --binary (arm64)' },
+  version: { type: 'string', describe: 'Agent version, e.g. 1.4.0' },
+  arch: { type: 'string', choices: RELEASE_ARCHES, default: 'arm64', describe: 'Target architecture' },
+  out: { type: 'string', default: 'out', describe: 'Folder that receives the zip' },
+  demo: { type: 'boolean', default: false, describe: `Use the bundled demo binary (version ${DEMO_VERSION} unless --version)` },
+  spec: { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' },
+  'development-build': {
+    type: 'boolean',
+    default: false,
+    describe: 'Accept a binary not signed by an Apple Developer ID (unsigned, ad hoc, a test certificate): flagged in the manifest, README.txt and warnings; implied by --demo',
+  },
+  builder: { type: 'string', choices: ['ours', 'apple'], default: 'ours', describe: 'Who writes the .pkg: ours (any OS, reproducible) or apple (pkgbuild + productbuild; macOS only)' },
+  ...RELEASE_TRUST_OPTIONS,
+} as const satisfies OptionDefs;
+
+export const buildCommand = defineCommand({
   command: 'build',
   describe: 'Build the release zip: the .pkg, profiles, Jamf schema, scripts, manifest and checksums',
   examples: [
@@ -40,27 +57,10 @@ export const buildCommand: AiwatchCommand = {
     ['SOURCE_DATE_EPOCH=1700000000 $0 build --binary aiwatch --version 1.4.0 --json', 'reproducible build, manifest on stdout'],
     ['$0 build --binary aiwatch --version 1.4.0 --sign --p12 installer.p12 --p12-password-file pw --notarize --staple', 'signed, notarized, stapled (docs/ci-release.md)'],
   ],
-  builder: (y) =>
-    addReleaseTrustOptions(
-      y
-        .option('binary', { type: 'string', describe: 'The compiled aiwatch binary (Mach-O, signed with the spec identifier and team)' })
-        .option('binary-x86_64', { type: 'string', describe: 'With --arch universal: the x86_64 binary to merge with --binary (arm64)' })
-        .option('version', { type: 'string', describe: 'Agent version, e.g. 1.4.0' })
-        .option('arch', { type: 'string', choices: RELEASE_ARCHES as unknown as string[], default: 'arm64', describe: 'Target architecture' })
-        .option('out', { type: 'string', default: 'out', describe: 'Folder that receives the zip' })
-        .option('demo', { type: 'boolean', default: false, describe: `Use the bundled demo binary (version ${DEMO_VERSION} unless --version)` })
-        .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' })
-        .option('development-build', {
-          type: 'boolean',
-          default: false,
-          describe: 'Accept a binary not signed by an Apple Developer ID (unsigned, ad hoc, a test certificate): flagged in the manifest, README.txt and warnings; implied by --demo',
-        })
-        .option('builder', { type: 'string', choices: ['ours', 'apple'], default: 'ours', describe: 'Who writes the .pkg: ours (any OS, reproducible) or apple (pkgbuild + productbuild; macOS only)' })
-        .version(false),
-    ),
+  options: BUILD_OPTIONS,
+  groups: RELEASE_TRUST_GROUPS,
   run: async (args, ctx) => {
-    const arch = String(args.arch) as ReleaseArch;
-    const demo = args.demo === true;
+    const { arch, demo } = args;
     const problems: string[] = [];
     if (demo && args.binary) problems.push('--demo and --binary are exclusive: the demo uses the bundled binary');
     if (!demo && !args.binary) problems.push('--binary is required (or --demo for the bundled demo binary)');
@@ -69,24 +69,26 @@ export const buildCommand: AiwatchCommand = {
     const apple = args.builder === 'apple';
     if (apple && appleBuilderProblem()) problems.push(appleBuilderProblem()!);
     if (problems.length) throw new UsageError(problems);
-    const bins = demo ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, requiredArg(args, 'binary')), binaryX86_64: optionalArg(args, 'binary-x86_64') && path.resolve(ctx.cwd, optionalArg(args, 'binary-x86_64')!) };
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+    const [binary, x86] = [args.binary, args['binary-x86_64']];
+    // Without --binary this is the demo (the check above): its bundled binaries.
+    const bins = binary === undefined ? demoBinaries(arch) : { binary: path.resolve(ctx.cwd, binary), binaryX86_64: x86 && path.resolve(ctx.cwd, x86) };
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
     const bar = createByteProgress(ctx, 'compress payload');
     const log = (s: string): void => {
       bar.stop();
       if (!ctx.json) ctx.stderr(`${s}…\n`);
     };
     const trust = await releaseTrustFromArgs(args, ctx, spec);
-    await prepareOutput(ctx, path.resolve(ctx.cwd, requiredArg(args, 'out')), 'folder');
+    await prepareOutput(ctx, path.resolve(ctx.cwd, args.out), 'folder');
     const r = await buildRelease({
       spec,
-      version: typeof args.version === 'string' ? args.version : DEMO_VERSION,
+      version: args.version ?? DEMO_VERSION,
       arch,
       ...bins,
-      outDir: path.resolve(ctx.cwd, requiredArg(args, 'out')),
+      outDir: path.resolve(ctx.cwd, args.out),
       epoch: buildEpoch(ctx.env),
       builderVersion: BUILDER_VERSION,
-      developmentBuild: demo || args['development-build'] === true,
+      developmentBuild: demo || args['development-build'],
       ...trust,
       packageBuilder: apple ? buildWithAppleTools : undefined,
       onStep: log,
@@ -99,4 +101,4 @@ export const buildCommand: AiwatchCommand = {
       json: { ok: true, zip: r.zip, manifest: r.manifest },
     };
   },
-};
+});

@@ -9,34 +9,38 @@ import type { DeploymentSpec } from '../../config/spec-types.js';
 import { writeFileAtomic } from '../../io/fs.js';
 import { CLEANUP_SCRIPT_NAME, renderCleanupScript } from '../../release/macos-scripts.js';
 import { prepareOutput } from '../artifacts.js';
-import type { AiwatchCommand, CliContext, CommandResult } from '../command.js';
+import { defineCommand, type CliContext, type CommandResult } from '../command.js';
+import type { InferOptions, OptionDefs } from '../options.js';
+
+/** The options of `cleanup-script` and `uninstall-script`. */
+export const SCRIPT_OPTIONS = {
+  out: { type: 'string', describe: 'Write the script to this file (default: print it)' },
+  spec: { type: 'string', describe: 'Deployment spec JSON overriding the built-in values' },
+} as const satisfies OptionDefs;
 
 /** Load `--spec`, render, and write `--out` (0755) or return the script as the text to print. */
 export async function writeScript(
-  args: Record<string, unknown>,
+  args: InferOptions<typeof SCRIPT_OPTIONS>,
   ctx: CliContext,
   name: string,
   render: (spec: DeploymentSpec) => string,
 ): Promise<CommandResult> {
-  const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
+  const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
   const script = render(spec);
-  if (typeof args.out !== 'string' || args.out === '') return { text: script, json: { ok: true, name, script } };
+  if (args.out === undefined) return { text: script, json: { ok: true, name, script } };
   const out = path.resolve(ctx.cwd, args.out);
   await prepareOutput(ctx, out, 'file');
   await writeFileAtomic(out, script, { mode: 0o755 });
   return { text: `wrote ${path.relative(ctx.cwd, out) || out}`, json: { ok: true, name, out, bytes: Buffer.byteLength(script) } };
 }
 
-export const cleanupScriptCommand: AiwatchCommand = {
+export const cleanupScriptCommand = defineCommand({
   command: 'cleanup-script',
   describe: `Write ${CLEANUP_SCRIPT_NAME}: removes the legacy runlayer-scan deployment (run it from the MDM before the pkg)`,
   examples: [
     [`$0 cleanup-script --out ${CLEANUP_SCRIPT_NAME}`, 'write the script (0755); run it as root, --dry-run first to see what it would do'],
     ['$0 cleanup-script --spec staging.json', 'print the script for another deployment spec'],
   ],
-  builder: (y) =>
-    y
-      .option('out', { type: 'string', describe: 'Write the script to this file (default: print it)' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding the built-in values' }),
+  options: SCRIPT_OPTIONS,
   run: (args, ctx) => writeScript(args, ctx, CLEANUP_SCRIPT_NAME, renderCleanupScript),
-};
+});

@@ -12,56 +12,64 @@ import { UsageError } from '../../errors.js';
 import type { IdentitySource } from '../../sign/identity.js';
 import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
 import type { CliContext } from '../command.js';
+import { declareOptions, type InferOptions, type OptionDefs } from '../options.js';
 
 export const P12_PASSWORD_ENV = 'AIWATCH_P12_PASSWORD';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+/** The signing identity: a .p12 or PEM files, the password from a file, stdin or the environment. */
+export const IDENTITY_OPTIONS = {
+  p12: { type: 'string', describe: 'Signing identity: PKCS#12 file (.p12/.pfx) with the private key and certificate(s)' },
+  'p12-password-file': { type: 'string', describe: `Password of --p12 (or of an encrypted --key), read from this file (or ${P12_PASSWORD_ENV}, or --p12-password-stdin)` },
+  'p12-password-stdin': { type: 'boolean', describe: 'Read the --p12 password from standard input' },
+  'p12-password': { type: 'string', hidden: true },
+  key: { type: 'string', describe: 'Signing identity as PEM: the private key (with --cert)' },
+  cert: { type: 'string', describe: 'Signing identity as PEM: the certificate (with --key)' },
+  chain: { type: 'string', describe: 'Intermediate (and root) certificates, PEM, for --key/--cert' },
+} as const satisfies OptionDefs;
 
+/** Where a pkg (or a binary) is signed: an untrusted certificate for tests, and the timestamp. */
+export const PKG_SIGNING_OPTIONS = {
+  'allow-untrusted': {
+    type: 'boolean',
+    default: false,
+    describe: 'Sign with a certificate that is not a Developer ID Installer chained to Apple (tests only: Installer calls the result untrusted)',
+  },
+  'timestamp-url': { type: 'string', default: APPLE_TIMESTAMP_URL, describe: 'RFC 3161 time-stamp server for the pkg signature' },
+  timestamp: { type: 'boolean', default: true, describe: 'Timestamp the pkg signature (--no-timestamp: offline, but the signature then lapses with the certificate)' },
+} as const satisfies OptionDefs;
+
+export type IdentityArgs = InferOptions<typeof IDENTITY_OPTIONS>;
+export type PkgSigningArgs = InferOptions<typeof PKG_SIGNING_OPTIONS>;
+
+/** The identity flags on a yargs instance (with the pkg signing ones when `allowUntrusted`): for library tests. */
 export function addIdentityFlags(y: Argv, opts: { allowUntrusted: boolean }): Argv {
-  let b = y
-    .option('p12', { type: 'string', describe: 'Signing identity: PKCS#12 file (.p12/.pfx) with the private key and certificate(s)' })
-    .option('p12-password-file', { type: 'string', describe: `Password of --p12 (or of an encrypted --key), read from this file (or ${P12_PASSWORD_ENV}, or --p12-password-stdin)` })
-    .option('p12-password-stdin', { type: 'boolean', describe: 'Read the --p12 password from standard input' })
-    .option('p12-password', { type: 'string', hidden: true })
-    .option('key', { type: 'string', describe: 'Signing identity as PEM: the private key (with --cert)' })
-    .option('cert', { type: 'string', describe: 'Signing identity as PEM: the certificate (with --key)' })
-    .option('chain', { type: 'string', describe: 'Intermediate (and root) certificates, PEM, for --key/--cert' });
-  if (opts.allowUntrusted) {
-    b = b
-      .option('allow-untrusted', {
-        type: 'boolean',
-        default: false,
-        describe: 'Sign with a certificate that is not a Developer ID Installer chained to Apple (tests only: Installer calls the result untrusted)',
-      })
-      .option('timestamp-url', { type: 'string', default: APPLE_TIMESTAMP_URL, describe: 'RFC 3161 time-stamp server for the pkg signature' })
-      .option('timestamp', { type: 'boolean', default: true, describe: 'Timestamp the pkg signature (--no-timestamp: offline, but the signature then lapses with the certificate)' });
-  }
-  return b;
+  return declareOptions(y, opts.allowUntrusted ? { ...IDENTITY_OPTIONS, ...PKG_SIGNING_OPTIONS } : IDENTITY_OPTIONS);
 }
 
 /** The timestamp URL for createXarSigner from `--timestamp-url` / `--no-timestamp` (null: no timestamp). */
-export function timestampUrlFromArgs(args: Record<string, unknown>): string | null {
-  if (args.timestamp === false) return null;
-  const url = str(args['timestamp-url']) ?? APPLE_TIMESTAMP_URL;
+export function timestampUrlFromArgs(args: PkgSigningArgs): string | null {
+  if (!args.timestamp) return null;
+  const url = args['timestamp-url'];
   if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`--timestamp-url: expected an http(s) URL, got ${JSON.stringify(url)}`);
   return url;
 }
 
 /** The refusal of a password given on argv (`--p12-password`), whether or not anything is signed; else undefined. */
-export function passwordOnArgvProblem(args: Record<string, unknown>): string | undefined {
+export function passwordOnArgvProblem(args: Pick<IdentityArgs, 'p12-password'>): string | undefined {
   if (args['p12-password'] === undefined) return undefined;
   return `--p12-password: passwords are not accepted on the command line (they would show in the process list and shell history); use --p12-password-file, --p12-password-stdin or ${P12_PASSWORD_ENV}`;
 }
 
 /** The identity source from parsed flags, the password read from its file / stdin / environment. */
-export async function identitySourceFromArgs(args: Record<string, unknown>, ctx: CliContext): Promise<IdentitySource> {
+export async function identitySourceFromArgs(args: IdentityArgs, ctx: CliContext): Promise<IdentitySource> {
   const onArgv = passwordOnArgvProblem(args);
   if (onArgv) throw new UsageError(onArgv);
-  const abs = (v: unknown): string | undefined => (str(v) ? path.resolve(ctx.cwd, str(v)!) : undefined);
+  const abs = (v: string | undefined): string | undefined => (v === undefined ? undefined : path.resolve(ctx.cwd, v));
   const [p12, key, cert, chain] = [abs(args.p12), abs(args.key), abs(args.cert), abs(args.chain)];
   const pwFile = abs(args['p12-password-file']);
+  const stdin = args['p12-password-stdin'] === true;
   const password = await readSecret(
-    { file: pwFile, stdin: args['p12-password-stdin'] === true, envName: P12_PASSWORD_ENV, flag: 'p12-password', kind: 'password', label: pwFile ? '--p12-password-file' : args['p12-password-stdin'] === true ? '--p12-password-stdin' : P12_PASSWORD_ENV },
+    { file: pwFile, stdin, envName: P12_PASSWORD_ENV, flag: 'p12-password', kind: 'password', label: pwFile ? '--p12-password-file' : stdin ? '--p12-password-stdin' : P12_PASSWORD_ENV },
     { env: ctx.env, stdin: ctx.stdin },
   );
   if (p12 && (key || cert || chain)) throw new UsageError('give the signing identity either as --p12, or as --key and --cert [--chain], not both');

@@ -2,11 +2,10 @@
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { inspectFile } from '../../inspect/index.js';
-import { requiredArg } from '../args.js';
 import { sweepDebris } from '../artifacts.js';
-import type { AiwatchCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const inspectCommand: AiwatchCommand = {
+export const inspectCommand = defineCommand({
   command: 'inspect <file>',
   describe: 'Show what is inside a .pkg, a release zip, a Mach-O binary, a configuration profile, an Intune .ps1 script or a .intunewin',
   examples: [
@@ -16,20 +15,20 @@ export const inspectCommand: AiwatchCommand = {
     ['$0 inspect out/intune/Install-AiwatchDetect.intunewin', 'Detection.xml (keys shown only as present), zip listings, the scripts inside'],
     ['$0 inspect out/intune/Detect-Aiwatch.ps1', 'size, encoding, line endings, Authenticode signer (never the script text)'],
   ],
-  builder: (y) =>
-    y
-      .positional('file', { type: 'string', describe: 'The file to describe' })
-      .option('scripts', { type: 'boolean', default: false, describe: 'Show package scripts in full (default: their first lines)' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON (which tenant keys are secret, masked in profiles)' }),
+  positionals: { file: { type: 'string', describe: 'The file to describe' } },
+  options: {
+    scripts: { type: 'boolean', default: false, describe: 'Show package scripts in full (default: their first lines)' },
+    spec: { type: 'string', describe: 'Deployment spec JSON (which tenant keys are secret, masked in profiles)' },
+  },
   run: async (args, ctx) => {
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const given = requiredArg(args, 'file');
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
+    const given = args.file;
     await sweepDebris(ctx);
     const r = await inspectFile(path.resolve(ctx.cwd, given), {
       name: given,
-      scripts: args.scripts === true,
+      scripts: args.scripts,
       secretKeys: spec.tenantKeys.filter((k) => k.secret).map((k) => k.name),
     });
     return { text: r.text, json: { ok: true, ...(r.json as Record<string, unknown>) } };
   },
-};
+});

@@ -15,34 +15,47 @@ import type { IntuneInput } from '../../intune/intune.js';
 import type { Secret } from '../../secret.js';
 import { authenticodeSigner } from '../../sign/authenticode.js';
 import { prepareOutput } from '../artifacts.js';
-import { requiredArg } from '../args.js';
-import type { AiwatchCommand, CliContext } from '../command.js';
+import { defineCommand, type CliContext } from '../command.js';
+import type { InferOptions, OptionDefs } from '../options.js';
 import { addTenantFlags, tenantFlagHint, tenantRawFromArgs } from './tenant-flags.js';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const INTUNE_OPTIONS = {
+  'ca-bundle': { type: 'string', describe: 'PEM CA bundle for a TLS-inspecting proxy, installed with the scripts' },
+  'sign-pfx': { type: 'string', describe: 'Authenticode-sign the scripts with this PKCS#12 file (needs osslsigncode ≥ 2.6)' },
+  'pfx-password-file': { type: 'string', describe: 'File holding the PFX password (or env AIWATCH_PFX_PASSWORD)' },
+  'sign-ca-file': { type: 'string', describe: 'PEM trust anchors for the check after signing (default: the PFX certificates + system roots)' },
+  'sign-timestamp-url': { type: 'string', describe: 'RFC 3161 timestamp server for the signatures (needs network)' },
+  intunewin: { type: 'boolean', default: false, describe: 'Also write the Win32 app package Install-AiwatchDetect.intunewin' },
+  spec: { type: 'string', describe: 'Deployment spec overrides (JSON)' },
+  out: { type: 'string', demandOption: true, describe: 'Output folder' },
+} as const satisfies OptionDefs;
 
-async function secretFlag(args: Record<string, unknown>, ctx: CliContext, flag: string, label: string, envName = envNameForFlag(flag)): Promise<Secret | undefined> {
-  const file = str(args[`${flag}-file`]);
-  return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: args[`${flag}-stdin`] === true, envName, flag, label, kind: 'password' }, ctx);
+type IntuneArgs = InferOptions<typeof INTUNE_OPTIONS>;
+
+/** The PFX password: --pfx-password-file or AIWATCH_PFX_PASSWORD. */
+async function pfxPassword(args: IntuneArgs, ctx: CliContext): Promise<Secret | undefined> {
+  const file = args['pfx-password-file'];
+  const flag = 'pfx-password';
+  return readSecret({ file: file && path.resolve(ctx.cwd, file), stdin: false, envName: envNameForFlag(flag), flag, label: 'PFX password', kind: 'password' }, ctx);
 }
 
-async function signerFrom(args: Record<string, unknown>, ctx: CliContext, description: string) {
-  const pfx = str(args['sign-pfx']);
-  const password = await secretFlag(args, ctx, 'pfx-password', 'PFX password');
-  const stray = [password ? '--pfx-password-file (or AIWATCH_PFX_PASSWORD)' : '', str(args['sign-ca-file']) ? '--sign-ca-file' : '', str(args['sign-timestamp-url']) ? '--sign-timestamp-url' : ''].filter(Boolean);
+async function signerFrom(args: IntuneArgs, ctx: CliContext, description: string) {
+  const pfx = args['sign-pfx'];
+  const password = await pfxPassword(args, ctx);
+  const stray = [password ? '--pfx-password-file (or AIWATCH_PFX_PASSWORD)' : '', args['sign-ca-file'] ? '--sign-ca-file' : '', args['sign-timestamp-url'] ? '--sign-timestamp-url' : ''].filter(Boolean);
   if (!pfx) {
     if (stray.length > 0) throw new UsageError(`${stray.join(', ')}: only used with --sign-pfx`);
     return undefined;
   }
-  const caFile = str(args['sign-ca-file']);
-  return authenticodeSigner({ pfxFile: path.resolve(ctx.cwd, pfx), password, caFile: caFile && path.resolve(ctx.cwd, caFile), timestampUrl: str(args['sign-timestamp-url']), description, signal: ctx.signal });
+  const caFile = args['sign-ca-file'];
+  return authenticodeSigner({ pfxFile: path.resolve(ctx.cwd, pfx), password, caFile: caFile && path.resolve(ctx.cwd, caFile), timestampUrl: args['sign-timestamp-url'], description, signal: ctx.signal });
 }
 
-async function inputFrom(args: Record<string, unknown>, ctx: CliContext): Promise<IntuneInput> {
-  const specFile = str(args.spec);
+async function inputFrom(args: IntuneArgs, ctx: CliContext): Promise<IntuneInput> {
+  const specFile = args.spec;
   const spec = await loadSpec(specFile && path.resolve(ctx.cwd, specFile));
   const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'intune', tenantFlagHint);
-  const ca = str(args['ca-bundle']);
+  const ca = args['ca-bundle'];
   const caBundlePem = ca ? normaliseCaBundle(await readInputText(path.resolve(ctx.cwd, ca), '--ca-bundle'), `--ca-bundle ${ca}`) : undefined;
   return { spec, tenant, options: { caBundlePem }, specSubject: specFile ?? 'deployment spec' };
 }
@@ -56,31 +69,23 @@ function describeText(summary: Record<string, unknown>, out: string): string {
   return lines.join('\n');
 }
 
-export const intuneCommand: AiwatchCommand = {
+export const intuneCommand = defineCommand({
   command: 'intune',
   describe: 'Write the Intune PowerShell scripts for Windows (Detect, Remediations, provisioning, uninstall), optionally signed and packaged as .intunewin',
   examples: [
     ['$0 intune --host https://acme.runlayer.com --org-api-key-file org.key --out out/intune', 'Detect scripts'],
     ['$0 intune --host https://acme.runlayer.com --org-api-key-file org.key --enrollment-key-file enroll.key --sign-pfx cs.pfx --pfx-password-file pw.txt --intunewin --out out/intune', 'everything, signed, with the Win32 app package'],
   ],
-  builder: (y) =>
-    addTenantFlags(y)
-      .option('ca-bundle', { type: 'string', describe: 'PEM CA bundle for a TLS-inspecting proxy, installed with the scripts' })
-      .option('sign-pfx', { type: 'string', describe: 'Authenticode-sign the scripts with this PKCS#12 file (needs osslsigncode ≥ 2.6)' })
-      .option('pfx-password-file', { type: 'string', describe: 'File holding the PFX password (or env AIWATCH_PFX_PASSWORD)' })
-      .option('sign-ca-file', { type: 'string', describe: 'PEM trust anchors for the check after signing (default: the PFX certificates + system roots)' })
-      .option('sign-timestamp-url', { type: 'string', describe: 'RFC 3161 timestamp server for the signatures (needs network)' })
-      .option('intunewin', { type: 'boolean', default: false, describe: 'Also write the Win32 app package Install-AiwatchDetect.intunewin' })
-      .option('spec', { type: 'string', describe: 'Deployment spec overrides (JSON)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Output folder' }),
+  runtimeOptions: addTenantFlags,
+  options: INTUNE_OPTIONS,
   run: async (args, ctx) => {
     const input = await inputFrom(args, ctx);
     const signer = await signerFrom(args, ctx, input.spec.productTitle);
-    await prepareOutput(ctx, path.resolve(ctx.cwd, requiredArg(args, 'out')), 'folder');
-    const plan = await planIntune(input, { signer, intunewin: args.intunewin === true, mtime: new Date(buildEpoch(ctx.env) * 1000) });
-    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
+    await prepareOutput(ctx, path.resolve(ctx.cwd, args.out), 'folder');
+    const plan = await planIntune(input, { signer, intunewin: args.intunewin, mtime: new Date(buildEpoch(ctx.env) * 1000) });
+    const out = path.resolve(ctx.cwd, args.out);
     for (const a of plan.artifacts) await writeFileAtomic(path.join(out, a.name), a.bytes, { mode: a.mode });
     const summary = { ok: true, out, ...planSummary(plan, input), signer: signer ? (await signer.pfx()).signer : undefined };
-    return { text: describeText(summary, requiredArg(args, 'out')), json: summary };
+    return { text: describeText(summary, args.out), json: summary };
   },
-};
+});

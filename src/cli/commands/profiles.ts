@@ -3,23 +3,22 @@ import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { planProfiles } from '../../profiles/plan.js';
 import { prepareOutput, writeArtifacts } from '../artifacts.js';
-import { requiredArg } from '../args.js';
-import type { AiwatchCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const profilesCommand: AiwatchCommand = {
+export const profilesCommand = defineCommand({
   command: 'profiles',
   describe: 'Write the PPPC and login-items profiles, the Jamf custom schema and the launchd plists',
   examples: [
     ['$0 profiles --out out/', 'write out/com.runlayer.aiwatch.pppc.mobileconfig, …loginitems.mobileconfig, …jamf.schema.json, out/launchd/*.plist'],
     ['$0 profiles --out staging/ --spec staging.json', 'the same for another identifier / team / install path'],
   ],
-  builder: (y) =>
-    y
-      .option('out', { type: 'string', default: 'out', describe: 'Output folder' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' }),
+  options: {
+    out: { type: 'string', default: 'out', describe: 'Output folder' },
+    spec: { type: 'string', describe: 'Deployment spec JSON overriding identifier, teamId, installPath, …' },
+  },
   run: async (args, ctx) => {
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
+    const out = path.resolve(ctx.cwd, args.out);
     await prepareOutput(ctx, out, 'folder');
     const files = await writeArtifacts(out, planProfiles(spec));
     return {
@@ -27,4 +26,4 @@ export const profilesCommand: AiwatchCommand = {
       json: { ok: true, out, files },
     };
   },
-};
+});

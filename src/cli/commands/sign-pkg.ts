@@ -13,35 +13,44 @@ import { APPLE_TIMESTAMP_URL } from '../../sign/timestamp.js';
 import { PRODUCTSIGN } from '../../tools/productsign.js';
 import { hasTool } from '../../tools/run.js';
 import { prepareOutput } from '../artifacts.js';
-import { requiredArg } from '../args.js';
-import type { AiwatchCommand, CliContext } from '../command.js';
-import { addIdentityFlags, identitySourceFromArgs, timestampUrlFromArgs } from './identity-flags.js';
+import { defineCommand, type CliContext } from '../command.js';
+import type { InferOptions, OptionDefs } from '../options.js';
+import { IDENTITY_OPTIONS, identitySourceFromArgs, PKG_SIGNING_OPTIONS, timestampUrlFromArgs } from './identity-flags.js';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const SIGN_PKG_OPTIONS = {
+  out: { type: 'string', demandOption: true, describe: 'Where to write the signed package (may be IN: replaced atomically)' },
+  signer: { type: 'string', choices: ['builtin', 'apple'], default: 'builtin', describe: 'builtin (any OS) or apple (productsign, macOS)' },
+  identity: { type: 'string', describe: '--signer apple: keychain identity, e.g. "Developer ID Installer: Runlayer (AF2M8HC7A2)"' },
+  keychain: { type: 'string', describe: '--signer apple: keychain file to search' },
+  ...IDENTITY_OPTIONS,
+  ...PKG_SIGNING_OPTIONS,
+} as const satisfies OptionDefs;
 
-async function builtin(args: Record<string, unknown>, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
+type SignPkgArgs = InferOptions<typeof SIGN_PKG_OPTIONS>;
+
+async function builtin(args: SignPkgArgs, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
   const clock = (): Date => new Date();
-  const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'installer', allowUntrusted: args['allow-untrusted'] === true, clock });
+  const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'installer', allowUntrusted: args['allow-untrusted'], clock });
   for (const w of identity.warnings) ctx.warn(w);
   const signer = createXarSigner(identity, { clock, timestampUrl: timestampUrlFromArgs(args), timestamp: { signal: ctx.signal } });
   await prepareOutput(ctx, out, 'file');
   return signPkgFile(input, out, signer);
 }
 
-async function apple(args: Record<string, unknown>, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
+async function apple(args: SignPkgArgs, ctx: CliContext, input: string, out: string): Promise<SignPkgResult> {
   const problems: string[] = [];
-  const identity = str(args.identity);
+  const identity = args.identity;
   if (!identity) problems.push('--signer apple needs --identity "Developer ID Installer: …" (a keychain identity; productsign cannot read a .p12)');
-  if (['p12', 'key', 'cert', 'chain'].some((f) => str(args[f]))) problems.push('--signer apple signs with a keychain identity (--identity); --p12/--key/--cert are for the builtin signer');
+  if ([args.p12, args.key, args.cert, args.chain].some((f) => f !== undefined)) problems.push('--signer apple signs with a keychain identity (--identity); --p12/--key/--cert are for the builtin signer');
   if (timestampUrlFromArgs(args) !== null && timestampUrlFromArgs(args) !== APPLE_TIMESTAMP_URL) problems.push("--timestamp-url: productsign always uses Apple's time-stamp server");
   if (problems.length) throw new UsageError(problems);
   if (!(await hasTool(PRODUCTSIGN))) throw new ToolError(PRODUCTSIGN, 'not found: it ships with macOS only; on other systems use the default --signer builtin with --p12');
-  const keychain = str(args.keychain) && path.resolve(ctx.cwd, str(args.keychain)!);
+  const keychain = args.keychain && path.resolve(ctx.cwd, args.keychain);
   await prepareOutput(ctx, out, 'file');
-  return productsignPkgFile(input, out, { identity: identity!, keychain, timestamp: args.timestamp !== false }, ctx.signal);
+  return productsignPkgFile(input, out, { identity: identity!, keychain, timestamp: args.timestamp }, ctx.signal);
 }
 
-export const signPkgCommand: AiwatchCommand = {
+export const signPkgCommand = defineCommand({
   command: 'sign-pkg <in>',
   describe: 'Sign a .pkg with a Developer ID Installer identity (RSA + CMS signatures, timestamped), like productsign',
   examples: [
@@ -49,19 +58,11 @@ export const signPkgCommand: AiwatchCommand = {
     ['$0 sign-pkg aiwatch.pkg --out aiwatch.pkg --key key.pem --cert cert.pem', 'sign in place (replaced atomically)'],
     ['$0 sign-pkg aiwatch.pkg --out signed.pkg --signer apple --identity "Developer ID Installer: Runlayer (AF2M8HC7A2)"', 'productsign (macOS)'],
   ],
-  builder: (y) =>
-    addIdentityFlags(
-      y
-        .positional('in', { type: 'string', describe: 'Flat package (.pkg) to sign; an existing signature is replaced' })
-        .option('out', { type: 'string', demandOption: true, describe: 'Where to write the signed package (may be IN: replaced atomically)' })
-        .option('signer', { type: 'string', choices: ['builtin', 'apple'], default: 'builtin', describe: 'builtin (any OS) or apple (productsign, macOS)' })
-        .option('identity', { type: 'string', describe: '--signer apple: keychain identity, e.g. "Developer ID Installer: Runlayer (AF2M8HC7A2)"' })
-        .option('keychain', { type: 'string', describe: '--signer apple: keychain file to search' }),
-      { allowUntrusted: true },
-    ),
+  positionals: { in: { type: 'string', describe: 'Flat package (.pkg) to sign; an existing signature is replaced' } },
+  options: SIGN_PKG_OPTIONS,
   run: async (args, ctx) => {
-    const input = path.resolve(ctx.cwd, requiredArg(args, 'in'));
-    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
+    const input = path.resolve(ctx.cwd, args.in);
+    const out = path.resolve(ctx.cwd, args.out);
     const r = args.signer === 'apple' ? await apple(args, ctx, input, out) : await builtin(args, ctx, input, out);
     const notes = [
       r.replacedSignature ? `note: ${args.in} was signed already; its signature was replaced` : '',
@@ -73,4 +74,4 @@ export const signPkgCommand: AiwatchCommand = {
       json: { ok: true, ...r },
     };
   },
-};
+});

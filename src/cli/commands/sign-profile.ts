@@ -10,25 +10,21 @@ import { readInputFile, writeFileAtomic } from '../../io/fs.js';
 import { loadSigningIdentity } from '../../sign/identity.js';
 import { signProfile } from '../../sign/profile-sign.js';
 import { prepareOutput } from '../artifacts.js';
-import { requiredArg } from '../args.js';
-import type { AiwatchCommand } from '../command.js';
-import { addIdentityFlags, identitySourceFromArgs } from './identity-flags.js';
+import { defineCommand } from '../command.js';
+import { IDENTITY_OPTIONS, identitySourceFromArgs } from './identity-flags.js';
 
-export const signProfileCommand: AiwatchCommand = {
+export const signProfileCommand = defineCommand({
   command: 'sign-profile <in>',
   describe: 'Sign a configuration profile (.mobileconfig) as CMS with the profile attached, unchanged',
   examples: [
     ['$0 sign-profile out/com.runlayer.aiwatch.pppc.mobileconfig --out signed/pppc.mobileconfig --p12 id.p12 --p12-password-file pw.txt', 'sign with a .p12 identity'],
     ['$0 sign-profile tenant.mobileconfig --out tenant.signed.mobileconfig --key key.pem --cert cert.pem --chain chain.pem', 'sign with PEM files'],
   ],
-  builder: (y) =>
-    addIdentityFlags(
-      y.positional('in', { type: 'string', describe: 'Unsigned .mobileconfig (XML or binary plist)' }).option('out', { type: 'string', demandOption: true, describe: 'Where to write the signed profile' }),
-      { allowUntrusted: false },
-    ),
+  positionals: { in: { type: 'string', describe: 'Unsigned .mobileconfig (XML or binary plist)' } },
+  options: { out: { type: 'string', demandOption: true, describe: 'Where to write the signed profile' }, ...IDENTITY_OPTIONS },
   run: async (args, ctx) => {
-    const input = path.resolve(ctx.cwd, requiredArg(args, 'in'));
-    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
+    const input = path.resolve(ctx.cwd, args.in);
+    const out = path.resolve(ctx.cwd, args.out);
     const clock = (): Date => new Date();
     const identity = await loadSigningIdentity(await identitySourceFromArgs(args, ctx), { purpose: 'profile', clock });
     await prepareOutput(ctx, out, 'file');
@@ -41,4 +37,4 @@ export const signProfileCommand: AiwatchCommand = {
       json: { ok: true, input, out, bytes: signed.length, signer },
     };
   },
-};
+});

@@ -5,12 +5,12 @@
 import path from 'node:path';
 import { loadSpec } from '../../config/spec.js';
 import { parseTenantInput, tenantPreferences } from '../../config/tenant.js';
-import { planTenant, TENANT_FORMATS, tenantFileName, type TenantFormat } from '../../profiles/plan.js';
+import { planTenant, TENANT_FORMATS, tenantFileName } from '../../profiles/plan.js';
 import { prepareOutput, writeArtifact } from '../artifacts.js';
-import type { AiwatchCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { addTenantFlags, tenantFlagHint, tenantRawFromArgs } from './tenant-flags.js';
 
-export const tenantCommand: AiwatchCommand = {
+export const tenantCommand = defineCommand({
   command: 'tenant',
   describe: 'Write the tenant-config profile (mobileconfig, MCX mobileconfig, Intune preference file or Jamf values)',
   examples: [
@@ -18,16 +18,17 @@ export const tenantCommand: AiwatchCommand = {
     ['AIWATCH_ORG_API_KEY=… $0 tenant --host https://acme.runlayer.com --format intune-plist --out acme.plist', 'Intune "Preference file" upload'],
     ['$0 tenant --host https://acme.runlayer.com --org-api-key-stdin --no-sessions --format json --out acme.json < org.key', 'Jamf values, sessions off'],
   ],
-  builder: (y) =>
-    addTenantFlags(y)
-      .option('format', { choices: [...TENANT_FORMATS], default: 'mobileconfig', describe: 'mobileconfig (payload type = domain), mcx (com.apple.ManagedClient.preferences), intune-plist (bare key/values), json (Jamf values)' })
-      .option('out', { type: 'string', describe: 'Output file (default: out/<domain>.tenant.mobileconfig, … by format)' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON (domain, product title, organization)' }),
+  runtimeOptions: addTenantFlags,
+  options: {
+    format: { choices: TENANT_FORMATS, default: 'mobileconfig', describe: 'mobileconfig (payload type = domain), mcx (com.apple.ManagedClient.preferences), intune-plist (bare key/values), json (Jamf values)' },
+    out: { type: 'string', describe: 'Output file (default: out/<domain>.tenant.mobileconfig, … by format)' },
+    spec: { type: 'string', describe: 'Deployment spec JSON (domain, product title, organization)' },
+  },
   run: async (args, ctx) => {
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const format = String(args.format) as TenantFormat;
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
+    const format = args.format;
     const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'tenant', tenantFlagHint);
-    const file = path.resolve(ctx.cwd, typeof args.out === 'string' && args.out !== '' ? args.out : path.join('out', tenantFileName(spec, format)));
+    const file = path.resolve(ctx.cwd, args.out ?? path.join('out', tenantFileName(spec, format)));
     await prepareOutput(ctx, file, 'file');
     const w = await writeArtifact(file, planTenant(spec, tenant, format));
     const present = tenantPreferences(tenant);
@@ -37,4 +38,4 @@ export const tenantCommand: AiwatchCommand = {
       json: { ok: true, format, host: tenant.Host, secrets: keys, file: w },
     };
   },
-};
+});

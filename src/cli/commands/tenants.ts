@@ -3,36 +3,35 @@ import path from 'node:path';
 import { loadDefaultSpec, loadSpec } from '../../config/spec.js';
 import { ExitCode } from '../../errors.js';
 import { readInputText } from '../../io/fs.js';
-import { planTenant, TENANT_FORMATS, type TenantFormat } from '../../profiles/plan.js';
+import { planTenant, TENANT_FORMATS } from '../../profiles/plan.js';
 import { csvColumnName, parseTenantsCsv } from '../../profiles/tenants-plan.js';
 import { prepareOutput, writeArtifacts, type WrittenFile } from '../artifacts.js';
-import { requiredArg } from '../args.js';
-import type { AiwatchCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 import { createProgress } from '../progress.js';
 
-export const tenantsCommand: AiwatchCommand = {
+export const tenantsCommand = defineCommand({
   command: 'tenants',
   describe: 'Write tenant-config profiles for every row of a CSV, one folder per tenant',
   examples: [
     ['$0 tenants --csv tenants.csv --out profiles/', 'profiles/<name>/com.runlayer.aiwatch.tenant.mobileconfig for each row (0600)'],
     ['$0 tenants --csv tenants.csv --out profiles/ --format mobileconfig --format intune-plist', 'two formats per tenant'],
   ],
-  builder: (y) =>
-    y
-      .option('csv', {
-        type: 'string',
-        demandOption: 'give the tenants CSV with --csv FILE',
-        describe: `CSV with a header row: name, ${loadDefaultSpec().tenantKeys.map(csvColumnName).join(', ')} (UTF-8, BOM and CRLF accepted)`,
-      })
-      .option('out', { type: 'string', default: 'out/tenants', describe: 'Output folder (one subfolder per tenant)' })
-      .option('format', { type: 'array', choices: [...TENANT_FORMATS], default: ['mobileconfig'], describe: 'Formats to write per tenant (repeatable)' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON' }),
+  options: {
+    csv: {
+      type: 'string',
+      demandOption: 'give the tenants CSV with --csv FILE',
+      describe: `CSV with a header row: name, ${loadDefaultSpec().tenantKeys.map(csvColumnName).join(', ')} (UTF-8, BOM and CRLF accepted)`,
+    },
+    out: { type: 'string', default: 'out/tenants', describe: 'Output folder (one subfolder per tenant)' },
+    format: { type: 'array', choices: TENANT_FORMATS, default: ['mobileconfig'], describe: 'Formats to write per tenant (repeatable)' },
+    spec: { type: 'string', describe: 'Deployment spec JSON' },
+  },
   run: async (args, ctx) => {
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const csv = path.resolve(ctx.cwd, requiredArg(args, 'csv'));
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
+    const csv = path.resolve(ctx.cwd, args.csv);
     const shown = path.relative(ctx.cwd, csv) || csv;
-    const formats = [...new Set((args.format as string[]).map(String))] as TenantFormat[];
-    const out = path.resolve(ctx.cwd, requiredArg(args, 'out'));
+    const formats = [...new Set(args.format)];
+    const out = path.resolve(ctx.cwd, args.out);
     const rows = parseTenantsCsv(spec, await readInputText(csv, '--csv'), shown);
     await prepareOutput(ctx, out, 'folder');
     const progress = createProgress(ctx, rows.length, 'tenants');
@@ -58,4 +57,4 @@ export const tenantsCommand: AiwatchCommand = {
       failure: { kind: 'usage', message: `${failed.length} of ${rows.length} row(s) failed`, problems: failed.flatMap((r) => r.problems) },
     };
   },
-};
+});

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { checkInputFile } from '../../io/fs.js';
 import { verifyFiles, type FileReport } from '../../verify/run.js';
 import { sweepDebris } from '../artifacts.js';
-import type { AiwatchCommand } from '../command.js';
+import { defineCommand } from '../command.js';
 
 function textOf(r: FileReport, cwd: string): string {
   const name = path.relative(cwd, r.file) || r.file;
@@ -14,7 +14,7 @@ function textOf(r: FileReport, cwd: string): string {
   return [head, ...r.problems.map((p) => `  ${rel(p.where)}: ${p.message}`), ...r.notes.map((n) => `  note: ${n}`)].join('\n');
 }
 
-export const verifyCommand: AiwatchCommand = {
+export const verifyCommand = defineCommand({
   command: 'verify <files..>',
   describe: 'Check pkgs, release zips, profiles, launchd plists, Jamf schemas, Intune .ps1 scripts and .intunewin packages: every problem at once',
   examples: [
@@ -25,18 +25,18 @@ export const verifyCommand: AiwatchCommand = {
     ['$0 verify out/intune/Install-AiwatchDetect.intunewin', 'Win32 app package: HMAC, decryption, digest, Detection.xml, setup file, scripts inside'],
     ['$0 verify --json acme.mobileconfig', 'the problems as JSON'],
   ],
-  builder: (y) =>
-    y
-      .positional('files', { type: 'string', array: true, describe: 'Files to check (kind told from content and name)' })
-      .option('spec', { type: 'string', describe: 'Deployment spec JSON the files were generated from (identifier, team, domain, …)' })
-      .option('ca-file', {
-        type: 'string',
-        describe: 'PEM trust anchors: Authenticode-signed .ps1 scripts (also inside .intunewin) must chain to one (osslsigncode verify); unsigned ones then fail',
-      }),
+  positionals: { files: { type: 'string', array: true, describe: 'Files to check (kind told from content and name)' } },
+  options: {
+    spec: { type: 'string', describe: 'Deployment spec JSON the files were generated from (identifier, team, domain, …)' },
+    'ca-file': {
+      type: 'string',
+      describe: 'PEM trust anchors: Authenticode-signed .ps1 scripts (also inside .intunewin) must chain to one (osslsigncode verify); unsigned ones then fail',
+    },
+  },
   run: async (args, ctx) => {
-    const spec = await loadSpec(typeof args.spec === 'string' ? path.resolve(ctx.cwd, args.spec) : undefined);
-    const files = (args.files as string[]).map((f) => path.resolve(ctx.cwd, String(f)));
-    const caFile = typeof args['ca-file'] === 'string' ? path.resolve(ctx.cwd, args['ca-file']) : undefined;
+    const spec = await loadSpec(args.spec && path.resolve(ctx.cwd, args.spec));
+    const files = args.files.map((f) => path.resolve(ctx.cwd, f));
+    const caFile = args['ca-file'] && path.resolve(ctx.cwd, args['ca-file']);
     if (caFile) await checkInputFile(caFile, '--ca-file');
     await sweepDebris(ctx);
     const reports = await verifyFiles(files, { spec, env: ctx.env, signal: ctx.signal, caFile });
@@ -67,4 +67,4 @@ export const verifyCommand: AiwatchCommand = {
       },
     };
   },
-};
+});
