@@ -61,7 +61,9 @@ export async function inspectZip(file: string, opts: InspectZipOptions = {}): Pr
     for (const e of entries) {
       const inner = `${name}:${e.name}`;
       try {
-        if (e.name.endsWith('.pkg') && e.file) report.pkgs.push(await inspectPkg(e.file, { name: inner, scripts: opts.scripts }));
+        // A stored pkg is read in place (a window of the zip, named zip:entry); a deflated one from its file.
+        const pkg = e.source ? { name: `${file}:${e.name}`, source: e.source } : e.file;
+        if (e.name.endsWith('.pkg') && pkg) report.pkgs.push(await inspectPkg(pkg, { name: inner, scripts: opts.scripts }));
         else if (e.name.endsWith('.mobileconfig')) {
           const bytes = await entryBytes(file, e);
           if (bytes) report.profiles.push(await profileReport(bytes, { name: inner, secretKeys: opts.secretKeys }));

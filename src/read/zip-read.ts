@@ -1,7 +1,8 @@
 /**
  * A release zip's entries, read once for `verify` and `inspect`: each hashed as it streams; small ones (≤ 1 MiB,
- * 32 MiB in all) kept in memory, every other entry and every nested .pkg streamed to a private temporary folder
- * ({@link withZipEntries}), so a release zip holding a large agent is read in bounded memory; and its manifest.json
+ * 32 MiB in all) kept in memory, a nested .pkg (stored in the zip) left in place as a window of the zip
+ * (src/formats/source.ts) and every other entry streamed to a private temporary folder ({@link withZipEntries}),
+ * so a release zip holding a large agent is read in bounded memory; and its manifest.json
  * parsed. The zip reader's limits (src/formats/limits.ts) apply.
  */
 import { readFile } from 'node:fs/promises';
@@ -37,7 +38,9 @@ export async function readZipEntries(file: string, dir: string): Promise<ZipEntr
           budget -= e.size;
           return 'memory';
         }
-        return { file: path.join(dir, `${i}-${path.basename(e.name).replace(/^\.+/, '_')}`) };
+        const file = { file: path.join(dir, `${i}-${path.basename(e.name).replace(/^\.+/, '_')}`) };
+        // A pkg is stored in the release zip (docs/decisions.md): read in place, no copy; else (deflated) to a file.
+        return e.name.endsWith('.pkg') ? { window: true, otherwise: file } : file;
       },
     });
     return entries.map((e) => ({ ...e, sha256: e.sha256 ?? '' }));

@@ -169,13 +169,13 @@ export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Pro
   return withTempDir('verify-intunewin', async (dir) => {
     let r: Awaited<ReturnType<typeof readIntuneWin>>;
     try {
-      r = await readIntuneWin(file, path.join(dir, 'inner.zip'));
+      r = await readIntuneWin(file, { spill: path.join(dir, 'inner.zip') });
     } catch (e) {
       if (e instanceof InputFileError && e.file === file) return [{ where: file, message: errorText(e) }];
       return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
     }
     const problems = packageProblems(file, r);
-    if (!r.innerZipFile) return problems;
+    if (!r.inner) return problems;
     if (problems.length > 0) {
       // No cascade: content that fails its HMAC or digest is not worth reading file by file.
       ctx.note('the decrypted content was not examined: the package problems come first');
@@ -183,7 +183,7 @@ export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Pro
     }
     let entries: ZipReadEntry[];
     try {
-      entries = await innerEntries(r.innerZipFile);
+      entries = await innerEntries(r.inner);
     } catch (e) {
       const message = e instanceof InputFileError ? `the decrypted content: ${errorText(e)}` : `the decrypted content is not a readable zip (${(e as Error).message})`;
       return [...problems, { where: `${file}:IntunePackage.intunewin`, message }];

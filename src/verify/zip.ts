@@ -24,7 +24,7 @@ import { ARTIFACT_VERIFIERS, detectVerifier } from './registry.js';
 
 const OWN_FILES = new Set(['manifest.json', 'SHA256SUMS']);
 /** An entry that was read (in memory or to a file): what the manifest and SHA256SUMS can be checked against. */
-const wasRead = (e: ZipEntryData | undefined): e is ZipEntryData => e !== undefined && (e.data !== undefined || e.file !== undefined);
+const wasRead = (e: ZipEntryData | undefined): e is ZipEntryData => e !== undefined && (e.data !== undefined || e.file !== undefined || e.source !== undefined);
 
 function nameProblems(zip: string, entries: readonly ZipEntryData[]): Problem[] {
   const out: Problem[] = [];
@@ -124,6 +124,15 @@ async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: 
   const out: Problem[] = [];
   for (const e of entries) {
     if (!wasRead(e) || OWN_FILES.has(e.name) || e.name.includes('/')) continue;
+    const note = (s: string): void => ctx.note(`${e.name}: ${s}`);
+    if (e.name.endsWith('.pkg') && e.source) {
+      // Stored in the zip (src/release/release.ts): read in place, as a window of the zip, named zip:entry.
+      const r = await verifyPkgFile({ name: `${zip}:${e.name}`, source: e.source }, ctx);
+      out.push(...r.problems);
+      r.notes.forEach(note);
+      if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
+      continue;
+    }
     // Each nested file under its own name (the extension tells its kind): its bytes are in memory or already on disk.
     let tmp = e.file;
     if (!tmp) {
@@ -132,7 +141,6 @@ async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: 
     }
     const file = tmp;
     const rename = (p: Problem): Problem => ({ where: p.where.startsWith(file) ? `${zip}:${e.name}${p.where.slice(file.length)}` : p.where, message: p.message });
-    const note = (s: string): void => ctx.note(`${e.name}: ${s}`);
     if (e.name.endsWith('.pkg')) {
       const r = await verifyPkgFile(file, ctx);
       out.push(...r.problems.map(rename));

@@ -12,6 +12,7 @@ import type { Problem } from '../../src/errors.js';
 import { verifyReleaseZip } from '../../src/verify/zip.js';
 import { buildRelease } from '../../src/release/release.js';
 import { writeZip } from '../../src/formats/zip.js';
+import { readZipEntries } from '../../src/read/zip-read.js';
 import { buildDemoRelease, cli, demoArm64, PKG_NAME, refreshDocs, tempDir, writeZipFile, ZIP_NAME, type DemoRelease, type ZipFile } from './release-fixture.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
 
@@ -123,6 +124,33 @@ describe('verify release zip: planted faults', () => {
       pkg[pkg.length - 100] = pkg[pkg.length - 100]! ^ 0xff; // inside the last member (Scripts)
     }, true);
     expect(await problemsOf(bad)).toEqual([[`:${PKG_NAME}:aiwatch.pkg/Scripts`, expect.stringMatching(/^archived-checksum mismatch: TOC says [0-9a-f]{40}, the stored bytes hash to [0-9a-f]{40}$/)]]);
+  });
+
+  it('the same damaged pkg stored in the zip (read in place, a window of the zip) or deflated (read from a private file) gives the same problems', async () => {
+    const entries = new Map([...demo.entries].map(([k, v]) => [k, { data: Buffer.from(v.data), mode: v.mode }]));
+    const pkg = entries.get(PKG_NAME)!.data;
+    pkg[pkg.length - 100] = pkg[pkg.length - 100]! ^ 0xff;
+    refreshDocs(entries);
+    const files = [...entries].sort(([a], [b]) => (a < b ? -1 : 1));
+    const write = async (name: string, storePkg: boolean): Promise<string> => {
+      const sub = path.join(dir, name);
+      mkdirSync(sub, { recursive: true });
+      const file = path.join(sub, ZIP_NAME);
+      const out = createWriteStream(file);
+      await writeZip(files.map(([n, e]) => ({ name: n, mode: e.mode, source: { bytes: e.data }, compress: !(storePkg && n === PKG_NAME) })), 1700000000, out);
+      out.end();
+      await finished(out);
+      return file;
+    };
+    const inPlace = await write('pkg-stored', true);
+    const viaFile = await write('pkg-deflated', false);
+    const stored = (await readZipEntries(inPlace, dir)).find((e) => e.name === PKG_NAME)!;
+    expect(stored.file).toBeUndefined();
+    expect(stored.source?.size).toBe(pkg.length);
+    expect((await readZipEntries(viaFile, path.join(dir, 'pkg-deflated'))).find((e) => e.name === PKG_NAME)!.source).toBeUndefined();
+    const problems = await problemsOf(inPlace);
+    expect(problems).toEqual([[`:${PKG_NAME}:aiwatch.pkg/Scripts`, expect.stringMatching(/^archived-checksum mismatch/)]]);
+    expect(problems).toEqual(await problemsOf(viaFile));
   });
 
   it('a universal release (arm64 + x86_64 demo binaries merged) passes too', async () => {
