@@ -15,7 +15,9 @@
  * a margin, and never beyond a ratio of its own compressed size or the absolute cap — a limit hit makes the member
  * unreadable with a message naming it. Which data is kept is decided from each cpio header (executables, launchd
  * plists): small ones in memory within a byte budget, larger programs streamed to a private temporary file and
- * scanned there (src/macho/file-scan.ts), so memory does not grow with the payload.
+ * scanned there (src/macho/file-scan.ts), so memory does not grow with the payload. That file stays although the
+ * pkg itself can be read in place (a path or a named source, src/formats/source.ts): a program comes out of the
+ * Payload's gzip stream, which cannot be read by random access, and the Mach-O scan needs ranges of it.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
