@@ -4,10 +4,11 @@
  * archive as read from its own file, with problems named `zip:entry`, never a temporary path.
  */
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
-import { bufferSource, fileSource, windowSource } from '../../src/formats/source.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { bufferSource, fileSource, handleSource, windowSource } from '../../src/formats/source.js';
 import { readZip, writeZip, type ZipEntryInput } from '../../src/formats/zip.js';
 import { openXar, readXarEntryBytes } from '../../src/pkg/xar-reader.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
@@ -34,10 +35,12 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 describe('random-access sources', () => {
   const bytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251));
 
-  it('a buffer, a file and a window read and stream the same ranges, clamped at the end', async () => {
+  it('a buffer, a file, a file handle and a window read and stream the same ranges, clamped at the end', async () => {
     const file = path.join(dir, 'bytes.bin');
     writeFileSync(file, bytes);
-    for (const s of [bufferSource(bytes), fileSource(file, bytes.length)]) {
+    const fh = await open(file, 'r');
+    onTestFinished(() => fh.close());
+    for (const s of [bufferSource(bytes), fileSource(file, bytes.length), handleSource(fh, bytes.length)]) {
       expect(s.size).toBe(bytes.length);
       expect(await s.read(1000, 70_000)).toEqual(bytes.subarray(1000, 71_000));
       expect(await s.read(199_990, 100)).toEqual(bytes.subarray(199_990));
