@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { InputFileError } from '../errors.js';
-import { withTempDir } from '../io/fs.js';
+import { withLazyTempDir } from '../io/fs.js';
 import { INTUNE_SCRIPT_MAX_BYTES } from '../intune/intune-checks.js';
 import { readIntuneWin, type IntuneWinDetection } from '../read/intunewin-read.js';
 import { InputLimitError } from '../formats/limits.js';
@@ -125,12 +125,12 @@ async function innerContents(file: string, r: IntuneWinReport, innerZip: string 
 
 /** Describe a .intunewin. InputFileError when it is not a readable zip; InputLimitError past a reader limit. */
 export async function inspectIntuneWin(file: string, name = file): Promise<IntuneWinReport> {
-  return withTempDir('inspect-intunewin', async (dir) => {
+  return withLazyTempDir('inspect-intunewin', async (dir) => {
     let outer: ZipReadEntry[];
     let read: Awaited<ReturnType<typeof readIntuneWin>>;
     try {
       outer = await readZip(file);
-      read = await readIntuneWin(file, { spill: path.join(dir, 'inner.zip') });
+      read = await readIntuneWin(file, { spill: async () => path.join(await dir(), 'inner.zip') });
     } catch (e) {
       if (e instanceof InputFileError) throw e;
       throw new InputFileError(file, `inspect: not a readable .intunewin zip (${(e as Error).message})`, { cause: e });

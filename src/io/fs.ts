@@ -142,6 +142,20 @@ export async function withTempDir<T>(purpose: string, fn: (dir: string) => Promi
   }
 }
 
+/**
+ * As {@link withTempDir}, but the folder is made only when `fn` first asks for it (`dir()`), so a run that spills
+ * nothing creates nothing; removed after `fn` when it was made.
+ */
+export async function withLazyTempDir<T>(purpose: string, fn: (dir: () => Promise<string>) => Promise<T>): Promise<T> {
+  let made: Promise<string> | undefined;
+  try {
+    return await fn(() => (made ??= mkdtemp(path.join(tmpdir(), tempDirPrefix(purpose)))));
+  } finally {
+    const dir = await made?.catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Remove a file of our own (a temporary one that held a secret), if it is there. */
 export async function removeFile(file: string): Promise<void> {
   await rm(file, { force: true });

@@ -183,12 +183,16 @@ function detectionText(entry: ZipReadEntry | undefined, problems: string[]): str
   return entry.data.toString('utf8');
 }
 
+/** The spill file: a path, or one made on demand (a lazily created private folder: src/io/fs.ts withLazyTempDir). */
+const spillPath = async (spill: string | (() => Promise<string>)): Promise<string> => (typeof spill === 'string' ? spill : spill());
+
 /**
  * Read and check a .intunewin file. The decrypted inner zip is returned in memory, or with `innerZipFile` written
- * there (0600); with `{ spill }` it is kept in memory up to 16 MiB and written to `spill` only when larger (see the
+ * there (0600); with `{ spill }` it is kept in memory up to 16 MiB and written to `spill` (a path, or a function
+ * giving one, called only then) only when larger (see the
  * header). Problems are listed; only an unreadable zip (or a limit of the zip reader: an InputLimitError) throws.
  */
-export async function readIntuneWin(file: string, innerZipFile?: string | { spill: string }): Promise<IntuneWinContents> {
+export async function readIntuneWin(file: string, innerZipFile?: string | { spill: string | (() => Promise<string>) }): Promise<IntuneWinContents> {
   const detectionMax = LIMITS['intunewin.detection-bytes'];
   const entries = await readZip(file, { take: (e) => (e.name === DETECTION_ENTRY && e.size <= detectionMax ? 'memory' : 'skip') });
   const problems: string[] = [];
@@ -212,7 +216,7 @@ export async function readIntuneWin(file: string, innerZipFile?: string | { spil
   if (detection) {
     out.detection = detection;
     const parts: Buffer[] = [];
-    const target = typeof innerZipFile === 'object' ? (content.size - HEAD > INNER_IN_MEMORY_BYTES ? innerZipFile.spill : undefined) : innerZipFile;
+    const target = typeof innerZipFile === 'object' ? (content.size - HEAD > INNER_IN_MEMORY_BYTES ? await spillPath(innerZipFile.spill) : undefined) : innerZipFile;
     if (await checkContent(file, content.size, detection, problems, output(target, parts))) {
       if (target) out.innerZipFile = out.inner = target;
       else {
