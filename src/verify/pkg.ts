@@ -8,7 +8,7 @@
  * development build is unsigned by design.
  */
 import { InputFileError, type Problem } from '../errors.js';
-import type { NamedSource } from '../formats/source.js';
+import { bufferSource, type NamedSource } from '../formats/source.js';
 import { findXarEntry } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
 import { memberWhere, readPkg, type PkgContents } from '../read/pkg-read.js';
@@ -24,7 +24,7 @@ import {
   programProblems,
   scriptsProblems,
 } from './pkg-rules.js';
-import type { VerifyContext } from './context.js';
+import { inputName, type CheckInput, type VerifyContext } from './context.js';
 
 export interface PkgVerification {
   problems: Problem[];
@@ -95,9 +95,13 @@ export async function verifyPkgFile(input: string | NamedSource, ctx: Pick<Verif
   return { problems, notes: signatureNotes(signature, contents.archive.staples.length), contents, signature };
 }
 
-/** `verify FILE.pkg` on its own (not inside a release zip, whose manifest says whether it is a development build). */
-export async function checkPkg(file: string, ctx: VerifyContext): Promise<Problem[]> {
-  const r = await verifyPkgFile(file, ctx);
+/**
+ * `verify FILE.pkg` on its own (not inside a release zip, whose manifest says whether it is a development build);
+ * named bytes are read as a source in memory.
+ */
+export async function checkPkg(input: CheckInput, ctx: VerifyContext): Promise<Problem[]> {
+  const file = inputName(input);
+  const r = await verifyPkgFile(typeof input === 'string' ? input : { name: file, source: bufferSource(input.bytes) }, ctx);
   // Who signed the agent binary (src/verify/cross-trust.ts).
   const trust = r.contents ? pkgTrustRules(file, r.contents, r.signature, ctx.spec) : { problems: [], notes: [] };
   [...r.notes, ...trust.notes].forEach(ctx.note);

@@ -4,7 +4,6 @@
  * Jamf custom schema and the Jamf values JSON.
  */
 import { InputFileError, type Problem } from '../errors.js';
-import { readInputFileWithin } from '../formats/limits.js';
 import { APPLE_DM_ENV, resolveAppleSchemas } from '../profiles/apple-yaml.js';
 import { wrapFragment } from '../profiles/intune-fragment.js';
 import { readPlist, type PNode } from '../formats/plist-read.js';
@@ -14,7 +13,7 @@ import { unwrapSignedProfile } from '../sign/profile-sign.js';
 import { jamfSchemaProblems, jamfValuesProblems } from './jamf-schema.js';
 import { launchdPlistProblems } from './launchd-plist.js';
 import type { FileKind } from '../read/kinds.js';
-import type { Check, VerifyContext } from './context.js';
+import { inputName, readCheckInput, type Check, type CheckInput, type VerifyContext } from './context.js';
 
 /** Apple's schemas: the shipped data, or (with a note) the checkout $AIWATCH_APPLE_DM_DIR names; InputFileError when it names none. */
 export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
@@ -23,8 +22,8 @@ export function appleSchemasFor(ctx: Pick<VerifyContext, 'env' | 'note'>) {
   return apple;
 }
 
-async function readText(file: string): Promise<string> {
-  return (await readInputFileWithin(file, 'verify', 'plist.bytes')).toString('utf8');
+async function readText(input: CheckInput): Promise<string> {
+  return (await readCheckInput(input, 'verify', 'plist.bytes')).toString('utf8');
 }
 
 function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
@@ -34,10 +33,11 @@ function dictValues(node: PNode & { type: 'dict' }): Map<string, FoundValue> {
 }
 
 /** A signed profile: the signature must verify over the content, and the content must pass the profile checks. */
-async function checkSignedProfile(file: string, ctx: VerifyContext): Promise<Problem[]> {
+async function checkSignedProfile(input: CheckInput, ctx: VerifyContext): Promise<Problem[]> {
+  const file = inputName(input);
   let signed;
   try {
-    signed = await unwrapSignedProfile(await readInputFileWithin(file, 'verify', 'cms.bytes'), file);
+    signed = await unwrapSignedProfile(await readCheckInput(input, 'verify', 'cms.bytes'), file);
   } catch (e) {
     if (e instanceof InputFileError) return [{ where: file, message: e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message }];
     throw e;
@@ -51,14 +51,15 @@ async function checkSignedProfile(file: string, ctx: VerifyContext): Promise<Pro
   return [...problems, ...r.problems];
 }
 
-async function checkMobileconfig(file: string, ctx: VerifyContext): Promise<Problem[]> {
-  const r = verifyProfileText(await readText(file), file, { spec: ctx.spec, apple: appleSchemasFor(ctx) });
+async function checkMobileconfig(input: CheckInput, ctx: VerifyContext): Promise<Problem[]> {
+  const r = verifyProfileText(await readText(input), inputName(input), { spec: ctx.spec, apple: appleSchemasFor(ctx) });
   r.notes.forEach(ctx.note);
   return r.problems;
 }
 
-async function checkPreferenceFile(file: string, ctx: VerifyContext): Promise<Problem[]> {
-  const { root, problems } = readPlist(wrapFragment(await readText(file)), file);
+async function checkPreferenceFile(input: CheckInput, ctx: VerifyContext): Promise<Problem[]> {
+  const file = inputName(input);
+  const { root, problems } = readPlist(wrapFragment(await readText(input)), file);
   if (root?.type === 'dict') problems.push(...tenantValueProblems(ctx.spec, dictValues(root), file));
   return problems;
 }
@@ -67,9 +68,9 @@ async function checkPreferenceFile(file: string, ctx: VerifyContext): Promise<Pr
 export const PROFILE_CHECKS = {
   'signed-profile': checkSignedProfile,
   mobileconfig: checkMobileconfig,
-  'launchd-plist': async (file, ctx) => launchdPlistProblems(await readText(file), file, ctx),
+  'launchd-plist': async (input, ctx) => launchdPlistProblems(await readText(input), inputName(input), ctx),
   'intune-preference-file': checkPreferenceFile,
-  plist: async (file) => readPlist(await readText(file), file).problems,
-  'jamf-schema': async (file, ctx) => jamfSchemaProblems(await readText(file), file, ctx.spec),
-  'jamf-values': async (file, ctx) => jamfValuesProblems(await readText(file), file, ctx.spec),
+  plist: async (input) => readPlist(await readText(input), inputName(input)).problems,
+  'jamf-schema': async (input, ctx) => jamfSchemaProblems(await readText(input), inputName(input), ctx.spec),
+  'jamf-values': async (input, ctx) => jamfValuesProblems(await readText(input), inputName(input), ctx.spec),
 } satisfies Partial<Record<FileKind, Check>>;

@@ -10,12 +10,20 @@ import { InputFileError, type Problem } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 import { InputLimitError } from '../formats/limits.js';
 import { readHead } from '../read/kinds.js';
-import type { VerifyContext } from './context.js';
+import type { Check, VerifyContext } from './context.js';
 import { ARTIFACT_CHECKS, detectVerifier, verifiersFor } from './registry.js';
 import { verifyReleaseZip } from './zip.js';
 
 /** Every verifier `verify` knows: the single artifacts and the release zip, in the precedence of src/read/kinds.ts. */
-const VERIFIERS = verifiersFor({ ...ARTIFACT_CHECKS, 'release-zip': verifyReleaseZip });
+const VERIFIERS = verifiersFor({ ...ARTIFACT_CHECKS, 'release-zip': releaseZipCheck() });
+
+/** The release zip's check: `verify` hands it paths only (named bytes are a release zip's members, never a zip). */
+function releaseZipCheck(): Check {
+  return async (input, ctx) => {
+    if (typeof input !== 'string') throw new Error(`${input.name}: a release zip is verified from its path`);
+    return verifyReleaseZip(input, ctx);
+  };
+}
 
 export interface FileReport {
   file: string;

@@ -19,7 +19,7 @@
  */
 import path from 'node:path';
 import { InputFileError, type Problem } from '../errors.js';
-import { withTempDir, writeFileAtomic } from '../io/fs.js';
+import { withLazyTempDir, withTempDir, writeFileAtomic } from '../io/fs.js';
 import { scriptTextProblems } from '../intune/intune-checks.js';
 import { readIntuneWin } from '../read/intunewin-read.js';
 import { innerEntries, oversizeText, readScriptFile } from '../read/ps1-read.js';
@@ -29,7 +29,8 @@ import type { ZipReadEntry } from '../formats/zip.js';
 import { readPsSignature, scriptText, type PsSignatureReport } from '../read/ps-signature.js';
 import { errorText } from '../read/streams.js';
 import { osslsigncodeVerify, osslsigncodeVersion } from '../tools/osslsigncode.js';
-import type { VerifyContext } from './context.js';
+import { inputName, type CheckInput, type VerifyContext } from './context.js';
+import { LIMITS } from '../formats/limits.js';
 
 type ScriptContext = Pick<VerifyContext, 'caFile' | 'signal' | 'note'>;
 
@@ -164,55 +165,72 @@ function packageProblems(file: string, r: Awaited<ReturnType<typeof readIntuneWi
   return r.detection ? [...problems, ...detectionValueProblems(file, r.detection)] : problems;
 }
 
-/** Every problem of a `.intunewin`; scripts inside are checked like .ps1 files. */
-export async function verifyIntuneWinFile(file: string, ctx: ScriptContext): Promise<Problem[]> {
+/**
+ * Every problem of a `.intunewin`; scripts inside are checked like .ps1 files. Given named bytes (a release zip's
+ * member: none the release writes), they are copied to the private folder first, since the reader decrypts from a
+ * file, and problems are named by `input.name`.
+ */
+export async function verifyIntuneWinFile(input: CheckInput, ctx: ScriptContext): Promise<Problem[]> {
+  if (typeof input === 'string') return withLazyTempDir('verify-intunewin', (dir) => intuneWinProblems(input, dir, ctx));
   return withTempDir('verify-intunewin', async (dir) => {
-    let r: Awaited<ReturnType<typeof readIntuneWin>>;
-    try {
-      r = await readIntuneWin(file, { spill: path.join(dir, 'inner.zip') });
-    } catch (e) {
-      if (e instanceof InputFileError && e.file === file) return [{ where: file, message: errorText(e) }];
-      return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
-    }
-    const problems = packageProblems(file, r);
-    if (!r.inner) return problems;
-    if (problems.length > 0) {
-      // No cascade: content that fails its HMAC or digest is not worth reading file by file.
-      ctx.note('the decrypted content was not examined: the package problems come first');
-      return problems;
-    }
-    let entries: ZipReadEntry[];
-    try {
-      entries = await innerEntries(r.inner);
-    } catch (e) {
-      const message = e instanceof InputFileError ? `the decrypted content: ${errorText(e)}` : `the decrypted content is not a readable zip (${(e as Error).message})`;
-      return [...problems, { where: `${file}:IntunePackage.intunewin`, message }];
-    }
-    const names = entries.map((e) => e.name);
-    const setup = r.detection?.setupFile ?? '';
-    if (setup !== '' && !names.includes(setup)) problems.push({ where: file, message: `setup file ${JSON.stringify(setup)} is not in the package (it holds ${JSON.stringify(names)})` });
-    ctx.note(`setup file ${setup || '(none)'}; ${names.length} file(s) in the package: ${names.join(', ')}`);
-    const bySignature = new Map<string, string[]>();
-    for (const e of entries) {
-      if (!/\.ps1$/i.test(e.name)) continue;
-      if (!e.data) {
-        problems.push(oversizeScript(e.size, `${file}:${e.name}`));
-        continue;
-      }
-      const c = await checkPsScript(e.data, `${file}:${e.name}`, ctx, { entry: e.name });
-      problems.push(...c.problems);
-      bySignature.set(c.signature, [...(bySignature.get(c.signature) ?? []), e.name]);
-    }
-    for (const [signature, scripts] of bySignature) ctx.note(`${scripts.join(', ')}: ${signature}`);
-    return problems;
+    const copy = path.join(dir, 'member.intunewin');
+    await writeFileAtomic(copy, input.bytes, { mode: 0o600 });
+    const named = (where: string): string => (where === copy || where.startsWith(`${copy}:`) ? `${input.name}${where.slice(copy.length)}` : where);
+    return (await intuneWinProblems(copy, async () => dir, ctx)).map((p) => ({ where: named(p.where), message: p.message }));
   });
 }
 
-/** `verify FILE.ps1`: the text rules, syntax and signature; over Intune's limit, that one problem (unread). */
-export async function checkPs1File(file: string, ctx: VerifyContext): Promise<Problem[]> {
-  const script = await readScriptFile(file, 'verify');
+/** The problems of the .intunewin at `file`, its decrypted content spilled to the private folder `dir()` when large. */
+async function intuneWinProblems(file: string, dir: () => Promise<string>, ctx: ScriptContext): Promise<Problem[]> {
+  let r: Awaited<ReturnType<typeof readIntuneWin>>;
+  try {
+    r = await readIntuneWin(file, { spill: async () => path.join(await dir(), 'inner.zip') });
+  } catch (e) {
+    if (e instanceof InputFileError && e.file === file) return [{ where: file, message: errorText(e) }];
+    return [{ where: file, message: `not a readable zip (${(e as Error).message})` }];
+  }
+  const problems = packageProblems(file, r);
+  if (!r.inner) return problems;
+  if (problems.length > 0) {
+    // No cascade: content that fails its HMAC or digest is not worth reading file by file.
+    ctx.note('the decrypted content was not examined: the package problems come first');
+    return problems;
+  }
+  let entries: ZipReadEntry[];
+  try {
+    entries = await innerEntries(r.inner);
+  } catch (e) {
+    const message = e instanceof InputFileError ? `the decrypted content: ${errorText(e)}` : `the decrypted content is not a readable zip (${(e as Error).message})`;
+    return [...problems, { where: `${file}:IntunePackage.intunewin`, message }];
+  }
+  const names = entries.map((e) => e.name);
+  const setup = r.detection?.setupFile ?? '';
+  if (setup !== '' && !names.includes(setup)) problems.push({ where: file, message: `setup file ${JSON.stringify(setup)} is not in the package (it holds ${JSON.stringify(names)})` });
+  ctx.note(`setup file ${setup || '(none)'}; ${names.length} file(s) in the package: ${names.join(', ')}`);
+  const bySignature = new Map<string, string[]>();
+  for (const e of entries) {
+    if (!/\.ps1$/i.test(e.name)) continue;
+    if (!e.data) {
+      problems.push(oversizeScript(e.size, `${file}:${e.name}`));
+      continue;
+    }
+    const c = await checkPsScript(e.data, `${file}:${e.name}`, ctx, { entry: e.name });
+    problems.push(...c.problems);
+    bySignature.set(c.signature, [...(bySignature.get(c.signature) ?? []), e.name]);
+  }
+  for (const [signature, scripts] of bySignature) ctx.note(`${scripts.join(', ')}: ${signature}`);
+  return problems;
+}
+
+/**
+ * `verify FILE.ps1` (or a script's named bytes, a member of a release zip): the text rules, syntax and signature;
+ * over Intune's limit, that one problem (unread).
+ */
+export async function checkPs1File(input: CheckInput, ctx: VerifyContext): Promise<Problem[]> {
+  const file = inputName(input);
+  const script = typeof input === 'string' ? await readScriptFile(input, 'verify') : input.bytes.length > LIMITS['ps1.bytes'] ? { size: input.bytes.length } : { bytes: input.bytes };
   if (!('bytes' in script)) return [oversizeScript(script.size, file)];
-  const c = await checkPsScript(script.bytes, file, ctx, { file });
+  const c = await checkPsScript(script.bytes, file, ctx, typeof input === 'string' ? { file } : { entry: file });
   ctx.note(c.signature);
   return c.problems;
 }

@@ -9,10 +9,8 @@
  * package id, domain, label prefix) taking precedence when they differ, so a release built from a custom spec
  * verifies without it (a note says so).
  */
-import path from 'node:path';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { InputFileError, type Problem } from '../errors.js';
-import { writeFileAtomic } from '../io/fs.js';
 import type { ReleaseManifest } from '../release/release-docs.js';
 import { entryBytes, parseManifest, withZipEntries, type ZipEntryData } from '../read/zip-read.js';
 import { readPlist } from '../formats/plist-read.js';
@@ -120,7 +118,20 @@ function releaseSpec(spec: DeploymentSpec, m: ReleaseManifest | undefined, note:
   return merged;
 }
 
-async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: string, ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
+/** A member the zip reader streamed to the private file `file`: checked there, problems renamed to `zip:entry`. */
+async function spilledChecks(zip: string, e: ZipEntryData, file: string, ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
+  const rename = (p: Problem): Problem => ({ where: p.where.startsWith(file) ? `${zip}:${e.name}${p.where.slice(file.length)}` : p.where, message: p.message });
+  if (e.name.endsWith('.pkg')) {
+    const r = await verifyPkgFile(file, ctx);
+    r.notes.forEach(ctx.note);
+    if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
+    return r.problems.map(rename);
+  }
+  const v = detectVerifier(ARTIFACT_VERIFIERS, await readHead(file), file);
+  return v ? (await v.check(file, ctx)).map(rename) : [];
+}
+
+async function nestedChecks(zip: string, entries: readonly ZipEntryData[], ctx: VerifyContext, art: ReleaseArtifacts): Promise<Problem[]> {
   const out: Problem[] = [];
   for (const e of entries) {
     if (!wasRead(e) || OWN_FILES.has(e.name) || e.name.includes('/')) continue;
@@ -133,24 +144,16 @@ async function nestedChecks(zip: string, entries: readonly ZipEntryData[], dir: 
       if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
       continue;
     }
-    // Each nested file under its own name (the extension tells its kind): its bytes are in memory or already on disk.
-    let tmp = e.file;
-    if (!tmp) {
-      tmp = path.join(dir, e.name);
-      await writeFileAtomic(tmp, e.data!);
-    }
-    const file = tmp;
-    const rename = (p: Problem): Problem => ({ where: p.where.startsWith(file) ? `${zip}:${e.name}${p.where.slice(file.length)}` : p.where, message: p.message });
-    if (e.name.endsWith('.pkg')) {
-      const r = await verifyPkgFile(file, ctx);
-      out.push(...r.problems.map(rename));
-      r.notes.forEach(note);
-      if (r.contents) art.pkg = { name: e.name, contents: { ...r.contents, file: e.name }, signature: r.signature };
+    if (e.file) {
+      // Streamed to a private file by the reader (a deflated pkg, or a member too large to keep in memory): checked
+      // there, its problems named zip:entry.
+      out.push(...(await spilledChecks(zip, e, e.file, { ...ctx, note }, art)));
       continue;
     }
-    // A member of any kind but a release zip (a zip inside is not verified further).
-    const v = detectVerifier(ARTIFACT_VERIFIERS, e.data ? e.data.subarray(0, HEAD_BYTES) : await readHead(file), file);
-    if (v) out.push(...(await v.check(file, { ...ctx, note })).map(rename));
+    // In memory: checked from its bytes, named zip:entry (the extension, or the bytes, tell its kind).
+    const name = `${zip}:${e.name}`;
+    const v = detectVerifier(ARTIFACT_VERIFIERS, e.data!.subarray(0, HEAD_BYTES), e.name);
+    if (v) out.push(...(await v.check({ name, bytes: e.data! }, { ...ctx, note })));
   }
   return out;
 }
@@ -174,7 +177,7 @@ async function collectArtifacts(zip: string, m: ReleaseManifest | undefined, ent
 /** Every problem of the release zip at `file`. */
 export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promise<Problem[]> {
   try {
-    return await withZipEntries(file, async (entries, dir) => {
+    return await withZipEntries(file, async (entries) => {
       const { manifest, error } = parseManifest(entries);
       const problems = [...nameProblems(file, entries), ...sumsProblems(file, entries)];
       if (manifest) problems.push(...manifestFileProblems(file, manifest, entries));
@@ -183,7 +186,7 @@ export async function verifyReleaseZip(file: string, ctx: VerifyContext): Promis
       if (late) ctx.note(late);
       const art: ReleaseArtifacts = { zip: file, ...(manifest ? { manifest } : {}) };
       const spec = releaseSpec(ctx.spec, manifest, ctx.note);
-      problems.push(...(await nestedChecks(file, entries, dir, { ...ctx, spec }, art)));
+      problems.push(...(await nestedChecks(file, entries, { ...ctx, spec }, art)));
       await collectArtifacts(file, manifest, entries, art);
       const cross = crossProblems(art);
       cross.notes.forEach(ctx.note);
