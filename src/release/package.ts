@@ -7,40 +7,19 @@
 import type { Writable } from 'node:stream';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { renderLaunchdPlist } from '../launchd/plist.js';
-import type { BomArchInfo } from '../pkg/bom.js';
-import type { HostArchitecture } from '../pkg/distribution.js';
 import { buildProductArchive, type FlatPackageResult, type ProductArchiveInput } from '../pkg/flat-package.js';
 import type { InstallFile } from '../pkg/payload.js';
-import type { XarSigner } from '../pkg/xar.js';
 import { buildProductWithAppleTools } from '../tools/apple-pkg.js';
 
-export interface FlatPackageInput {
+/**
+ * The release's package input: the product-archive input (src/pkg/flat-package.ts) with the spec and the agent
+ * binary in place of what they determine (identifiers, title, minimum macOS, install files).
+ */
+export type FlatPackageInput = Omit<ProductArchiveInput, 'packageIdentifier' | 'componentName' | 'title' | 'minimumMacOS' | 'files'> & {
   spec: DeploymentSpec;
-  version: string;
-  hostArchitectures: readonly HostArchitecture[];
   /** The agent binary to install at spec.installPath. */
   binaryFile: string;
-  /** Rendered install scripts (POSIX sh). */
-  scripts: { preinstall: string; postinstall: string };
-  /** Seconds since the epoch for every timestamp (SOURCE_DATE_EPOCH). */
-  epoch: number;
-  /** `aiwatch-deploy <version>`, for PackageInfo generator-version. */
-  generator: string;
-  /** A private folder for the staged Payload (removed by the caller). */
-  workDir: string;
-  /** Per-architecture Mach-O sizes for BomInfo. */
-  bomArch?: BomArchInfo;
-  /** Sign the product archive as productsign does. */
-  signer?: XarSigner;
-  /** Called as each named step starts. */
-  onStep?: (step: string) => void;
-  /** gzip workers; default all cores. */
-  gzipWorkers?: number;
-  /** Checked between Payload chunks: once aborted, the build stops with an InterruptedError. */
-  signal?: AbortSignal;
-  /** Progress of the Payload step: bytes of the cpio stream compressed so far, and its total size. */
-  onProgress?: (done: number, total: number) => void;
-}
+};
 
 /** The component directory name inside the product archive: the last label of the identifier, e.g. `aiwatch.pkg`. */
 export function componentName(spec: Pick<DeploymentSpec, 'identifier'>): string {
