@@ -7,6 +7,14 @@ import { inspect } from 'node:util';
 
 const MASK = '********';
 
+/** The prefixes of Runlayer's keys (`rl_org_…`, `rl_enroll_…`): a value holding one is treated as a key wherever it is. */
+const KEY_PREFIX = /rl_(?:org|enroll)_/;
+
+/** Whether `value` holds something shaped like a key, in whatever field it was typed. */
+export function looksLikeKey(value: string): boolean {
+  return KEY_PREFIX.test(value);
+}
+
 export class Secret {
   readonly #value: string;
   /** What the secret is, for messages: "OrgApiKey", "--p12-password-file". */
@@ -23,8 +31,8 @@ export class Secret {
 
   /** A masked form safe to print: the prefix up to and including the last `_` of a known key prefix, then stars. */
   masked(): string {
-    const m = /^(rl_(?:org|enroll)_)/.exec(this.#value);
-    return m ? `${m[1]}${MASK}` : MASK;
+    const m = new RegExp(`^${KEY_PREFIX.source}`).exec(this.#value);
+    return m ? `${m[0]}${MASK}` : MASK;
   }
 
   toString(): string {

@@ -11,9 +11,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Secret } from '../secret.js';
+import { looksLikeKey, Secret } from '../secret.js';
 
-const KEY_SHAPE = /rl_(?:org|enroll)_/;
 /**
  * A key-shaped run in output: printable ASCII (what a key may hold), stopping at quotes and the delimiters JSON and
  * messages put around values (so `"rl_org_x",` keeps its quote and comma, and `rl_org_…` in help text is no key).
@@ -35,7 +34,7 @@ export function secretValues(argv: readonly string[], cwd: string, env: NodeJS.P
   const end = argv.indexOf('--');
   for (let i = 0; i < argv.length; i += 1) {
     const t = argv[i]!;
-    if (KEY_SHAPE.test(t)) out.add(t);
+    if (looksLikeKey(t)) out.add(t);
     if (end >= 0 && i >= end) continue;
     if (t.includes('PRIVATE KEY')) out.add(t);
     const m = /^--?([^=]+)(?:=([\s\S]*))?$/.exec(t);

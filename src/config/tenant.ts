@@ -4,7 +4,7 @@
  * Used by `tenant`, `tenants` (per CSV row) and `intune`.
  */
 import { UsageError } from '../errors.js';
-import { Secret } from '../secret.js';
+import { looksLikeKey, Secret } from '../secret.js';
 import type { DeploymentSpec, TenantKeyDef } from './spec-types.js';
 import { HOST_KEY, type RawTenantValues, type TenantValues } from './tenant-keys.js';
 
@@ -16,7 +16,7 @@ const NOT_PLIST = /[\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800
 
 function shown(def: TenantKeyDef, value: string): string {
   // A key typed into the wrong field (`--host rl_org_…`) is still a key.
-  if (def.secret || /rl_(?:org|enroll)_/.test(value)) return new Secret(value, def.name).masked();
+  if (def.secret || looksLikeKey(value)) return new Secret(value, def.name).masked();
   // JSON escapes C0 controls; also escape what would be invisible or reorder the message on a terminal
   // (C1 controls, line/paragraph separators, bidi controls, BOM, noncharacters, lone surrogates).
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value).replace(
