@@ -89,7 +89,6 @@ export interface TrustDeps {
   ticketWaitsMs?: readonly number[];
 }
 
-export { TICKET_WAITS_MS } from '../release/notarize-step.js';
 
 const given = <K extends keyof ReleaseTrustArgs>(args: ReleaseTrustArgs, names: readonly K[]): K[] => names.filter((n) => args[n] !== undefined && args[n] !== false);
 

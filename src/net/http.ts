@@ -11,7 +11,6 @@
 import { InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
 import { Retryable, retryAfterMs, withRetries, type RetryNames, type RetryPolicy } from './retry.js';
 
-export { sleepFor } from './retry.js';
 
 export interface HttpOptions extends RetryPolicy {
   /** Injected for tests; default the global fetch. */

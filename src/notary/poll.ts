@@ -6,7 +6,7 @@
  */
 import { InterruptedError, NetworkError } from '../errors.js';
 import { FINAL_STATUSES, type NotaryClient, type SubmissionInfo } from './client.js';
-import { sleepFor } from '../net/http.js';
+import { sleepFor } from '../net/retry.js';
 
 export interface PollOptions {
   /** Give up after this long; default 30 minutes. */

@@ -17,7 +17,7 @@
  * `osslsigncode verify` for that), revocation, the timestamp's own signature (its presence is reported).
  * Hand-written because no npm package reads Authenticode script signatures.
  */
-import { checkAsn1Nesting } from '../sign/cms-read.js';
+import { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';

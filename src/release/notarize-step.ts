@@ -6,7 +6,7 @@
  * 5 network/timeout, 6 rejected, 130 interrupted.
  */
 import { InterruptedError, RemoteRejection } from '../errors.js';
-import { sleepFor } from '../net/http.js';
+import { sleepFor } from '../net/retry.js';
 import type { ApiKey } from '../notary/jwt.js';
 import { notarize } from '../notary/notarize.js';
 import { staplePkg } from '../notary/staple.js';

@@ -17,7 +17,6 @@ import { type Certificate, parseCertificate } from './certificate.js';
 import { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 import { OID } from './oids.js';
 
-export { checkAsn1Nesting } from '../formats/asn1-bounds.js';
 
 export interface CmsInfo {
   signedData: pkijs.SignedData;
