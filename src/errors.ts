@@ -20,6 +20,10 @@ export const ExitCode = {
   network: 5,
   /** A remote service rejected the work (notarization Invalid/Rejected, auth refused). */
   rejected: 6,
+  /** `plan`: changes are pending (like `terraform plan -detailed-exitcode`'s 2); nothing failed. */
+  pending: 8,
+  /** `plan` / `apply`: an object is blocked (an untrusted pkg, a PPPC requirement the binary does not meet): nothing of that target applied. */
+  blocked: 9,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
