@@ -11,11 +11,14 @@
  * Hostile structure: the tree is walked iteratively; every block the reader uses (tree nodes, keys, PathInfo1/2)
  * must be used once and share no byte with another (aliased blocks would let a small file list the same leaf
  * thousands of times); paths are built once per entry from their parent's, iteratively, within the path limits.
- * Does not cover: HLIndex/VIndex/Size64 contents (only their presence), per-arch PathInfo2 extensions.
+ * Mach-O files (architecture 0x200F): the per-slice records {cputype, cpusubtype, size, cksum} after the slice
+ * count, bounded by the record's own length and by LIMITS['macho.fat-arches'] (a count the block cannot hold is an
+ * unreadable file; a count over the limit a limit hit).
+ * Does not cover: HLIndex/VIndex/Size64 contents (only their presence).
  * Hand-written: Apple's lsbom is macOS-only and bomutils' lsbom is unreliable (§3.5).
  */
 import { InputFileError } from '../errors.js';
-import { BOM_MAGIC, BOM_VAR_NAMES } from './bom.js';
+import { BOM_MACHO_ARCH, BOM_MAGIC, BOM_SLICE_RECORD, BOM_VAR_NAMES, type BomSlice } from './bom.js';
 import { InputLimitError, LIMITS, type LimitName } from '../formats/limits.js';
 import { payloadSortKey } from './payload.js';
 
@@ -53,6 +56,8 @@ export interface BomEntry {
   id: number;
   parentId: number;
   architecture: number;
+  /** Mach-O files (architecture 0x200F): the per-slice records, in the file's order. */
+  slices?: BomSlice[];
 }
 
 export interface BomInfoBlock {
@@ -217,16 +222,17 @@ function readRecord(v: BomView, value: number, key: number): RawRecord {
   const i2 = v.claim(p1.readUInt32BE(4), 'PathInfo2');
   if (i2.length < 31) v.fail(`PathInfo2 block ${p1.readUInt32BE(4)} is ${i2.length} bytes, expected at least 31`);
   const kind = KINDS[i2.readUInt8(0)] ?? 'unknown';
-  // Offset 27 is the link name length for symlinks; for a fat Mach-O file (architecture 0x200F) it counts the
-  // {cpu type, subtype, size, cksum} records that follow (observed in Apple's sample Bom), so only symlinks have a name.
+  // Offset 27 is the link name length for symlinks; a Mach-O file (architecture 0x200F) has a flag byte there and
+  // a slice count at 28 (see readSlices), so only symlinks have a name.
   const linkLength = kind === 'symlink' ? i2.readUInt32BE(27) : 0;
   if (31 + linkLength > i2.length) v.fail(`PathInfo2 block ${p1.readUInt32BE(4)} link name runs past the block`);
+  const architecture = i2.readUInt16BE(2);
   const r = {
     name: k.subarray(4, nul),
     parentId: k.readUInt32BE(0),
     id: p1.readUInt32BE(0),
     kind,
-    architecture: i2.readUInt16BE(2),
+    architecture,
     mode: i2.readUInt16BE(4),
     uid: i2.readUInt32BE(6),
     gid: i2.readUInt32BE(10),
@@ -234,7 +240,24 @@ function readRecord(v: BomView, value: number, key: number): RawRecord {
     size: i2.readUInt32BE(18),
     cksum: i2.readUInt32BE(23),
   };
+  if (kind === 'file' && architecture === BOM_MACHO_ARCH) return { ...r, slices: readSlices(v, i2, p1.readUInt32BE(4)) };
   return linkLength > 0 ? { ...r, linkTarget: i2.toString('utf8', 31, 31 + linkLength - 1) } : r;
+}
+
+/**
+ * The per-slice records of a Mach-O file's PathInfo2: u32 count at 28, then count × {cputype, cpusubtype, size,
+ * cksum}. The count is checked before anything is allocated: against the limit of fat arches, then against the
+ * bytes the block holds.
+ */
+function readSlices(v: BomView, i2: Buffer, block: number): BomSlice[] {
+  if (i2.length < 32) v.fail(`PathInfo2 block ${block} is a Mach-O record (architecture 0x200F) of ${i2.length} bytes, too short for a slice count`);
+  const count = i2.readUInt32BE(28);
+  if (count > LIMITS['macho.fat-arches']) v.overLimit('macho.fat-arches', `PathInfo2 block ${block} declares ${count} Mach-O slices`);
+  if (32 + BOM_SLICE_RECORD * count > i2.length) v.fail(`PathInfo2 block ${block} declares ${count} Mach-O slices but holds ${i2.length} bytes (${32 + BOM_SLICE_RECORD * count} needed)`);
+  return Array.from({ length: count }, (_, i) => {
+    const at = 32 + BOM_SLICE_RECORD * i;
+    return { cputype: i2.readUInt32BE(at), cpusubtype: i2.readUInt32BE(at + 4), size: i2.readUInt32BE(at + 8), cksum: i2.readUInt32BE(at + 12) };
+  });
 }
 
 /** At most this many key-order problems are listed (a shuffled Bom would otherwise give one per entry). */

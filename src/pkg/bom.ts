@@ -8,12 +8,13 @@
  * levels above them (a branch entry names the last key of its child) as bomutils/ELECTRON do; every node padded to
  * its tree's block size (4096, VIndex 128) as Apple does, so none exceeds it; ids assigned depth-first with sorted
  * children (Apple's order, which is the payload order); PathInfo2 records with full st_mode, uid/gid, mtime, size,
- * POSIX cksum, link target and Apple's trailing zero bytes (4 for files, 8 for symlinks); BomInfo with one
- * "non-Mach-O bytes" entry plus optional per-CPU-type entries. Checksums are streamed from the source files (or
- * taken from the map the cpio writer filled in the same pass).
+ * POSIX cksum, link target and Apple's trailing zero bytes (4 for files, 8 for symlinks); Mach-O files (thin or
+ * universal) with pkgbuild's per-slice record (architecture 0x200F, see {@link machORecord}); BomInfo with one
+ * "non-Mach-O bytes" row plus one row per CPU type of the Mach-O slices. Checksums are streamed from the source
+ * files (or taken from the map the cpio writer filled in the same pass); a thin file's one slice is the whole file,
+ * so its slice cksum is the file's; a universal file's slices are read once more, by range.
  * Does not cover: hard links (HLIndex stays empty, like Apple's 2021 sample), files ≥ 4 GiB (Size64 stays
- * empty), fat Mach-O per-arch records in PathInfo2 (architecture is 0x000F for every entry), byte parity with
- * mkbom (the bar is identical `lsbom` output, §7 item 12).
+ * empty), byte parity with mkbom (the bar is identical `lsbom` output, §7 item 12).
  * The root `.` is recorded like any directory (mode 040755, the payload's mtime) rather than pkgbuild's mode-0
  * root, so Bom and Payload agree entry for entry.
  *
@@ -23,6 +24,9 @@
 import { InputFileError } from '../errors.js';
 import { cksum, cksumFile } from '../formats/cksum.js';
 import type { PayloadEntry, PayloadKind } from './payload.js';
+import { machOSlicesOf, type BomSlice } from './bom-macho.js';
+
+export type { BomSlice } from './bom-macho.js';
 
 export const BOM_MAGIC = 'BOMStore';
 export const BOM_HEADER_REGION = 512;
@@ -35,6 +39,10 @@ export const BOM_TYPE: Record<PayloadKind, number> = { file: 1, dir: 2, symlink:
 export const BOM_ST_TYPE: Record<PayloadKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000 };
 /** PathInfo2 `architecture` of plain entries in Apple's Boms. */
 export const BOM_PLAIN_ARCH = 0x000f;
+/** PathInfo2 `architecture` of a Mach-O file in pkgbuild's Boms: a slice count and per-slice records follow. */
+export const BOM_MACHO_ARCH = 0x200f;
+/** Bytes of one per-slice record: cputype, cpusubtype, size, cksum (u32 each). */
+export const BOM_SLICE_RECORD = 16;
 const NODE_HEADER = 12;
 const TRAILING_ZEROS: Record<PayloadKind, number> = { file: 4, symlink: 8, dir: 0 };
 
@@ -47,8 +55,13 @@ export interface BomArchInfo {
 export interface BomOptions {
   /** path → POSIX cksum already computed (e.g. by writeCpio's `checksums`); missing ones are computed here. */
   checksums?: ReadonlyMap<string, number>;
-  /** Per-CPU-type sizes for BomInfo; default a single entry (cpu 0, all bytes). */
+  /** Per-CPU-type sizes for BomInfo; default derived from the Mach-O slices (cpu 0 row = all non-Mach-O bytes). */
   arch?: BomArchInfo;
+  /**
+   * path → Mach-O slices already known (e.g. from a pass that read the binary anyway); files not in it are
+   * examined here (their header read, a universal file's slices cksummed by range).
+   */
+  slices?: ReadonlyMap<string, readonly BomSlice[]>;
 }
 
 /** Blocks in allocation order; id 0 is the null block. */
@@ -115,23 +128,59 @@ function buildTree(store: BlockStore, pairs: readonly (readonly [number, number]
   return level[0]![0];
 }
 
-function pathInfo2(e: PayloadEntry, sum: number): Buffer {
+function pathInfo2(e: PayloadEntry, sum: number, slices: readonly BomSlice[] | undefined): Buffer {
+  if (e.kind === 'file' && slices && slices.length > 0) return machORecord(e, sum, slices);
   const target = e.kind === 'symlink' ? Buffer.from(e.linkTarget ?? '', 'utf8') : undefined;
   const linkLength = target ? target.length + 1 : 0;
   const b = Buffer.alloc(31 + linkLength + TRAILING_ZEROS[e.kind]);
+  writeCommon(b, e, BOM_PLAIN_ARCH, e.kind === 'dir' ? 0 : sum);
+  b.writeUInt32BE(linkLength, 27);
+  target?.copy(b, 31);
+  return b;
+}
+
+/** Bytes 0–26 of every PathInfo2: type, 1, architecture, st_mode, uid, gid, mtime, size, 1, cksum. */
+function writeCommon(b: Buffer, e: PayloadEntry, architecture: number, sum: number): void {
   b.writeUInt8(BOM_TYPE[e.kind], 0);
   b.writeUInt8(1, 1);
-  b.writeUInt16BE(BOM_PLAIN_ARCH, 2);
+  b.writeUInt16BE(architecture, 2);
   b.writeUInt16BE(BOM_ST_TYPE[e.kind] | e.mode, 4);
   b.writeUInt32BE(e.uid, 6);
   b.writeUInt32BE(e.gid, 10);
   b.writeUInt32BE(e.mtime, 14);
   b.writeUInt32BE(e.size, 18);
   b.writeUInt8(1, 22);
-  b.writeUInt32BE(e.kind === 'dir' ? 0 : sum, 23);
-  b.writeUInt32BE(linkLength, 27);
-  target?.copy(b, 31);
+  b.writeUInt32BE(sum, 23);
+}
+
+/**
+ * A Mach-O file's PathInfo2 as pkgbuild writes it (observed in Apple's sample Bom, apple-platform-rs
+ * `apple-bom/src/testdata/python-applications.bom`, block 95, a 72-byte record of a 2-slice universal binary):
+ * bytes 0–26 as any file but architecture 0x200F; byte 27 = 1; u32 slice count at 28; then per slice, in the
+ * file's order, u32 cputype, cpusubtype, size and POSIX cksum of the slice's bytes; then 8 zero bytes.
+ * 32 + 16 × slices + 8 bytes: 72 for two slices, 88 for three (the "exe=88" bomutils' bom.h notes).
+ * A thin file is written the same way with one slice (the whole file), as the issue's audit of pkgbuild found.
+ */
+export function machORecord(e: PayloadEntry, sum: number, slices: readonly BomSlice[]): Buffer {
+  const b = Buffer.alloc(32 + BOM_SLICE_RECORD * slices.length + 8);
+  writeCommon(b, e, BOM_MACHO_ARCH, sum);
+  b.writeUInt8(1, 27);
+  b.writeUInt32BE(slices.length, 28);
+  slices.forEach((s, i) => u32(s.cputype, s.cpusubtype, s.size, s.cksum).copy(b, 32 + BOM_SLICE_RECORD * i));
   return b;
+}
+
+/** BomInfo's Mach-O bytes from the per-slice records: each file's size leaves the cpu-0 row, slices go per CPU type. */
+export function archInfoOf(entries: readonly PayloadEntry[], slices: ReadonlyMap<string, readonly BomSlice[]>): BomArchInfo | undefined {
+  let machOFileBytes = 0;
+  const archSizes = new Map<number, number>();
+  for (const e of entries) {
+    const list = e.kind === 'file' ? slices.get(e.path) : undefined;
+    if (!list || list.length === 0) continue;
+    machOFileBytes += e.size;
+    for (const s of list) archSizes.set(s.cputype, (archSizes.get(s.cputype) ?? 0) + s.size);
+  }
+  return machOFileBytes > 0 ? { machOFileBytes, archSizes } : undefined;
 }
 
 /**
@@ -151,13 +200,13 @@ function parentPath(path: string): string {
 }
 
 /** Leaf pairs of the Paths tree, in (parent id, NFD name bytes) order. */
-function pathPairs(store: BlockStore, entries: readonly PayloadEntry[], sums: ReadonlyMap<string, number>): [number, number][] {
+function pathPairs(store: BlockStore, entries: readonly PayloadEntry[], sums: ReadonlyMap<string, number>, slices: ReadonlyMap<string, readonly BomSlice[]>): [number, number][] {
   const idOf = new Map(entries.map((e, i) => [e.path, i + 1]));
   const keyed = entries.map((e, i) => {
     const parentId = e.path === '.' ? 0 : idOf.get(parentPath(e.path));
     if (parentId === undefined) throw new RangeError(`Bom: ${e.path} has no parent entry`);
     const name = Buffer.from(e.path === '.' ? '.' : e.path.slice(e.path.lastIndexOf('/') + 1), 'utf8');
-    const info2 = store.add(pathInfo2(e, sums.get(e.path) ?? 0));
+    const info2 = store.add(pathInfo2(e, sums.get(e.path) ?? 0, slices.get(e.path)));
     const value = store.add(u32(i + 1, info2));
     const key = store.add(Buffer.concat([u32(parentId), name, Buffer.alloc(1)]));
     return { parentId, name, pair: [value, key] as [number, number] };
@@ -185,12 +234,20 @@ function assemble(store: BlockStore, vars: readonly [string, number][]): Buffer 
   return Buffer.concat([header, ...blocks, varsBuf, index]);
 }
 
-/** Pure core: the Bom bytes for payload entries whose file/symlink cksums are all in `sums`. */
-export function encodeBom(entries: readonly PayloadEntry[], sums: ReadonlyMap<string, number>, arch?: BomArchInfo): Buffer {
+/**
+ * Pure core: the Bom bytes for payload entries whose file/symlink cksums are all in `sums`; files in `slices` get
+ * the Mach-O record. BomInfo's rows come from `arch` when given, else from `slices`.
+ */
+export function encodeBom(
+  entries: readonly PayloadEntry[],
+  sums: ReadonlyMap<string, number>,
+  arch?: BomArchInfo,
+  slices: ReadonlyMap<string, readonly BomSlice[]> = new Map(),
+): Buffer {
   if (entries[0]?.path !== '.') throw new RangeError('Bom: the entry list must start with "."');
   const store = new BlockStore();
-  const info = store.add(bomInfo(entries, arch));
-  const root = buildTree(store, pathPairs(store, entries, sums));
+  const info = store.add(bomInfo(entries, arch ?? archInfoOf(entries, slices)));
+  const root = buildTree(store, pathPairs(store, entries, sums, slices));
   const paths = store.add(treeBlock(root, BOM_TREE_BLOCK_SIZE, entries.length));
   const hlIndex = emptyTree(store, BOM_TREE_BLOCK_SIZE);
   const vTree = emptyTree(store, BOM_VINDEX_BLOCK_SIZE);
@@ -224,7 +281,12 @@ export async function payloadChecksums(entries: readonly PayloadEntry[], known: 
   return sums;
 }
 
-/** The Bom of a payload entry list (as planPayload returns it), computing missing checksums by streaming files. */
+/**
+ * The Bom of a payload entry list (as planPayload returns it), computing missing checksums by streaming files and
+ * the per-slice records of every Mach-O file not in `opts.slices`.
+ */
 export async function writeBom(entries: readonly PayloadEntry[], opts: BomOptions = {}): Promise<Buffer> {
-  return encodeBom(entries, await payloadChecksums(entries, opts.checksums), opts.arch);
+  const sums = await payloadChecksums(entries, opts.checksums);
+  const slices = await machOSlicesOf(entries, sums, opts.slices);
+  return encodeBom(entries, sums, opts.arch, slices);
 }
