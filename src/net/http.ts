@@ -1,9 +1,15 @@
 /**
- * The HTTP client of everything that talks to a server: the notary and ticket services (JSON) and RFC 3161
- * time-stamp servers (bytes). One attempt is one fetch with a per-request time limit (joined with the caller's
- * AbortSignal); connection errors, that time limit, HTTP 429 and 5xx are `Retryable` (with the server's
- * `Retry-After`), and the one retry policy (net/retry.ts) decides what happens next. 401/403 and other 4xx are final
- * answers (RemoteRejection, exit 6); retries exhausted is a NetworkError (exit 5); an abort is InterruptedError (130).
+ * The HTTP client of everything that talks to a server: the notary and ticket services (JSON), RFC 3161
+ * time-stamp servers (bytes) and MDM APIs (JSON, XML, form and streamed multipart bodies). One attempt is one fetch
+ * with a per-request time limit (joined with the caller's AbortSignal); connection errors, that time limit, HTTP 429
+ * and 5xx are `Retryable` (with the server's `Retry-After`), and the one retry policy (net/retry.ts) decides what
+ * happens next. 401/403 and other 4xx are final answers (RemoteRejection, exit 6); retries exhausted is a
+ * NetworkError (exit 5); an abort is InterruptedError (130).
+ *
+ * Every attempt is built afresh: a streamed body is re-opened (`StreamBody.open`) and the Authorization header is
+ * asked of `authorization()` each time, so a retry after a connection reset re-sends the whole body with a token that
+ * is valid now. For a streamed body the time limit is an idle limit (no chunk taken for that long), then the same
+ * limit for the answer once the body is sent: a 1 GiB upload may take longer than any whole-request limit.
  *
  * Messages name the service and the URL without its query string: pre-signed URLs (the developer log) carry
  * credentials there, and a bearer token is never part of a message.
@@ -19,29 +25,46 @@ export interface HttpOptions extends RetryPolicy {
   requestTimeoutMs?: number;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
 export interface JsonRequest {
   /** What this request is, for messages: "notary: create submission". */
   what: string;
   url: string;
-  method?: 'GET' | 'POST';
+  method?: HttpMethod;
   headers?: Record<string, string>;
   body?: unknown;
   /** Text appended to a 401/403 message (what to check). */
   authHint?: string;
 }
 
+/**
+ * A body too large to hold in memory: `length` bytes, produced afresh by each `open()` (an attempt that failed
+ * part-way is re-sent from the start).
+ */
+export interface StreamBody {
+  length: number;
+  open: () => AsyncIterable<Uint8Array>;
+}
+
 /** A request whose answer is bytes. */
 export interface BytesRequest {
   url: string;
-  method?: 'GET' | 'POST';
+  method?: HttpMethod;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  body?: Uint8Array | string | StreamBody;
+  /** The Authorization header value, asked for before every attempt (a token provider refreshes as it must). */
+  authorization?: () => Promise<string>;
+  /** Bytes of a streamed body handed to the connection so far, per attempt (restarts at 0 on a retry). */
+  onProgress?: (sent: number, total: number) => void;
 }
 
 /** A non-retryable answer: status and body, for the caller to judge. */
 export interface HttpAnswer {
   status: number;
   body: Uint8Array;
+  /** The answer's headers (absent in answers made by hand in tests). */
+  headers?: Headers;
 }
 
 /** The URL without query or fragment, safe to print. */
@@ -61,23 +84,85 @@ function describeFetchError(e: unknown): string {
   return `connection failed (${cause?.message ?? (e as Error)?.message ?? String(e)})`;
 }
 
+function isStreamBody(body: BytesRequest['body']): body is StreamBody {
+  return typeof body === 'object' && !(body instanceof Uint8Array);
+}
+
+/**
+ * A ReadableStream over `body.open()` that reports progress and restarts `idle` on every chunk taken; it fails if
+ * the source yields more or fewer than `body.length` bytes (the Content-Length sent).
+ */
+function streamOf(body: StreamBody, idle: () => void, onProgress?: (sent: number, total: number) => void): ReadableStream<Uint8Array> {
+  const it = body.open()[Symbol.asyncIterator]();
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      idle();
+      const next = await it.next();
+      if (next.done) {
+        if (sent !== body.length) controller.error(new Error(`the body source gave ${sent} bytes, expected ${body.length}`));
+        else controller.close();
+        return;
+      }
+      sent += next.value.byteLength;
+      if (sent > body.length) {
+        controller.error(new Error(`the body source gave more than the ${body.length} bytes announced`));
+        return;
+      }
+      controller.enqueue(next.value);
+      onProgress?.(sent, body.length);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** One fetch under the per-request time limit; transport failures, 429 and 5xx throw Retryable. */
 async function sendOnce(req: BytesRequest, opts: HttpOptions): Promise<HttpAnswer> {
   const doFetch = opts.fetch ?? fetch;
-  const timeout = AbortSignal.timeout(opts.requestTimeoutMs ?? 60_000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await doFetch(req.url, { method: req.method ?? 'GET', headers: req.headers, body: req.body, signal });
-  } catch (e) {
-    if (opts.signal?.aborted) throw new InterruptedError();
-    throw new Retryable(describeFetchError(e), undefined, { cause: e });
+  const limitMs = opts.requestTimeoutMs ?? 60_000;
+  // One timer, restarted while a streamed body is being taken: an idle limit during the upload, then the answer's.
+  const timeout = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restart = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => timeout.abort(new DOMException('no answer within the request time limit', 'TimeoutError')), limitMs);
+  };
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+  const headers: Record<string, string> = { ...req.headers };
+  // Asked before the fetch: a token provider's own failure (credentials refused) is its answer, not a retry.
+  if (req.authorization) headers.authorization = await req.authorization();
+  let body: RequestInit['body'];
+  const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers, signal };
+  if (isStreamBody(req.body)) {
+    headers['content-length'] = String(req.body.length);
+    body = streamOf(req.body, restart, req.onProgress);
+    init.duplex = 'half';
+  } else {
+    body = req.body;
   }
-  const body = await res.arrayBuffer().catch((e: unknown) => {
-    throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
-  });
-  if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
-  return { status: res.status, body: new Uint8Array(body) };
+  init.body = body;
+  let res: Response;
+  restart();
+  try {
+    res = await doFetch(req.url, init);
+  } catch (e) {
+    clearTimeout(timer);
+    if (opts.signal?.aborted) throw new InterruptedError();
+    throw new Retryable(timeout.signal.aborted ? 'no answer within the request time limit' : describeFetchError(e), undefined, { cause: e });
+  }
+  restart();
+  try {
+    const bytes = await res.arrayBuffer().catch((e: unknown) => {
+      if (opts.signal?.aborted) throw new InterruptedError();
+      throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
+    });
+    if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
+    return { status: res.status, body: new Uint8Array(bytes), headers: res.headers };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Send `req` under the retry policy; resolves to the first answer that is neither 429 nor 5xx. */
