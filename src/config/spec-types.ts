@@ -94,6 +94,11 @@ export interface DeploymentSpec {
   organization: string;
   /** Minimum macOS version for Distribution `allowed-os-versions`. Default `12.0`. */
   minimumMacOS: string;
+  /**
+   * Seconds Installer lets the pkg's preinstall and postinstall run (PackageInfo `timeout` of each script element).
+   * Default 600, what modern pkgbuild writes.
+   */
+  scriptsTimeout: number;
   /** Log folder on macOS. Default `/var/log/runlayer`. */
   logDir: string;
   units: LaunchdUnit[];

@@ -57,6 +57,8 @@ export interface ProductArchiveInput extends ProductArchiveMeta {
   workDir: string;
   /** Per-architecture Mach-O sizes for BomInfo. */
   bomArch?: BomArchInfo;
+  /** Seconds Installer lets each install script run (PackageInfo `timeout`); default 600, as pkgbuild writes. */
+  scriptsTimeout?: number;
   /** Sign the product archive as productsign does. */
   signer?: XarSigner;
   /** Called as each named step starts. */
@@ -177,6 +179,7 @@ export async function buildProductArchive(input: ProductArchiveInput, out: Writa
     generatorVersion: input.generator,
     payload: stats,
     scripts: { preinstall: true, postinstall: true },
+    scriptsTimeout: input.scriptsTimeout,
   });
   const distribution = productDistribution(input, stats);
   const members: XarInput[] = [

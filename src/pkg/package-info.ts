@@ -3,8 +3,9 @@
  * install location, payload statistics and which scripts to run (reference §5.1).
  *
  * Covers: rendering the document pkgbuild writes for a bundle-less payload (attribute order and 4-space layout as
- * pkgbuild; empty `<bundle-version/>` … `<relocate/>`; `<scripts>` only when there are scripts), and parsing any
- * PackageInfo back into its fields with every problem found (for verify/inspect).
+ * pkgbuild; empty `<bundle-version/>` … `<relocate/>`; `<scripts>` only when there are scripts, each script element
+ * with modern pkgbuild's `timeout="600"` — seconds Installer lets the script run — unless the spec says otherwise),
+ * and parsing any PackageInfo back into its fields with every problem found (for verify/inspect).
  * Does not cover: app-bundle entries (`<bundle path id CFBundleVersion>`; our payload is a bare binary), bundle
  * relocation, version normalisation (pkgbuild pads dotted versions; we write the version as given).
  * Rendered through xmlbuilder2; parsed with the strict reader of xml-tree.ts.
@@ -16,6 +17,13 @@ import { child, elements, parseDocument, type XmlElement } from '../formats/xml-
 export type PostinstallAction = 'none' | 'logout' | 'restart' | 'shutdown';
 const POSTINSTALL_ACTIONS: readonly string[] = ['none', 'logout', 'restart', 'shutdown'];
 const SCRIPT_NAMES = ['preinstall', 'postinstall'] as const;
+/**
+ * The `timeout` modern pkgbuild writes on `<preinstall>`/`<postinstall>` (seconds; pkgbuild-made PackageInfo files
+ * and electron/osx-sign's parity-tested writer show `<postinstall file="./postinstall" timeout="600"/>`).
+ */
+export const PKGBUILD_SCRIPT_TIMEOUT = 600;
+/** The largest script timeout we write or accept without a problem: a day. */
+export const MAX_SCRIPT_TIMEOUT = 86_400;
 
 export interface PackageInfoOptions {
   /** Receipt identifier (reverse DNS), e.g. `com.runlayer.aiwatch`. */
@@ -34,6 +42,8 @@ export interface PackageInfoOptions {
   payload?: { numberOfFiles: number; installKBytes: number };
   /** Scripts present in the Scripts archive (as `./preinstall`, `./postinstall`). */
   scripts?: { preinstall?: boolean; postinstall?: boolean };
+  /** Seconds Installer lets each script run (`timeout` of the script elements). Default 600, as pkgbuild writes. */
+  scriptsTimeout?: number;
 }
 
 /** A parsed PackageInfo (attributes as written; numbers parsed where they must be numbers). */
@@ -50,6 +60,8 @@ export interface PackageInfo {
   payload?: { numberOfFiles: number; installKBytes: number };
   /** Script name → its `file` attribute (e.g. `preinstall` → `./preinstall`). */
   scripts: Partial<Record<(typeof SCRIPT_NAMES)[number], string>>;
+  /** Script name → its `timeout` attribute in seconds, where one is written. */
+  scriptTimeouts: Partial<Record<(typeof SCRIPT_NAMES)[number], number>>;
   /** `id`s of `<bundle>` elements anywhere in the document (app bundles it knows about). */
   bundleIds: string[];
 }
@@ -68,6 +80,10 @@ function optionProblems(o: PackageInfoOptions): string[] {
   if (!loc.startsWith('/') || loc.includes('\0')) out.push(`PackageInfo install-location: expected an absolute path, got "${loc}"`);
   if (o.payload && (!isCount(o.payload.numberOfFiles) || !isCount(o.payload.installKBytes))) {
     out.push(`PackageInfo payload: numberOfFiles and installKBytes must be non-negative integers, got ${o.payload.numberOfFiles} and ${o.payload.installKBytes}`);
+  }
+  const t = o.scriptsTimeout;
+  if (t !== undefined && (!Number.isSafeInteger(t) || t < 1 || t > MAX_SCRIPT_TIMEOUT)) {
+    out.push(`PackageInfo scripts timeout: expected whole seconds from 1 to ${MAX_SCRIPT_TIMEOUT} (pkgbuild writes ${PKGBUILD_SCRIPT_TIMEOUT}), got ${t}`);
   }
   if (o.postinstallAction !== undefined && !POSTINSTALL_ACTIONS.includes(o.postinstallAction)) {
     out.push(`PackageInfo postinstall-action: expected one of ${POSTINSTALL_ACTIONS.join(', ')}, got "${o.postinstallAction}"`);
@@ -96,7 +112,7 @@ export function renderPackageInfo(o: PackageInfoOptions): string {
   const scripts = SCRIPT_NAMES.filter((s) => o.scripts?.[s]);
   if (scripts.length > 0) {
     const el = root.ele('scripts');
-    for (const s of scripts) el.ele(s, { file: `./${s}` });
+    for (const s of scripts) el.ele(s, { file: `./${s}`, timeout: String(o.scriptsTimeout ?? PKGBUILD_SCRIPT_TIMEOUT) });
   }
   return doc.end({ prettyPrint: true, indent: '    ' });
 }
@@ -138,8 +154,13 @@ function readScripts(root: XmlElement, info: PackageInfo, problems: string[]): v
   for (const s of elements(scripts)) {
     if (!(SCRIPT_NAMES as readonly string[]).includes(s.name)) continue;
     const file = s.attrs.file;
+    const name = s.name as (typeof SCRIPT_NAMES)[number];
     if (file === undefined || file === '') problems.push(`<scripts><${s.name}> has no file attribute`);
-    else info.scripts[s.name as (typeof SCRIPT_NAMES)[number]] = file;
+    else info.scripts[name] = file;
+    const timeout = s.attrs.timeout;
+    if (timeout === undefined) continue;
+    if (/^[0-9]{1,9}$/.test(timeout) && Number(timeout) >= 1) info.scriptTimeouts[name] = Number(timeout);
+    else problems.push(`<scripts><${s.name}> timeout is "${timeout}", expected whole seconds (pkgbuild writes "${PKGBUILD_SCRIPT_TIMEOUT}")`);
   }
 }
 
@@ -152,7 +173,7 @@ export function parsePackageInfo(xml: string, where: string): { info?: PackageIn
   if ('problem' in doc) return { problems: [{ where, message: doc.problem }] };
   const root = doc.root;
   const problems: string[] = [];
-  const info: PackageInfo = { scripts: {}, bundleIds: [] };
+  const info: PackageInfo = { scripts: {}, scriptTimeouts: {}, bundleIds: [] };
   readAttributes(root, info, problems);
   const payload = child(root, 'payload');
   if (payload) {

@@ -43,6 +43,7 @@ export function productArchiveInput(input: FlatPackageInput): ProductArchiveInpu
     componentName: componentName(spec),
     title: spec.productTitle,
     minimumMacOS: spec.minimumMacOS,
+    scriptsTimeout: spec.scriptsTimeout,
     files: installFiles(spec, input.binaryFile),
   };
 }

@@ -31,6 +31,14 @@ describe('deployment spec', () => {
     expect(s.loginItems[0]!.ruleValue).toBe('com.example.staging');
   });
 
+  it('scriptsTimeout: 600 by default (what pkgbuild writes), overridable, whole seconds 1…86400', () => {
+    expect(loadDefaultSpec().scriptsTimeout).toBe(600);
+    expect(buildSpec({ data: { scriptsTimeout: 1800 }, subject: 'slow.json' }).scriptsTimeout).toBe(1800);
+    for (const bad of [0, 90_000, 1.5, '600']) {
+      expect(() => buildSpec({ data: { scriptsTimeout: bad }, subject: 'bad.json' })).toThrow(/bad\.json: \/scriptsTimeout/);
+    }
+  });
+
   it('reports every bad value at once, naming the file, key and value', () => {
     let err: unknown;
     try {

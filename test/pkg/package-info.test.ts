@@ -34,7 +34,21 @@ describe('PackageInfo rendering', () => {
     expect(xml).not.toContain('<scripts');
     expect(xml).toContain('    <relocate/>\n</pkg-info>');
     const only = renderPackageInfo({ ...AIWATCH, scripts: { postinstall: true } });
-    expect(only).toContain('    <scripts>\n        <postinstall file="./postinstall"/>\n    </scripts>');
+    expect(only).toContain('    <scripts>\n        <postinstall file="./postinstall" timeout="600"/>\n    </scripts>');
+  });
+
+  it('script elements carry timeout="600" as modern pkgbuild writes, or the spec\'s value', () => {
+    // pkgbuild's shape, as pkgbuild-made PackageInfo files show it and electron/osx-sign's parity-tested writer
+    // (spec/pkg-utils/pkg-units.spec.ts) pins it: `<preinstall file="./preinstall" timeout="600"/>`.
+    const xml = renderPackageInfo(AIWATCH);
+    expect(xml).toContain('    <scripts>\n        <preinstall file="./preinstall" timeout="600"/>\n        <postinstall file="./postinstall" timeout="600"/>\n    </scripts>');
+    const longer = renderPackageInfo({ ...AIWATCH, scriptsTimeout: 1800 });
+    expect(parsePackageInfo(longer, 'PI').info!.scriptTimeouts).toEqual({ preinstall: 1800, postinstall: 1800 });
+    for (const bad of [0, -5, 1.5, 86_401]) {
+      expect(() => renderPackageInfo({ ...AIWATCH, scriptsTimeout: bad })).toThrow(
+        new RegExp(`PackageInfo scripts timeout: expected whole seconds from 1 to 86400 \\(pkgbuild writes 600\\), got ${bad}`),
+      );
+    }
   });
 
   it('escapes through the serializer', () => {
@@ -77,6 +91,7 @@ describe('PackageInfo parsing', () => {
       overwritePermissions: 'true',
       payload: { numberOfFiles: 9, installKBytes: 18234 },
       scripts: { preinstall: './preinstall', postinstall: './postinstall' },
+      scriptTimeouts: { preinstall: 600, postinstall: 600 },
       bundleIds: [],
     });
   });
@@ -106,12 +121,12 @@ describe('PackageInfo parsing', () => {
 </pkg-info>`;
     const { info, problems } = parsePackageInfo(xml, 'PI');
     expect(problems).toEqual([]);
-    expect(info).toMatchObject({ identifier: 'com.example.app', installLocation: '/Applications', payload: { numberOfFiles: 42, installKBytes: 1024 }, scripts: { postinstall: './postinstall' } });
+    expect(info).toMatchObject({ identifier: 'com.example.app', installLocation: '/Applications', payload: { numberOfFiles: 42, installKBytes: 1024 }, scripts: { postinstall: './postinstall' }, scriptTimeouts: { postinstall: 600 } });
     expect(new Set(info!.bundleIds)).toEqual(new Set(['com.example.app']));
   });
 
   it('reports every problem of a bad document', () => {
-    const xml = '<pkg-info format-version="1" identifier="x" auth="admin" install-location="relative"><payload numberOfFiles="many"/><scripts><preinstall/></scripts></pkg-info>';
+    const xml = '<pkg-info format-version="1" identifier="x" auth="admin" install-location="relative"><payload numberOfFiles="many"/><scripts><preinstall/><postinstall file="./postinstall" timeout="10m"/></scripts></pkg-info>';
     const { problems } = parsePackageInfo(xml, 'x.pkg:PackageInfo');
     expect(problems.map((p) => p.message)).toEqual([
       'format-version is "1", expected "2"',
@@ -122,6 +137,7 @@ describe('PackageInfo parsing', () => {
       '<payload> numberOfFiles is "many", expected a non-negative integer',
       '<payload> installKBytes is missing, expected a non-negative integer',
       '<scripts><preinstall> has no file attribute',
+      '<scripts><postinstall> timeout is "10m", expected whole seconds (pkgbuild writes "600")',
     ]);
     expect(problems.every((p) => p.where === 'x.pkg:PackageInfo')).toBe(true);
   });
@@ -142,6 +158,7 @@ describeWithTools(['xmllint'], 'PackageInfo well-formedness (xmllint)', () => {
     expect(xpath('string(/pkg-info/@generator-version)')).toBe('x & <y>');
     expect(xpath('string(/pkg-info/payload/@installKBytes)')).toBe('18234');
     expect(xpath('count(/pkg-info/scripts/*)')).toBe('2');
+    expect(xpath('string(/pkg-info/scripts/postinstall/@timeout)')).toBe('600');
     rmSync(dir, { recursive: true, force: true });
   });
 });
