@@ -4,6 +4,7 @@
  * plan is the caller's job (src/io); signing is injected (src/sign/authenticode.ts).
  */
 import { createHash } from 'node:crypto';
+import { buildWindowsDoctorScripts } from '../doctor/doctor-windows.js';
 import { buildIntuneScripts, WIN32_APP, withProvisioning, type IntuneFile, type IntuneInput, type ScriptSigner } from './intune.js';
 import { buildIntuneWin, type IntuneWinKeys, type IntuneWinPackage } from './intunewin.js';
 
@@ -38,13 +39,19 @@ function artifact(f: IntuneFile): IntuneArtifact {
   return { name: f.name, bytes: Buffer.from(f.text, 'ascii'), mode: f.holdsSecret ? 0o600 : 0o644, holdsSecret: f.holdsSecret, purpose: f.purpose };
 }
 
+/**
+ * The install scripts, then the doctor scripts (src/doctor/doctor-windows.ts: Test-Aiwatch.ps1 and the health
+ * Remediation pair), all signed alike; the Win32 app package holds the install scripts only.
+ */
 export async function planIntune(input: IntuneInput, opts: IntunePlanOptions = {}): Promise<IntunePlan> {
-  const scripts = await buildIntuneScripts(input, opts.signer);
+  const install = await buildIntuneScripts(input, opts.signer);
+  const doctor = await buildWindowsDoctorScripts(input, opts.signer);
+  const scripts = [...install, ...doctor];
   const artifacts = scripts.map(artifact);
   let intunewin: IntuneWinPackage | undefined;
   if (opts.intunewin) {
     intunewin = await buildIntuneWin({
-      files: artifacts.map((a) => ({ name: a.name, data: a.bytes })),
+      files: install.map(artifact).map((a) => ({ name: a.name, data: a.bytes })),
       setupFile: WIN32_APP.setupFile,
       mtime: opts.mtime,
       keys: opts.keys,

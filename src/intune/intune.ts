@@ -37,6 +37,11 @@ export interface IntuneOptions {
   caBundlePem?: string;
   /** Where uv release archives (and their .sha256) are downloaded from. Default {@link DEFAULT_UV_DOWNLOAD_BASE}. */
   uvDownloadBase?: string;
+  /**
+   * Publisher (part of the signer's subject, e.g. `Runlayer`) the doctor scripts require of the runlayer CLI's
+   * Authenticode signature. Default: none (an unsigned CLI is a warning, an invalid signature a failure).
+   */
+  expectedPublisher?: string;
 }
 
 export interface IntuneInput {
@@ -98,11 +103,13 @@ function embed(bytes: Uint8Array): Embedded {
 }
 
 /** Refuse inputs the scripts cannot carry: every problem at once. */
-function assertRenderable(input: IntuneInput): void {
+export function assertRenderable(input: IntuneInput): void {
   const problems = [...windowsSpecProblems(input.spec.windows, input.specSubject ?? 'deployment spec'), ...tenantAsciiProblems(input.tenant)];
   if (!input.tenant.OrgApiKey) problems.push('OrgApiKey is required for the Windows scripts');
   const uv = input.options?.uvDownloadBase;
   if (uv !== undefined && !/^https:\/\/[!-~]+[^/]$/.test(uv)) problems.push(`uvDownloadBase: expected an https:// URL without a trailing slash, got ${JSON.stringify(uv)}`);
+  const publisher = input.options?.expectedPublisher;
+  if (publisher !== undefined && !/^[ -~]{1,200}$/.test(publisher)) problems.push(`--expected-publisher: expected 1-200 printable ASCII characters, got ${JSON.stringify(publisher)}`);
   if (problems.length > 0) throw new UsageError(problems);
 }
 

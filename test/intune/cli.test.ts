@@ -58,14 +58,16 @@ describe('aiwatch-deploy intune', () => {
     const r = await cli(['--host', HOST, '--org-api-key-file', 'org.key', '--out', 'detect']);
     expect(r.code, r.stderr).toBe(0);
     noSecrets(r);
-    expect(readdirSync(outDir('detect')).sort()).toEqual(['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Invoke-AiwatchScan.ps1', 'Remediate-Aiwatch.ps1', 'Uninstall-Aiwatch.ps1']);
+    expect(readdirSync(outDir('detect')).sort()).toEqual(['Detect-Aiwatch.ps1', 'Detect-AiwatchHealth.ps1', 'Install-AiwatchDetect.ps1', 'Invoke-AiwatchScan.ps1', 'Remediate-Aiwatch.ps1', 'Remediate-AiwatchHealth.ps1', 'Test-Aiwatch.ps1', 'Uninstall-Aiwatch.ps1']);
     expect(mode(path.join(outDir('detect'), 'Install-AiwatchDetect.ps1'))).toBe('600');
     expect(mode(path.join(outDir('detect'), 'Invoke-AiwatchScan.ps1'))).toBe('600');
     expect(mode(path.join(outDir('detect'), 'Remediate-Aiwatch.ps1'))).toBe('600');
     expect(mode(path.join(outDir('detect'), 'Detect-Aiwatch.ps1'))).toBe('644');
     expect(mode(path.join(outDir('detect'), 'Uninstall-Aiwatch.ps1'))).toBe('644');
     expect(readFileSync(path.join(outDir('detect'), 'Invoke-AiwatchScan.ps1'), 'ascii')).toContain(`$AiwatchOrgApiKey = '${ORG_KEY}'\r\n`);
-    expect(r.stdout).toMatch(/wrote 5 files to detect:/);
+    expect(mode(path.join(outDir('detect'), 'Test-Aiwatch.ps1'))).toBe('644');
+    expect(mode(path.join(outDir('detect'), 'Remediate-AiwatchHealth.ps1'))).toBe('644');
+    expect(r.stdout).toMatch(/wrote 8 files to detect:/);
   });
 
   it('--json: names, modes and purposes; SHA-256 only for files without a key; no key anywhere', async () => {
@@ -180,6 +182,6 @@ describe('the installed command (bin/aiwatch-deploy.js, built dist/)', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     noSecrets({ code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr });
-    expect(readdirSync(outDir('proc'))).toHaveLength(5);
+    expect(readdirSync(outDir('proc'))).toHaveLength(8);
   });
 });

@@ -25,6 +25,7 @@ const INTUNE_OPTIONS = {
   'pfx-password-file': { type: 'string', describe: 'File holding the PFX password (or env AIWATCH_PFX_PASSWORD)' },
   'sign-ca-file': { type: 'string', describe: 'PEM trust anchors for the check after signing (default: the PFX certificates + system roots)' },
   'sign-timestamp-url': { type: 'string', describe: 'RFC 3161 timestamp server for the signatures (needs network)' },
+  'expected-publisher': { type: 'string', describe: 'Signer the doctor scripts require of the runlayer CLI (part of its Authenticode subject)' },
   intunewin: { type: 'boolean', default: false, describe: 'Also write the Win32 app package Install-AiwatchDetect.intunewin' },
   spec: { type: 'string', describe: 'Deployment spec overrides (JSON)' },
   out: { type: 'string', demandOption: true, describe: 'Output folder' },
@@ -57,7 +58,7 @@ async function inputFrom(args: IntuneArgs, ctx: CliContext): Promise<IntuneInput
   const tenant = parseTenantInput(spec, await tenantRawFromArgs(spec, args, ctx), 'intune', tenantFlagHint);
   const ca = args['ca-bundle'];
   const caBundlePem = ca ? normaliseCaBundle(await readInputText(path.resolve(ctx.cwd, ca), '--ca-bundle'), `--ca-bundle ${ca}`) : undefined;
-  return { spec, tenant, options: { caBundlePem }, specSubject: specFile ?? 'deployment spec' };
+  return { spec, tenant, options: { caBundlePem, expectedPublisher: args['expected-publisher'] }, specSubject: specFile ?? 'deployment spec' };
 }
 
 function describeText(summary: Record<string, unknown>, out: string): string {
