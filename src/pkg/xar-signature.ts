@@ -3,7 +3,8 @@
  *
  * Covers: the {@link XarSigner} contract (what productsign puts in a flat package: a "classic" RSA signature and a
  * CMS `x-signature`, both over the TOC checksum), the heap layout of the signature regions (reference §2), the
- * SHA-1 DigestInfo prefix, certificate base64 wrapping as Apple writes it, and DER length trimming.
+ * size of the CMS region as productsign reserves it ({@link cmsReserveSize}), the SHA-1 DigestInfo prefix,
+ * certificate base64 wrapping as Apple writes it, and DER length trimming.
  * Does not cover: the cryptography itself (keys, CMS building, timestamps) — that lives in src/sign/.
  */
 
@@ -42,6 +43,38 @@ export interface XarSignatureLayout {
   cms: XarRegion;
   /** First heap offset after the reserved regions: file data starts here. */
   dataStart: number;
+}
+
+/**
+ * CMS SignedData bytes besides the embedded certificates and the signature value: ContentInfo/SignedData headers,
+ * digest and signature algorithm identifiers, the signer's issuer name and serial, and the signed attributes
+ * (contentType, signingTime, messageDigest). Measured at 354 bytes for our signer with the test PKI
+ * (test/sign/pkg-signer.test.ts pins it under this allowance); Apple's longer issuer names add about 100; 1 KiB.
+ */
+export const CMS_STRUCTURE_ALLOWANCE = 1024;
+
+/**
+ * Upper bound of the RFC 3161 token Apple's TSA (timestamp.apple.com/ts01) returns, added as an unsigned attribute:
+ * a SignedData of its own holding the TSA's signing certificate (≈ 1.1 KB) and the Apple Timestamp Certification
+ * Authority (1,035 bytes, certs/apple/AppleTimestampCA.cer), a TSTInfo (≈ 100 bytes: policy, SHA-256 imprint,
+ * serial, time, nonce), its signer info with ESS signing-certificate attributes (≈ 400 bytes) and an RSA-2048
+ * signature (256 bytes): ≈ 2.9 KB; 4 KiB leaves room for a longer certificate. Should a token ever be larger, the
+ * xar writer grows the region and signs again (xar-seal.ts), so the bound costs a retry, never a broken package.
+ */
+export const TIMESTAMP_TOKEN_ALLOWANCE = 4096;
+
+/**
+ * Bytes to reserve for the CMS region, derived as productsign's: Σ DER of the embedded chain + the signature value +
+ * {@link CMS_STRUCTURE_ALLOWANCE} + {@link TIMESTAMP_TOKEN_ALLOWANCE} when timestamped, rounded up to a KiB.
+ * For a Developer ID Installer chain (leaf ≈ 1.5 KB, Developer ID CA G2 1,090 B, Apple Root CA 1,215 B) and
+ * RSA-2048 that is 9,216 bytes timestamped — the `<x-signature><size>9216</size>` productsign wrote in the observed
+ * Zoom package (reference §9) — and 5 KiB without a timestamp. (It was 14 KiB: 8 KiB for the token and 2 KiB of
+ * structure, harmless zeros but unlike Apple's packages.)
+ */
+export function cmsReserveSize(certificates: readonly Uint8Array[], signatureBytes: number, timestamped: boolean): number {
+  const certBytes = certificates.reduce((n, c) => n + c.length, 0);
+  const need = certBytes + signatureBytes + CMS_STRUCTURE_ALLOWANCE + (timestamped ? TIMESTAMP_TOKEN_ALLOWANCE : 0);
+  return Math.ceil(need / 1024) * 1024;
 }
 
 /** SHA-1 digest length: the TOC checksum our writer emits (`cksum_alg` 1). */

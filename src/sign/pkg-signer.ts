@@ -14,7 +14,7 @@
 import { constants, privateEncrypt } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { XarSigner } from '../pkg/xar-signature.js';
+import { cmsReserveSize, type XarSigner } from '../pkg/xar-signature.js';
 import { addUnsignedAttribute, createSignedData, encodeSignedData, signatureValue } from './cms.js';
 import type { SigningIdentity } from './identity.js';
 import { HASHES, type HashName, OID } from './oids.js';
@@ -31,21 +31,9 @@ export interface XarSignerOptions {
   timestamp?: Omit<TimestampOptions, 'url'>;
 }
 
-/** Bytes an RFC 3161 token may take in the CMS blob: Apple's TSA embeds its certificate chain (≈ 3–5 KB); 8 KiB. */
-export const TIMESTAMP_ALLOWANCE = 8192;
-/** CMS structure around certificates and signature: headers, algorithm ids, issuer name, signed attributes. */
-export const CMS_OVERHEAD_ALLOWANCE = 2048;
-
-/**
- * Bytes to reserve for the CMS blob: Σ certificate DER + signature + 2 KiB of structure + 8 KiB when timestamped,
- * rounded up to a KiB. For a Developer ID chain (≈ 3.8 KB of certificates, RSA-2048) that is 14 KiB timestamped,
- * 6 KiB without; productsign reserved 9,216 B in an observed pkg. Generous on purpose: a few KiB of zeros in the
- * pkg cost nothing, while an overflow costs a second signing round (and a second timestamp request).
- */
+/** Bytes to reserve for the CMS blob: productsign's size for the chain (src/pkg/xar-signature.ts cmsReserveSize). */
 export function cmsReserveFor(certificates: readonly Uint8Array[], signatureBytes: number, timestamped: boolean): number {
-  const certBytes = certificates.reduce((n, c) => n + c.length, 0);
-  const need = certBytes + signatureBytes + CMS_OVERHEAD_ALLOWANCE + (timestamped ? TIMESTAMP_ALLOWANCE : 0);
-  return Math.ceil(need / 1024) * 1024;
+  return cmsReserveSize(certificates, signatureBytes, timestamped);
 }
 
 function hashForChecksum(checksum: Uint8Array): HashName {

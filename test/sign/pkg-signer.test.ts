@@ -10,6 +10,7 @@ import { checkCmsSignature, readSignedData } from '../../src/sign/cms-read.js';
 import { loadSigningIdentity, type SigningIdentity } from '../../src/sign/identity.js';
 import { cmsReserveFor, createXarSigner, digestInfo } from '../../src/sign/pkg-signer.js';
 import { OID } from '../../src/sign/oids.js';
+import { CMS_STRUCTURE_ALLOWANCE, TIMESTAMP_TOKEN_ALLOWANCE } from '../../src/pkg/xar-signature.js';
 import { startTestTsa } from '../helpers/servers/tsa.js';
 import { getTestPki, TEST_P12_PASSWORD, type TestPki } from '../helpers/test-pki.js';
 import { describeWithTools, run, tryRun } from '../helpers/tools.js';
@@ -67,6 +68,9 @@ describeWithTools(['openssl'], 'pkg signer (RSA + CMS over the TOC checksum)', (
     expect(signer.certificates.map((c) => Buffer.from(c))).toEqual([pki.installer.certDer, pki.intermediateDer, pki.rootDer]);
     const cms = await signer.signCms(checksum);
     expect(cms.length).toBeLessThanOrEqual(signer.cmsReserve);
+    // The structure around certificates and signature stays inside the reserve's allowance for it.
+    const structure = cms.length - signer.certificates.reduce((n, c) => n + c.length, 0) - signer.rsaSignatureSize;
+    expect(structure).toBeLessThanOrEqual(CMS_STRUCTURE_ALLOWANCE);
     const verify = ['cms', '-verify', '-binary', '-inform', 'DER', '-in', file('cms.der', cms), '-content', file('checksum.bin'), '-out', file('out.bin')];
     // The leaf's Apple extension 1.2.840.113635.100.6.1.14 is critical and unknown to OpenSSL, and its EKU is not
     // S/MIME: exactly as with a real Developer ID Installer leaf, openssl needs -ignore_critical and -purpose any.
@@ -104,6 +108,7 @@ describeWithTools(['openssl'], 'pkg signer (RSA + CMS over the TOC checksum)', (
     expect(cms.length).toBeLessThanOrEqual(signer.cmsReserve);
     const info = readSignedData(cms);
     expect(info.timestampToken).toBeDefined();
+    expect(info.timestampToken!.length).toBeLessThanOrEqual(TIMESTAMP_TOKEN_ALLOWANCE);
     const sigValue = Buffer.from(info.signedData.signerInfos[0]!.signature.valueBlock.valueHexView);
     const imprint = createHash('sha256').update(sigValue).digest('hex');
     const printed = run('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', file('cms-ts.der', cms)]);
@@ -150,11 +155,14 @@ describeWithTools(['openssl'], 'pkg signer (RSA + CMS over the TOC checksum)', (
     expect(e.message).toMatch(new RegExp(`time-stamp server ${url} could not be reached after 2 attempts`));
   });
 
-  it('cmsReserve: generous for an Apple chain, documented formula', async () => {
+  it("cmsReserve: productsign's 9,216 bytes for a Developer ID chain, from the documented formula", async () => {
     const apple = await loadAppleCertificates();
     const leafLike = new Uint8Array(1500); // a Developer ID Installer leaf is ≈ 1.5 KB
-    expect(cmsReserveFor([leafLike, apple.developerIdG2.der, apple.appleRoot.der], 256, true)).toBe(14 * 1024);
-    expect(cmsReserveFor([leafLike, apple.developerIdG2.der, apple.appleRoot.der], 256, false)).toBe(6 * 1024);
+    // 1500 + 1090 (G2 CA) + 1215 (Apple Root CA) + 256 + 1024 structure + 4096 token = 9181 → 9 KiB: the
+    // <x-signature> size productsign wrote in the Zoom package (reference/pkg-format.md §9: offset 276, size 9216).
+    expect([apple.developerIdG2.der.length, apple.appleRoot.der.length]).toEqual([1090, 1215]);
+    expect(cmsReserveFor([leafLike, apple.developerIdG2.der, apple.appleRoot.der], 256, true)).toBe(9216);
+    expect(cmsReserveFor([leafLike, apple.developerIdG2.der, apple.appleRoot.der], 256, false)).toBe(5 * 1024);
     expect(createXarSigner(identity, { clock: () => SIGNING_TIME }).cmsReserve).toBeGreaterThan(createXarSigner(identity, { clock: () => SIGNING_TIME, timestampUrl: null }).cmsReserve);
     expect(OID.timeStampToken).toBe('1.2.840.113549.1.9.16.2.14');
   });
