@@ -113,6 +113,23 @@ export function assertRenderable(input: IntuneInput): void {
   if (problems.length > 0) throw new UsageError(problems);
 }
 
+/** Where the Windows scripts put things: the names every generated script agrees on (verify checks them). */
+export interface WindowsLayout {
+  /** Folder under %ProgramFiles%. */
+  installDirName: string;
+  /** The runlayer CLI's file name in its bin folder. */
+  cliExe: string;
+  /** Log folder, with environment variables unexpanded. */
+  logDir: string;
+  /** Task folder, `\Runlayer\`. */
+  taskPath: string;
+  taskNames: { scan: string; provisioning: string; removeHooks: string };
+}
+
+export function windowsLayout(spec: DeploymentSpec): WindowsLayout {
+  return { installDirName: INSTALL_DIR_NAME, cliExe: `${spec.windows.cliPackage}.exe`, logDir: spec.windows.logDir, taskPath: TASK_PATH, taskNames: { ...TASK_NAMES } };
+}
+
 /**
  * The values every template sees (secrets revealed: for rendering only). Does not validate: the render functions
  * do; exported for tests that render one template with values the validation would refuse.
@@ -123,12 +140,8 @@ export function templateContext(input: IntuneInput): Record<string, unknown> {
   return {
     tenant: tenantPreferences(tenant),
     env: spec.windows.env,
-    logDir: spec.windows.logDir,
     cliPackage: spec.windows.cliPackage,
-    cliExe: `${spec.windows.cliPackage}.exe`,
-    installDirName: INSTALL_DIR_NAME,
-    taskPath: TASK_PATH,
-    taskNames: TASK_NAMES,
+    ...windowsLayout(spec),
     logMaxBytes: LOG_MAX_BYTES,
     uvDownloadBase: input.options?.uvDownloadBase ?? DEFAULT_UV_DOWNLOAD_BASE,
     scanIntervalMinutes: intervalMinutes(spec, 'scan', 900, subject),

@@ -9,6 +9,7 @@ import type { Check, Verifier } from './context.js';
 import { checkPkg } from './pkg.js';
 import { PROFILE_CHECKS } from './profile-verifiers.js';
 import { checkPs1File, verifyIntuneWinFile } from './windows.js';
+import { withWindowsCrossChecks } from './doctor-windows.js';
 
 /** The verifiers built from `checks`, in the table's precedence order. */
 export function verifiersFor(checks: Partial<Record<FileKind, Check>>): Verifier[] {
@@ -20,7 +21,7 @@ export function verifiersFor(checks: Partial<Record<FileKind, Check>>): Verifier
 
 /** The checks of single artifacts, by kind. */
 export const ARTIFACT_CHECKS: Partial<Record<FileKind, Check>> = {
-  'powershell-script': checkPs1File,
+  'powershell-script': withWindowsCrossChecks(checkPs1File),
   pkg: checkPkg,
   intunewin: verifyIntuneWinFile,
   ...PROFILE_CHECKS,
