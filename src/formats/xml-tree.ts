@@ -305,11 +305,22 @@ export function childText(el: XmlElement, name: string): string | undefined {
   return c === undefined ? undefined : textOf(c).trim();
 }
 
+/**
+ * xmlbuilder2 escapes `&` only when it does not start something shaped like an entity reference (`&amp;`, `&#38;`):
+ * text that holds such a sequence literally (a .mobileconfig embedded as text holds many) would lose a level of
+ * escaping. Escaping exactly those ampersands first makes the written text read back as it was given.
+ */
+function literal(text: string): string {
+  return text.replace(/&(?=[A-Za-z]+;|#\d+;)/g, '&amp;');
+}
+
 /** Build `el` under `parent` with xmlbuilder2 (which escapes). */
 function build(parent: XMLBuilder, el: XmlElement): void {
-  const node = parent.ele(el.name, el.attrs);
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(el.attrs)) attrs[k] = literal(v);
+  const node = parent.ele(el.name, attrs);
   for (const c of el.children) {
-    if (typeof c === 'string') node.txt(c);
+    if (typeof c === 'string') node.txt(literal(c));
     else build(node, c);
   }
 }
