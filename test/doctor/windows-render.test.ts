@@ -1,0 +1,145 @@
+/**
+ * The Windows doctor scripts as rendered: every one parses with tree-sitter-powershell (no ERROR/MISSING node),
+ * is ASCII with CRLF only and no BOM, holds no key, carries every check's id, title and fix text in the order of
+ * src/doctor/checks-windows.ts, and is written by `aiwatch-deploy intune` (0644, outside the .intunewin).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readIntuneWin } from '../../src/read/intunewin-read.js';
+import { innerEntries } from '../../src/read/ps1-read.js';
+import { WINDOWS_CHECKS, windowsChecks } from '../../src/doctor/checks-windows.js';
+import { renderWindowsDoctorScripts, WINDOWS_DOCTOR_SCRIPTS } from '../../src/doctor/doctor-windows.js';
+import { scriptTextProblems } from '../../src/intune/intune-checks.js';
+import { planIntune } from '../../src/intune/intune-plan.js';
+import type { IntuneInput } from '../../src/intune/intune.js';
+import { ENROLL_KEY, ORG_KEY, VARIANTS } from '../intune/helpers.js';
+import { psSyntaxProblems } from '../intune/ps-parse.js';
+
+const variants: Record<string, () => IntuneInput> = {
+  ...VARIANTS,
+  publisher: () => ({ ...VARIANTS.detect!(), options: { expectedPublisher: 'Runlayer, Inc.' } }),
+};
+
+const psLiteral = (v: string): string => `'${v.replace(/'/g, "''")}'`;
+
+describe.each(Object.keys(variants))('the doctor scripts, variant %s', (variant) => {
+  const input = variants[variant]!();
+  const files = renderWindowsDoctorScripts(input);
+
+  it('are the three scripts, none holding a secret', () => {
+    expect(files.map((f) => f.name)).toEqual(Object.values(WINDOWS_DOCTOR_SCRIPTS));
+    for (const f of files) {
+      expect(f.holdsSecret).toBe(false);
+      for (const key of [ORG_KEY, ENROLL_KEY, ORG_KEY.slice(7), ENROLL_KEY.slice(10)]) expect(f.text, f.name).not.toContain(key);
+    }
+  });
+
+  it.each(Object.values(WINDOWS_DOCTOR_SCRIPTS))('%s parses with no ERROR or MISSING node', async (name) => {
+    const f = files.find((x) => x.name === name)!;
+    expect(await psSyntaxProblems(f.text)).toEqual([]);
+  });
+
+  it('are ASCII, CRLF only, no BOM, under the Intune size limit', () => {
+    for (const f of files) {
+      const bytes = Buffer.from(f.text, 'latin1');
+      expect(scriptTextProblems(f.name, f.text)).toEqual([]);
+      expect(bytes.every((b) => b < 0x80), f.name).toBe(true);
+      expect(bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(false);
+      expect(f.text.split('\r\n').every((line) => !line.includes('\n') && !line.includes('\r')), f.name).toBe(true);
+      expect(f.text.endsWith('\r\n')).toBe(true);
+    }
+  });
+
+  it('carry every check with its fix text, in order, provisioning only with an EnrollmentKey', () => {
+    const provisioning = input.tenant.EnrollmentKey !== undefined;
+    const want = windowsChecks(provisioning);
+    expect(want.length).toBe(WINDOWS_CHECKS.length - (provisioning ? 0 : 1));
+    for (const name of [WINDOWS_DOCTOR_SCRIPTS.doctor, WINDOWS_DOCTOR_SCRIPTS.detect]) {
+      const text = files.find((f) => f.name === name)!.text;
+      const rows = [...text.matchAll(/^ {4}@\{ Id = '([a-z-]+)'; Title = (.*); FailExit = (\d); Fix = (.*) \},?\r$/gm)];
+      expect(rows.map((r) => r[1])).toEqual(want.map((c) => c.id));
+      for (const [i, c] of want.entries()) {
+        expect(rows[i]![2]).toBe(psLiteral(c.title));
+        expect(Number(rows[i]![3])).toBe(c.failExit);
+        expect(rows[i]![4]).toBe(psLiteral(c.fix));
+      }
+      expect(text).toContain(`$AiwatchWithProvisioning = $${provisioning}\r\n`);
+    }
+  });
+
+  it('every check id in the table has the function that decides it, called in table order', () => {
+    const text = files.find((f) => f.name === WINDOWS_DOCTOR_SCRIPTS.doctor)!.text;
+    const calls = [...text.matchAll(/\$results \+= Invoke-AiwatchCheck -Id '([a-z-]+)'/g)].map((m) => m[1]);
+    expect(calls).toEqual(WINDOWS_CHECKS.map((c) => c.id));
+  });
+
+  it('the expected host and publisher are the tenant\'s and the option\'s', () => {
+    const text = files.find((f) => f.name === WINDOWS_DOCTOR_SCRIPTS.doctor)!.text;
+    expect(text).toContain(`$AiwatchExpectedHost = ${psLiteral(input.tenant.Host)}\r\n`);
+    expect(text).toContain(`$AiwatchExpectedPublisher = ${psLiteral(input.options?.expectedPublisher ?? '')}\r\n`);
+  });
+});
+
+describe('the fix texts', () => {
+  it('are ASCII, one line, and say what to run or change', () => {
+    for (const c of WINDOWS_CHECKS) {
+      expect(c.fix, c.id).toMatch(/^[ -~]+$/);
+      expect(c.title, c.id).toMatch(/^[ -~]+$/);
+    }
+    const byId = Object.fromEntries(WINDOWS_CHECKS.map((c) => [c.id, c]));
+    expect(byId.tls!.fix).toMatch(/RUNLAYER_CA_BUNDLE/);
+    expect(byId.tls!.fix).toMatch(/SSL_CERT_FILE and REQUESTS_CA_BUNDLE/);
+    expect(byId.tls!.fix).toMatch(/LocalMachine\\Root/);
+    expect(byId['org-key']!.fix).toMatch(/HTTP 401: the OrgApiKey is wrong or revoked/);
+    expect(byId['org-key']!.fix).toMatch(/HTTP 403: the key lacks the Detect Scan role/);
+  });
+
+  it('the exit code classes follow the 0-3 table: installation 3 before configuration 1 before network 2', () => {
+    const firstOf = (code: number) => WINDOWS_CHECKS.findIndex((c) => c.failExit === code);
+    expect(firstOf(3)).toBeLessThan(firstOf(1));
+    expect(firstOf(1)).toBeLessThan(firstOf(2));
+    expect(Object.fromEntries(WINDOWS_CHECKS.map((c) => [c.id, c.failExit]))).toEqual({
+      'cli-binary': 3,
+      'scan-task': 3,
+      'provisioning-task': 3,
+      config: 1,
+      user: 1,
+      'host-reachable': 2,
+      tls: 2,
+      'org-key': 1,
+      logs: 0,
+      'intune-ime': 0,
+      legacy: 0,
+    });
+  });
+});
+
+describe('aiwatch-deploy intune writes them', () => {
+  it('next to the install scripts, 0644, and not into the .intunewin', async () => {
+    const plan = await planIntune(VARIANTS.full!(), { intunewin: true, mtime: new Date(0) });
+    const names = plan.artifacts.map((a) => a.name);
+    for (const n of Object.values(WINDOWS_DOCTOR_SCRIPTS)) {
+      const a = plan.artifacts.find((x) => x.name === n)!;
+      expect(a.mode).toBe(0o644);
+      expect(a.holdsSecret).toBe(false);
+    }
+    expect(names).toContain('Install-AiwatchDetect.ps1');
+    const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-doctor-w32-'));
+    try {
+      const file = path.join(dir, plan.intunewin!.fileName);
+      writeFileSync(file, plan.intunewin!.bytes);
+      const r = await readIntuneWin(file, { spill: path.join(dir, 'inner.zip') });
+      const inside = (await innerEntries(r.inner!)).map((e) => e.name);
+      expect(inside).toContain('Install-AiwatchDetect.ps1');
+      for (const n of Object.values(WINDOWS_DOCTOR_SCRIPTS)) expect(inside).not.toContain(n);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a publisher that is not printable ASCII, naming the flag', () => {
+    expect(() => renderWindowsDoctorScripts({ ...VARIANTS.detect!(), options: { expectedPublisher: 'Runlayer\nInc' } })).toThrow(/--expected-publisher: expected 1-200 printable ASCII characters, got "Runlayer\\nInc"/);
+  });
+});
