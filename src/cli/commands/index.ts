@@ -1,10 +1,12 @@
 /** Every CLI command, in the order `--help` lists them. Add a command by importing its module here. */
 import type { AiwatchCommand } from '../command.js';
+import { applyCommand } from './apply.js';
 import { buildCommand } from './build.js';
 import { cleanupScriptCommand } from './cleanup-script.js';
 import { inspectCommand } from './inspect.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
+import { planCommand } from './plan.js';
 import { profilesCommand } from './profiles.js';
 import { signBinaryCommand } from './sign-binary.js';
 import { signPkgCommand } from './sign-pkg.js';
@@ -15,4 +17,4 @@ import { tenantsCommand } from './tenants.js';
 import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand, planCommand, applyCommand];
