@@ -1,14 +1,19 @@
 /**
- * The release zip: a deterministic writer (over yazl) and a reader (over yauzl) for verify/inspect.
+ * The release zip: a deterministic writer and a reader (over yauzl) for verify/inspect.
  *
  * Entries are DEFLATEd at level 6 unless the caller says they are compressed already (the pkg: its Payload is gzip,
  * so deflating it again costs a full pass over the largest file for a gain of well under 1%).
  * Determinism: entries in the order given (the release plan sorts them), a fixed mode per entry, every mtime the
- * same SOURCE_DATE_EPOCH instant, DEFLATE at a fixed level. The ZIP "DOS" timestamp has no time zone: yazl encodes it
- * from the Date's *local* fields, so two machines in different zones would write different bytes. We therefore
- * (a) disable yazl's UTC extended-timestamp field (`forceDosTimestamp`) and (b) hand yazl a Date whose local fields
- * equal the UTC calendar fields of the epoch, so the stored DOS time is the UTC time wherever the build runs.
- * DOS times start in 1980: an earlier SOURCE_DATE_EPOCH is clamped to 1980-01-01 00:00 (as yazl does).
+ * same SOURCE_DATE_EPOCH instant as a DOS date and time of its UTC calendar fields (a DOS time has no zone, so this is
+ * what makes two machines in different zones write the same bytes; no extended-timestamp field), DEFLATE at a fixed
+ * level. DOS times start in 1980: an earlier SOURCE_DATE_EPOCH is clamped to 1980-01-01 00:00.
+ *
+ * Writing is hand-written (the layout yazl writes for in-memory entries: UTF-8 names, version made by Unix 6.3, no
+ * extra fields) because the release's largest entry, the pkg, is best stored with the CRC-32 its writer computed
+ * natively on the way (`known`): it is then copied once, its CRC re-checked natively, instead of passing yazl's
+ * JavaScript CRC-32 and four stream stages (docs/benchmarks.md). A file entry without `known` is CRC'd natively
+ * first; a DEFLATEd file entry is streamed with a data descriptor. A zip that would need zip64 (4 GiB or more,
+ * 65,535 entries or more) is still written by yazl.
  *
  * Reading (over yauzl) is bounded (src/formats/limits.ts): the entry count is checked from the end record before any
  * entry is listed; an entry is read only as the caller asks (into memory up to a size limit, streamed to a file, or
@@ -19,21 +24,30 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
+import { InputFileError } from '../errors.js';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, InputLimitError, LIMITS } from './limits.js';
 import { fileSource, windowSource, type NamedSource, type RandomAccessSource } from './source.js';
 import { writeChunk } from './byte-stream.js';
+
+/** A file's size and CRC-32 (zlib's), when its writer computed them on the way. */
+export interface ZipKnownCrc {
+  size: number;
+  crc32: number;
+}
 
 export interface ZipEntryInput {
   /** Path inside the zip, `/`-separated, no leading slash. */
   name: string;
   /** Unix permission bits (0o644, 0o755). */
   mode: number;
-  source: { bytes: Uint8Array } | { file: string };
+  source: { bytes: Uint8Array } | { file: string; known?: ZipKnownCrc };
   /** DEFLATE the entry (default true); false stores it, for data that is compressed already (the .pkg). */
   compress?: boolean;
 }
@@ -45,8 +59,219 @@ export function dosDateFor(epochSeconds: number): Date {
   return new Date(utc.getUTCFullYear(), utc.getUTCMonth(), utc.getUTCDate(), utc.getUTCHours(), utc.getUTCMinutes(), utc.getUTCSeconds());
 }
 
+/** The DOS time and date words of the UTC calendar fields of `epochSeconds`, clamped to 1980 … 2107. */
+function dosTimeDate(epochSeconds: number): { time: number; date: number } {
+  const d = new Date(Math.min(Math.max(epochSeconds, 315532800), 4354819198) * 1000);
+  return {
+    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
+    date: ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+  };
+}
+
+const ZIP32_LIMIT = 0xfffffffe;
+const MAX_ENTRIES_32 = 0xffff;
+const FLAG_UTF8 = 1 << 11;
+const FLAG_DESCRIPTOR = 1 << 3;
+const VERSION_MADE_BY = (3 << 8) | 63;
+const VERSION_NEEDED = 20;
+const COPY_CHUNK = 1 << 20;
+
+interface Placed {
+  name: Buffer;
+  mode: number;
+  method: 0 | 8;
+  flags: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  offset: number;
+}
+
+/** Largest DEFLATE output of `n` bytes (zlib's deflateBound, rounded up). */
+const deflateBound = (n: number): number => n + (n >> 12) + (n >> 14) + (n >> 25) + 64;
+
+function localHeader(p: Placed, when: { time: number; date: number }): Buffer {
+  const b = Buffer.alloc(30 + p.name.length);
+  const known = (p.flags & FLAG_DESCRIPTOR) === 0;
+  b.writeUInt32LE(0x04034b50, 0);
+  b.writeUInt16LE(VERSION_NEEDED, 4);
+  b.writeUInt16LE(p.flags, 6);
+  b.writeUInt16LE(p.method, 8);
+  b.writeUInt16LE(when.time, 10);
+  b.writeUInt16LE(when.date, 12);
+  b.writeUInt32LE(known ? p.crc : 0, 14);
+  b.writeUInt32LE(known ? p.compressedSize : 0, 18);
+  b.writeUInt32LE(known ? p.size : 0, 22);
+  b.writeUInt16LE(p.name.length, 26);
+  p.name.copy(b, 30);
+  return b;
+}
+
+function dataDescriptor(p: Placed): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32LE(0x08074b50, 0);
+  b.writeUInt32LE(p.crc, 4);
+  b.writeUInt32LE(p.compressedSize, 8);
+  b.writeUInt32LE(p.size, 12);
+  return b;
+}
+
+function centralRecord(p: Placed, when: { time: number; date: number }): Buffer {
+  const b = Buffer.alloc(46 + p.name.length);
+  b.writeUInt32LE(0x02014b50, 0);
+  b.writeUInt16LE(VERSION_MADE_BY, 4);
+  b.writeUInt16LE(VERSION_NEEDED, 6);
+  b.writeUInt16LE(p.flags, 8);
+  b.writeUInt16LE(p.method, 10);
+  b.writeUInt16LE(when.time, 12);
+  b.writeUInt16LE(when.date, 14);
+  b.writeUInt32LE(p.crc, 16);
+  b.writeUInt32LE(p.compressedSize, 20);
+  b.writeUInt32LE(p.size, 24);
+  b.writeUInt16LE(p.name.length, 28);
+  b.writeUInt32LE(((0o100000 | p.mode) << 16) >>> 0, 38);
+  b.writeUInt32LE(p.offset, 42);
+  p.name.copy(b, 46);
+  return b;
+}
+
+function endRecord(count: number, size: number, offset: number): Buffer {
+  const b = Buffer.alloc(22);
+  b.writeUInt32LE(0x06054b50, 0);
+  b.writeUInt16LE(count, 8);
+  b.writeUInt16LE(count, 10);
+  b.writeUInt32LE(size, 12);
+  b.writeUInt32LE(offset, 16);
+  return b;
+}
+
+/** Write `b` and wait until the stream took it (so its memory may be reused). */
+function writeAndWait(out: Writable, b: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => out.write(b, (e) => (e ? reject(e) : resolve())));
+}
+
+/**
+ * Copy `size` bytes of `file` to `out` in 1 MiB chunks, the next one read while the last is written (at most two
+ * alive: a fresh buffer each, as `out` may keep what it is given), or only read them when `out` is undefined.
+ * Returns their CRC-32; a file of another size is an InputFileError.
+ */
+async function copyFile(file: string, size: number, out: Writable | undefined, what: string): Promise<number> {
+  const fh = await open(file, 'r').catch((e: unknown) => {
+    throw new InputFileError(file, `${what}: cannot open (${(e as Error).message})`, { cause: e });
+  });
+  const scratch = out ? undefined : Buffer.allocUnsafeSlow(COPY_CHUNK);
+  let crc = 0;
+  let at = 0;
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (;;) {
+      const buf = scratch ?? Buffer.allocUnsafeSlow(COPY_CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, COPY_CHUNK, at);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      crc = zlib.crc32(chunk, crc);
+      at += bytesRead;
+      if (at > size) break;
+      await writing;
+      if (out) {
+        writing = writeAndWait(out, chunk);
+        writing.catch(() => undefined); // observed by the next await
+      }
+    }
+    await writing;
+  } finally {
+    await fh.close();
+  }
+  if (at !== size) throw new InputFileError(file, `${what}: changed while the zip was written (expected ${size} bytes, read ${at > size ? 'more' : at})`);
+  return crc >>> 0;
+}
+
+/** DEFLATE `file` into `out`; returns its CRC-32, size and compressed size. */
+async function deflateFile(file: string, out: Writable): Promise<{ crc: number; size: number; compressedSize: number }> {
+  let crc = 0;
+  let size = 0;
+  let compressedSize = 0;
+  const input = createReadStream(file, { highWaterMark: 1 << 16 });
+  input.on('data', (chunk) => {
+    crc = zlib.crc32(chunk as Buffer, crc);
+    size += chunk.length;
+  });
+  const deflate = zlib.createDeflateRaw({ level: 6 });
+  const writing = (async () => {
+    for await (const chunk of deflate as AsyncIterable<Buffer>) {
+      compressedSize += chunk.length;
+      await writeChunk(out, chunk);
+    }
+  })();
+  await Promise.all([pipeline(input, deflate), writing]);
+  return { crc: crc >>> 0, size, compressedSize };
+}
+
+/** Sizes of the file entries (as `known` says, checked against the file, or as it is on disk). */
+async function fileSizes(entries: readonly ZipEntryInput[]): Promise<number[]> {
+  return Promise.all(
+    entries.map(async (e) => {
+      if ('bytes' in e.source) return e.source.bytes.length;
+      const { file, known } = e.source;
+      const size = await stat(file).then(
+        (st) => st.size,
+        (err: unknown) => {
+          throw new InputFileError(file, `zip entry ${e.name}: cannot read (${(err as Error).message})`, { cause: err });
+        },
+      );
+      if (known && known.size !== size) throw new InputFileError(file, `zip entry ${e.name}: is ${size} bytes, its writer said ${known.size}: changed since it was written`);
+      return size;
+    }),
+  );
+}
+
 /** Write a deterministic zip of `entries` to `out`. Resolves when everything has been written. */
 export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: number, out: Writable): Promise<void> {
+  const sizes = await fileSizes(entries);
+  const bound = entries.reduce((n, e, i) => n + 76 + 2 * Buffer.byteLength(e.name) + 16 + (e.compress === false ? sizes[i]! : deflateBound(sizes[i]!)), 22);
+  if (bound > ZIP32_LIMIT || entries.length >= MAX_ENTRIES_32) return writeZipWithYazl(entries, epochSeconds, out);
+  const when = dosTimeDate(epochSeconds);
+  const placed: Placed[] = [];
+  let cursor = 0;
+  const put = async (b: Uint8Array): Promise<void> => {
+    await writeChunk(out, b);
+    cursor += b.length;
+  };
+  for (const [i, e] of entries.entries()) {
+    const method = e.compress === false ? 0 : 8;
+    const p: Placed = { name: Buffer.from(e.name, 'utf8'), mode: e.mode, method, flags: FLAG_UTF8, crc: 0, compressedSize: 0, size: sizes[i]!, offset: cursor };
+    placed.push(p);
+    const s = e.source;
+    if ('bytes' in s) {
+      const data = method === 8 ? zlib.deflateRawSync(s.bytes, { level: 6 }) : s.bytes;
+      Object.assign(p, { crc: zlib.crc32(s.bytes) >>> 0, compressedSize: data.length });
+      await put(localHeader(p, when));
+      await put(data);
+    } else if (method === 0) {
+      const what = `zip entry ${e.name}`;
+      p.crc = s.known ? s.known.crc32 >>> 0 : await copyFile(s.file, p.size, undefined, what);
+      p.compressedSize = p.size;
+      await put(localHeader(p, when));
+      const crc = await copyFile(s.file, p.size, out, what);
+      cursor += p.size;
+      if (crc !== p.crc) throw new InputFileError(s.file, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
+    } else {
+      p.flags |= FLAG_DESCRIPTOR;
+      await put(localHeader(p, when));
+      const r = await deflateFile(s.file, out);
+      if (r.size !== p.size) throw new InputFileError(s.file, `zip entry ${e.name}: changed while the zip was written (expected ${p.size} bytes, read ${r.size})`);
+      Object.assign(p, { crc: r.crc, compressedSize: r.compressedSize });
+      cursor += r.compressedSize;
+      await put(dataDescriptor(p));
+    }
+  }
+  const start = cursor;
+  for (const p of placed) await put(centralRecord(p, when));
+  await put(endRecord(placed.length, cursor - start, start));
+}
+
+/** The zip64 case (4 GiB or more, or 65,535 entries or more): yazl, with the same fields otherwise. */
+async function writeZipWithYazl(entries: readonly ZipEntryInput[], epochSeconds: number, out: Writable): Promise<void> {
   const zip = new yazl.ZipFile();
   const mtime = dosDateFor(epochSeconds);
   for (const e of entries) {

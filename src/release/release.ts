@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import type { ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
@@ -77,16 +78,25 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
 }
 
+/** The pkg's digest as it was written: SHA-256 for the manifest, CRC-32 (zlib's) for its zip entry. */
+interface PkgDigest {
+  sha256: string;
+  size: number;
+  crc32?: number;
+}
+
 /**
- * The built-in builder: the flat package streamed into `pkgFile`, hashed on its way there (saves reading the
- * largest file of the release once more for the manifest).
+ * The built-in builder: the flat package streamed into `pkgFile`, hashed on its way there (SHA-256 and, natively,
+ * CRC-32: saves reading the largest file of the release once more for the manifest, and the zip's JavaScript CRC).
  */
-async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<{ pkg: FlatPackageResult; digest: { sha256: string; size: number } }> {
+async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<{ pkg: FlatPackageResult; digest: PkgDigest }> {
   const sha = createHash('sha256');
   let size = 0;
+  let crc = 0;
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       sha.update(chunk);
+      crc = zlib.crc32(chunk, crc);
       size += chunk.length;
       done(null, chunk);
     },
@@ -99,7 +109,7 @@ async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promis
     hasher.end();
     await written;
   }
-  return { pkg, digest: { sha256: sha.digest('hex'), size } };
+  return { pkg, digest: { sha256: sha.digest('hex'), size, crc32: crc >>> 0 } };
 }
 
 const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
@@ -162,9 +172,10 @@ class ZipContents {
   readonly files: ReleaseFile[] = [];
   readonly entries: ZipEntryInput[] = [];
 
-  addFile(name: string, role: FileRole, file: string, hash: { sha256: string; size: number }): void {
-    this.files.push({ name, role, mode: 0o644, ...hash });
-    this.entries.push({ name, mode: 0o644, source: { file }, compress: false });
+  addFile(name: string, role: FileRole, file: string, hash: PkgDigest): void {
+    const { crc32, ...digest } = hash;
+    this.files.push({ name, role, mode: 0o644, ...digest });
+    this.entries.push({ name, mode: 0o644, source: crc32 === undefined ? { file } : { file, known: { size: digest.size, crc32 } }, compress: false });
   }
 
   add(name: string, role: FileRole, data: string | Uint8Array, mode = 0o644): void {
@@ -184,7 +195,7 @@ interface BuiltPkg {
   /** What the built-in builder wrote (absent with another packageBuilder). */
   pkg?: FlatPackageResult;
   /** Its hash as it was written (absent when another builder wrote it, or stapling changed it since). */
-  digest?: { sha256: string; size: number };
+  digest?: PkgDigest;
 }
 
 /** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */

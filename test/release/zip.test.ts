@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { dosDateFor, readZip, writeZip, type ZipEntryInput } from '../../src/formats/zip.js';
 import { describeWithTools, run } from '../helpers/tools.js';
@@ -66,5 +67,33 @@ describeWithTools(['unzip', 'bsdtar'], 'release zip read by independent readers'
     run('bsdtar', ['-xf', file, '-C', x]);
     expect(readFileSync(path.join(x, 'aiwatch-1.0.0-macos-arm64.pkg')).equals(readFileSync(big))).toBe(true);
     expect(readFileSync(path.join(x, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+});
+
+describe('release zip: a stored file with the CRC-32 its writer computed', () => {
+  const crc = zlib.crc32(readFileSync(big)) >>> 0;
+  const stored = (known?: { size: number; crc32: number }): ZipEntryInput[] => [
+    { name: 'a.pkg', mode: 0o644, source: known ? { file: big, known } : { file: big }, compress: false },
+    { name: 'b.txt', mode: 0o644, source: { bytes: Buffer.from('b\n') } },
+  ];
+
+  it('writes the same bytes as when the zip computes it, and unzip -t agrees with the CRC', async () => {
+    const a = readFileSync(await make('known.zip', stored({ size: 300_000, crc32: crc })));
+    const b = readFileSync(await make('unknown.zip', stored()));
+    expect(a.equals(b)).toBe(true);
+    expect(a.readUInt32LE(14)).toBe(crc); // the local header carries it: no data descriptor
+    expect(a.readUInt16LE(6) & 8).toBe(0);
+  });
+
+  it('refuses a file whose bytes no longer match the CRC-32 given (changed since it was written)', async () => {
+    await expect(make('stale.zip', stored({ size: 300_000, crc32: (crc ^ 1) >>> 0 }))).rejects.toThrow(/changed while the zip was written \(CRC-32/);
+    await expect(make('short.zip', stored({ size: 299_999, crc32: crc }))).rejects.toThrow(/is 300000 bytes, its writer said 299999/);
+  });
+});
+
+describeWithTools(['unzip'], 'release zip with a known CRC read by unzip', () => {
+  it('unzip -t passes', async () => {
+    const file = await make('known-t.zip', [{ name: 'a.pkg', mode: 0o644, source: { file: big, known: { size: 300_000, crc32: zlib.crc32(readFileSync(big)) >>> 0 } }, compress: false }]);
+    expect(run('unzip', ['-t', file])).toMatch(/No errors detected/);
   });
 });
