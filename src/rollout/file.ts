@@ -77,8 +77,9 @@ export function parseRollout(text: string, where: { file: string; dir: string },
     }
     const t = mergeTarget(defaults, raw, where.dir, say);
     if (t) {
-      targetRules(t, drivers, say);
-      targets.push(t);
+      // An incomplete target (no url, scope …) still has its other fields checked: every problem at once.
+      targetRules(t.target, drivers, say, t.complete);
+      if (t.complete) targets.push(t.target);
     }
   });
   const zip = isObj(root.release) && typeof root.release.zip === 'string' ? root.release.zip : undefined;
@@ -87,8 +88,12 @@ export function parseRollout(text: string, where: { file: string; dir: string },
   return { file: where.file, release: { zip: path.resolve(where.dir, zip!) }, targets };
 }
 
-/** The target with its defaults merged, references' paths made absolute; undefined when a required field is missing. */
-function mergeTarget(defaults: Raw, raw: Raw, dir: string, say: (m: string) => void): RolloutTarget | undefined {
+/**
+ * The target with its defaults merged, references' paths made absolute; `complete` false when a required field is
+ * missing (then placeholders stand in for it, so that the other fields can still be checked). Undefined without a
+ * name or an mdm (nothing to check them against).
+ */
+function mergeTarget(defaults: Raw, raw: Raw, dir: string, say: (m: string) => void): { target: RolloutTarget; complete: boolean } | undefined {
   const pick = (k: string): unknown => (raw[k] !== undefined ? raw[k] : defaults[k]);
   const merged = (k: string): Raw => ({ ...(isObj(defaults[k]) ? defaults[k] : {}), ...(isObj(raw[k]) ? raw[k] : {}) });
   const missing = ['mdm', 'url', 'scope'].filter((k) => pick(k) === undefined);
@@ -96,19 +101,21 @@ function mergeTarget(defaults: Raw, raw: Raw, dir: string, say: (m: string) => v
   const mdm = pick('mdm');
   const url = pick('url');
   const scope = pick('scope');
-  if (typeof raw.name !== 'string' || typeof mdm !== 'string' || typeof url !== 'string' || !isObj(scope)) return undefined;
+  if (typeof raw.name !== 'string' || typeof mdm !== 'string') return undefined;
+  const complete = typeof url === 'string' && isObj(scope);
   const absolute = (v: unknown): unknown => (isRef(v) && 'file' in v && typeof v.file === 'string' ? { file: path.resolve(dir, v.file) } : v);
   const refs = (o: Raw): Raw => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, absolute(v)]));
-  return {
+  const target: RolloutTarget = {
     name: raw.name,
     mdm: mdm as MdmKind,
-    url,
+    url: typeof url === 'string' ? url : '',
     credentials: refs(merged('credentials')) as RolloutTarget['credentials'],
     tenant: refs(merged('tenant')) as RolloutTarget['tenant'],
-    scope: normalScope(scope),
+    scope: normalScope(isObj(scope) ? scope : { group: '' }),
     testServer: pick('testServer') === true,
     options: merged('options'),
   };
+  return { target, complete };
 }
 
 function normalScope(s: Raw): TargetScope {
@@ -121,20 +128,20 @@ function normalScope(s: Raw): TargetScope {
 }
 
 /** The rules a schema cannot say, for one merged target. */
-function targetRules(t: RolloutTarget, drivers: DriverRegistry, say: (m: string) => void): void {
+function targetRules(t: RolloutTarget, drivers: DriverRegistry, say: (m: string) => void, complete: boolean): void {
   const driver = drivers[t.mdm];
   if (!driver) {
     const have = Object.keys(drivers).sort().join(', ') || 'none';
     say(`mdm "${t.mdm}" is not supported yet (supported: ${have})`);
   }
-  const urlProblem = targetUrlProblem(t.url);
+  const urlProblem = t.url === '' ? undefined : targetUrlProblem(t.url);
   if (urlProblem) say(urlProblem);
   if (driver) credentialRules(t, driver, say);
   tenantRules(t, say);
   for (const [where, v] of [['scope', t.scope], ['options', t.options]] as const) {
     if (anyStringLooksLikeKey(v)) say(`${where}: holds what looks like a key (not shown): keys go under credentials or tenant, by reference`);
   }
-  if (driver) for (const p of driver.validate(t)) say(p);
+  if (driver && complete) for (const p of driver.validate(t)) say(p);
 }
 
 /** https, or http to this machine only (a local test server); no credentials, query or fragment in it. */
