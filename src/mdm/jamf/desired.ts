@@ -72,6 +72,7 @@ export interface DesiredPackage extends Base {
   size: number;
   md5: string;
   sha256: string;
+  sha512: string;
 }
 export interface DesiredPolicy extends Base {
   kind: 'policy';
@@ -219,8 +220,9 @@ export function desiredObjects(input: DesiredInput): DesiredObject[] {
     size: pkg.size,
     md5: pkg.md5.toLowerCase(),
     sha256: pkg.sha256.toLowerCase(),
+    sha512: pkg.sha512.toLowerCase(),
     hash: contentHash({ role: 'package', fileName: pkg.fileName, size: pkg.size, sha256: pkg.sha256, hashType: PACKAGE_HASH_TYPE }),
-    fields: { fileName: pkg.fileName, hashType: PACKAGE_HASH_TYPE, hashValue: pkg.md5.toLowerCase(), content: `${pkg.size} bytes md5:${pkg.md5.toLowerCase()}` },
+    fields: { fileName: pkg.fileName, hash: `${PACKAGE_HASH_TYPE} ${pkg.md5.toLowerCase()}`, content: `${pkg.size} bytes md5:${pkg.md5.toLowerCase()}` },
   });
   out.push({
     kind: 'policy',

@@ -20,7 +20,7 @@ import { readMarker } from '../../rollout/marker.js';
 import type { JamfClient } from './client.js';
 import { PACKAGE_HASH_TYPE, type DesiredPackage } from './desired.js';
 import { findPackage, readPackage, type ObservedPackage } from './observe.js';
-import { packageConverged } from './plan.js';
+import { packageConverged, packageHashMatches } from './plan.js';
 
 /** Fields of a Package that the server owns (never sent back in a PUT). */
 const READ_ONLY = ['id', 'md5', 'sha256', 'sha3512', 'size', 'cloudTransferStatus', 'indexed'];
@@ -49,7 +49,7 @@ export function newPackageRecord(d: DesiredPackage, notes: string): Record<strin
 
 /** Whether the record itself (not the uploaded file) must be written. */
 export function recordDiffers(obs: ObservedPackage, d: DesiredPackage): boolean {
-  return obs.fileName !== d.fileName || obs.hashType !== PACKAGE_HASH_TYPE || obs.hashValue?.toLowerCase() !== d.md5.toLowerCase() || readMarker(obs.notes)?.sha256 !== d.hash;
+  return obs.fileName !== d.fileName || !packageHashMatches(obs, d) || readMarker(obs.notes)?.sha256 !== d.hash;
 }
 
 function jsonId(text: string): string | undefined {

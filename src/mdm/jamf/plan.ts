@@ -52,6 +52,26 @@ function markerShown(hash: string | undefined): FieldValue {
   return hash === undefined ? null : `sha256=${hash.slice(0, 12)}`;
 }
 
+/**
+ * Whether the record's hashType/hashValue name this pkg. We send MD5; a server may replace them with its own hash
+ * of the uploaded file (SHA_512 on newer Jamf Pro): any of the release's hashes of the type named is a match.
+ */
+export function packageHashMatches(obs: Pick<ObservedPackage, 'hashType' | 'hashValue'>, d: Pick<DesiredPackage, 'md5' | 'sha256' | 'sha512'>): boolean {
+  const value = obs.hashValue?.toLowerCase();
+  switch (obs.hashType?.toUpperCase()) {
+    case 'MD5':
+      return value === d.md5;
+    case 'SHA_256':
+    case 'SHA256':
+      return value === d.sha256;
+    case 'SHA_512':
+    case 'SHA512':
+      return value === d.sha512;
+    default:
+      return false;
+  }
+}
+
 /** Whether the distribution point holds exactly the release's pkg (size AND hash: JCDS can report one without the other). */
 export function packageConverged(obs: ObservedPackage, d: Pick<DesiredPackage, 'size' | 'md5' | 'sha256'>): boolean {
   return obs.size === d.size && (obs.md5 === d.md5.toLowerCase() || obs.sha256 === d.sha256.toLowerCase());
@@ -87,7 +107,8 @@ export function observedFields(d: DesiredObject, o: Observed['value']): { fields
     case 'package': {
       const k = o as ObservedPackage;
       const content = packageConverged(k, d) ? `${d.size} bytes md5:${d.md5}` : `${k.size ?? 'no'} bytes md5:${k.md5 ?? 'none'}`;
-      return { fields: { fileName: k.fileName, hashType: k.hashType, hashValue: k.hashValue?.toLowerCase() ?? null, content }, description: k.notes };
+      const hash = packageHashMatches(k, d) ? `${PACKAGE_HASH_TYPE} ${d.md5}` : `${k.hashType ?? 'none'} ${k.hashValue?.toLowerCase() ?? ''}`.trim();
+      return { fields: { fileName: k.fileName, hash, content }, description: k.notes };
     }
     case 'policy': {
       const p = o as ObservedPolicy;
