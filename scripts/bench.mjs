@@ -182,7 +182,7 @@ function benchIntune(o) {
   writeFileSync(key, 'rl_org_bench123', { mode: 0o600 });
   const made = spawnSync(process.execPath, ['bin/aiwatch-deploy.js', 'intune', '--host', 'https://acme.runlayer.com', '--org-api-key-file', key, '--out', dir, '--intunewin'], { cwd: root, encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`intune failed: ${made.stderr.slice(-2000)}`);
-  return ['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Install-AiwatchDetect.intunewin'].map((name) => {
+  return ['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Test-Aiwatch.ps1', 'Install-AiwatchDetect.intunewin'].map((name) => {
     const file = path.join(dir, name);
     const run = (cmd) => Array.from({ length: o.runs }, () => measuredAny(o.dir, [cmd, file]));
     return { name, bytes: statSync(file).size, verify: run('verify'), inspect: run('inspect') };
