@@ -1,6 +1,6 @@
 /**
  * `verify FILE.pkg`: every problem of a flat package at once — the xar container (src/pkg/xar-verify.ts: header,
- * TOC checksum, every member's checksums), the members' consistency (src/verify/pkg-rules.ts: Bom ↔ Payload,
+ * TOC checksum, every member's checksums), the members' consistency (src/verify/pkg-rules.ts: Bom ↔ Payload; src/verify/bom-slices.ts: the Bom's Mach-O slice records,
  * PackageInfo counts and scripts, Distribution ↔ components and architectures), the launchd plists in the payload
  * (src/verify/launchd-plist.ts), the Mach-O programs' signatures against their bytes, and the package signatures
  * (src/read/signature.ts: RSA and CMS over the TOC checksum, timestamp). Trust (a chain to Apple, a Developer
@@ -13,6 +13,7 @@ import { findXarEntry } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
 import { memberWhere, readPkg, type PkgContents } from '../read/pkg-read.js';
 import { analyzeXarSignature, type XarSignatureReport } from '../read/signature.js';
+import { bomSliceProblems } from './bom-slices.js';
 import { pkgTrustRules } from './cross-trust.js';
 import { launchdPlistProblems } from './launchd-plist.js';
 import {
@@ -49,7 +50,7 @@ function contentProblems(p: PkgContents, damaged: ReadonlySet<string>, ctx: Pick
     const errors = Object.fromEntries(Object.entries(c.errors).filter(([m]) => ok(m)));
     out.push(...memberProblems(p.file, { ...c, errors }, present));
     if (ok('PackageInfo')) out.push(...(c.packageInfo?.problems ?? []));
-    if (ok('Bom') && ok('Payload')) out.push(...bomPayloadProblems(p.file, c));
+    if (ok('Bom') && ok('Payload')) out.push(...bomPayloadProblems(p.file, c), ...bomSliceProblems(p.file, c));
     if (ok('Payload')) {
       out.push(...ownershipProblems(p.file, c), ...programProblems(p.file, c));
       for (const l of c.launchdPlists) out.push(...launchdPlistProblems(l.text, `${memberWhere(p.file, `${c.prefix}Payload`)}:${l.path}`, ctx));

@@ -19,7 +19,7 @@ import { writeStreamAtomic } from '../../src/io/fs.js';
 import { renderMacosScripts } from '../../src/release/macos-scripts.js';
 import { buildRelease } from '../../src/release/release.js';
 import type { ReleaseManifest } from '../../src/release/release-docs.js';
-import { encodeBom } from '../../src/pkg/bom.js';
+import { writeBom } from '../../src/pkg/bom.js';
 import { buildFlatPackage } from '../../src/release/package.js';
 import type { PayloadEntry } from '../../src/pkg/payload.js';
 import { openXar, readXarEntryBytes } from '../../src/pkg/xar-reader.js';
@@ -129,20 +129,21 @@ export async function repackPkg(src: string, out: string, edit: (members: Map<st
 
 /** The payload entries (as the Bom writer takes them) and cksums, re-derived from a gzip'd cpio Payload. */
 export async function payloadModel(payloadGz: Buffer): Promise<{ entries: PayloadEntry[]; sums: Map<string, number> }> {
-  const cpio = await readCpioEntries(gunzipSource((async function* () { yield payloadGz; })()));
+  const cpio = await readCpioEntries(gunzipSource((async function* () { yield payloadGz; })()), { keepData: (_p, h) => h.kind === 'file' });
   const sums = new Map<string, number>();
   const entries = cpio.map((e): PayloadEntry => {
     if (e.kind !== 'dir') sums.set(e.path, e.cksum);
-    return { path: e.path, kind: e.kind as PayloadEntry['kind'], mode: e.mode & 0o7777, uid: 0, gid: 0, size: e.kind === 'dir' ? 32 * e.nlink : e.size, mtime: e.mtime, nlink: e.nlink };
+    const source = e.data ? { source: { bytes: e.data } } : {};
+    return { path: e.path, kind: e.kind as PayloadEntry['kind'], mode: e.mode & 0o7777, uid: 0, gid: 0, size: e.kind === 'dir' ? 32 * e.nlink : e.size, mtime: e.mtime, nlink: e.nlink, ...source };
   });
   return { entries, sums };
 }
 
-/** A Bom for the payload, with `change` applied to the entries first. */
+/** A Bom for the payload (Mach-O files get their slice records), with `change` applied to the entries first. */
 export async function bomFor(payloadGz: Buffer, change: (entries: PayloadEntry[]) => void = () => undefined): Promise<Buffer> {
   const { entries, sums } = await payloadModel(payloadGz);
   change(entries);
-  return encodeBom(entries, sums);
+  return writeBom(entries, { checksums: sums });
 }
 
 /** Build only the pkg (no zip) from a spec and binary, as the release does. */
