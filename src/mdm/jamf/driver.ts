@@ -6,9 +6,11 @@
  *   smart group → extension attribute → version-aware smart group → PPPC, login-items, tenant profiles → package
  *   (record, upload, distribution point) → policy
  *
- * Every write is found-by-name first (the plan just read it, or a killed run made it since: `apply` of an object the
- * plan said to create looks again before creating), so running `apply` again after a kill finishes the job without
- * duplicates. Ids learned while applying (a group just created) are used by the objects after it.
+ * Every object is found by name first: `apply` acts on the plan this session just read (it plans first if it has
+ * not), and a run killed at any point leaves objects that the next run's plan finds by name and completes (a package
+ * record made but not uploaded is uploaded), so running `apply` again finishes the job without duplicates (the server
+ * also refuses a second object of the same name). Ids learned while applying (a group just created) are used by the
+ * objects after it.
  *
  * Where our marker goes: smart groups, the extension attribute and profiles have a description; the package has
  * notes; a policy has neither, so the marker is the Self Service description of a policy not offered in Self Service
@@ -25,7 +27,7 @@ import { JamfAuth, type JamfCredentials } from './auth.js';
 import { parseClassic, profileXml, policyXml, readId, ClassicXmlError } from './classic-xml.js';
 import { JamfClient } from './client.js';
 import { desiredObjects, objectNames, type DesiredObject, type DesiredPolicy, type DesiredProfile, type DesiredSmartGroup, type DesiredExtensionAttribute } from './desired.js';
-import { findComputerGroup, findExtensionAttribute, findPackage, findPolicy, findProfile, listSmartGroups, type ObservedPackage } from './observe.js';
+import { findComputerGroup, findPackage, listSmartGroups, type ObservedPackage } from './observe.js';
 import { applyPackage } from './package.js';
 import { planTarget, type PlanEntry } from './plan.js';
 
@@ -183,12 +185,7 @@ class JamfSession implements MdmSession {
 
   async #applySmartGroup(d: DesiredSmartGroup, entry: PlanEntry): Promise<void> {
     const object = `smart group "${d.name}"`;
-    let existing = entry.observed as { id: string; description: string } | undefined;
-    if (!existing) {
-      // A killed run may have made it since the plan read.
-      const hit = (await listSmartGroups(this.client)).find((g) => g.name === d.name);
-      existing = hit ? { id: hit.id, description: hit.description } : undefined;
-    }
+    const existing = entry.observed as { id: string; description: string } | undefined;
     const body = JSON.stringify({ name: d.name, description: this.#marker(d, existing?.description ?? ''), criteria: d.criteria });
     const headers = { 'content-type': 'application/json', accept: 'application/json' };
     if (existing) {
@@ -202,7 +199,7 @@ class JamfSession implements MdmSession {
 
   async #applyExtensionAttribute(d: DesiredExtensionAttribute, entry: PlanEntry): Promise<void> {
     const object = `extension attribute "${d.name}"`;
-    const existing = (entry.observed as { id: string; description: string } | undefined) ?? (await findExtensionAttribute(this.client, d.name));
+    const existing = entry.observed as { id: string; description: string } | undefined;
     const body = JSON.stringify({
       name: d.name,
       description: this.#marker(d, existing?.description ?? ''),
@@ -223,7 +220,7 @@ class JamfSession implements MdmSession {
 
   async #applyProfile(d: DesiredProfile, entry: PlanEntry): Promise<void> {
     const object = `profile "${d.name}"`;
-    const existing = (entry.observed as { id?: string; description: string } | undefined) ?? (await findProfile(this.client, d.name));
+    const existing = entry.observed as { id?: string; description: string } | undefined;
     const scopeGroup = await this.#scopeGroup();
     const body = profileXml({ name: d.name, description: this.#marker(d, existing?.description ?? ''), payloads: d.payloads, scopeGroup });
     const headers = { 'content-type': 'application/xml', accept: 'application/xml' };
@@ -237,7 +234,7 @@ class JamfSession implements MdmSession {
 
   async #applyPolicy(d: DesiredPolicy, entry: PlanEntry): Promise<void> {
     const object = `policy "${d.name}"`;
-    const existing = (entry.observed as { id?: string; selfServiceDescription: string } | undefined) ?? (await findPolicy(this.client, d.name));
+    const existing = entry.observed as { id?: string; selfServiceDescription: string } | undefined;
     const pkg = await this.#idOf('package', d.packageName, () => findPackage(this.client, d.packageName));
     const group = await this.#idOf('smart-group-version', d.scopeGroup, async () => (await listSmartGroups(this.client)).find((g) => g.name === d.scopeGroup));
     const body = policyXml({ name: d.name, package: pkg, scopeGroup: group, marker: this.#marker(d, existing?.selfServiceDescription ?? '') });

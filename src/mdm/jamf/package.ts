@@ -2,7 +2,7 @@
  * The package on a Jamf Pro ≥ 11.5 server: the record (`/api/v1/packages`), the multipart upload of the pkg
  * (`POST /api/v1/packages/{id}/upload`, the single part `file`) and the wait until the distribution point holds it.
  *
- *  - The record is found by packageName first (a record created by a run that was killed before its upload is found
+ *  - The record is found by packageName (plan; a record created by a run that was killed before its upload is found
  *    and uploaded, not duplicated), created with every field the schema requires, or updated when its file name,
  *    hash or our marker (in `notes`) differ. The hash recorded is MD5 (docs/decisions.md: SHA_512 needs 11.25).
  *  - The upload streams the pkg from the release (bounded memory, progress per chunk). A connection reset restarts it
@@ -19,7 +19,7 @@ import type { DriverContext, ReleaseContent } from '../../rollout/model.js';
 import { readMarker } from '../../rollout/marker.js';
 import type { JamfClient } from './client.js';
 import { PACKAGE_HASH_TYPE, type DesiredPackage } from './desired.js';
-import { findPackage, readPackage, type ObservedPackage } from './observe.js';
+import { readPackage, type ObservedPackage } from './observe.js';
 import { packageConverged, packageHashMatches } from './plan.js';
 
 /** Fields of a Package that the server owns (never sent back in a PUT). */
@@ -65,7 +65,7 @@ function jsonId(text: string): string | undefined {
 export interface PackageStep {
   client: JamfClient;
   desired: DesiredPackage;
-  /** What the plan found (undefined: look again, a killed run may have made it since). */
+  /** What this session's plan found (undefined: absent). */
   observed: ObservedPackage | undefined;
   /** The notes text with our marker. */
   notes: (old: string) => string;
@@ -77,14 +77,18 @@ export interface PackageStep {
 export async function applyPackage(step: PackageStep): Promise<string> {
   const { client, desired: d } = step;
   const object = `package "${d.name}"`;
-  let rec = step.observed ?? (await findPackage(client, d.name));
+  const rec = step.observed;
   if (!rec) {
     const body = JSON.stringify(newPackageRecord(d, step.notes('')));
     const answer = await client.expect({ object, action: 'create', method: 'POST', path: '/api/v1/packages', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, [200, 201]);
     const id = jsonId(Buffer.from(answer.body).toString('utf8'));
     if (!id) throw new NetworkError(`${client.where(object, 'create')}: HTTP ${answer.status} without the new record's id`);
-    rec = await readPackage(client, id, d.name);
-  } else if (recordDiffers(rec, d)) {
+    // A new record holds no file yet: upload.
+    await upload(step, id);
+    await waitForDistributionPoint(step, id);
+    return id;
+  }
+  if (recordDiffers(rec, d)) {
     const merged: Record<string, unknown> = { ...rec.record, ...newPackageRecord(d, step.notes(rec.notes)) };
     // Keep the admin's settings of the record (category, priority, …); only ours are replaced.
     for (const k of ['categoryId', 'priority', 'fillUserTemplate', 'osInstall', 'rebootRequired', 'suppressEula', 'suppressFromDock', 'suppressRegistration', 'suppressUpdates']) {
