@@ -58,6 +58,18 @@ export class FakeDoctorMac {
     rmSync(this.p(macPath), { force: true });
   }
 
+  /** A file next to the fake root (not inside it); returns its real path. */
+  outsideFile(name: string, content: string): string {
+    const file = path.join(this.dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+    return file;
+  }
+
+  symlinkOutside(name: string, target: string): void {
+    symlinkSync(target, path.join(this.dir, name));
+  }
+
   setState(name: 'profiles' | 'tcc' | 'loaded' | 'receipts' | 'users' | 'print.extra', lines: string[]): void {
     writeFileSync(path.join(this.state, name), lines.map((l) => `${l}\n`).join(''));
   }
