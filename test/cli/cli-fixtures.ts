@@ -45,6 +45,8 @@ export function validArgs(): Record<string, string[]> {
     staple: ['aiwatch.pkg', '--out', `${OUT}/stapled.pkg`, '--ticket-url', 'https://127.0.0.1:9/'],
     'cleanup-script': ['--out', `${OUT}/cleanup.sh`],
     'uninstall-script': ['--out', `${OUT}/uninstall.sh`],
+    plan: ['rollout.yaml', '--parallel', '2'],
+    apply: ['rollout.yaml', '--parallel', '2'],
   };
 }
 
@@ -58,6 +60,9 @@ export async function makeWorkspace(prefix: string): Promise<string> {
   copyFileSync(path.join(work, 'zip/aiwatch-1.0.0-macos-arm64.pkg'), path.join(dir, 'aiwatch.pkg'));
   copyFileSync(path.join(work, 'zip/com.runlayer.aiwatch.pppc.mobileconfig'), path.join(dir, 'in.mobileconfig'));
   copyFileSync(path.join(FIXTURES_DIR, 'demo/aiwatch-arm64'), path.join(dir, 'aiwatch'));
+  // plan/apply: the release zip and a rollout file whose one target is a local port nothing answers on.
+  copyFileSync(path.join(work, 'aiwatch-1.0.0-macos-arm64.zip'), path.join(dir, 'release.zip'));
+  writeFileSync(path.join(dir, 'rollout.yaml'), 'release: { zip: release.zip }\ntargets:\n  - name: acme\n    mdm: jamf\n    url: http://127.0.0.1:9\n    testServer: true\n    credentials: { clientId: aiwatch, clientSecret: { file: org.key } }\n    tenant: { Host: "https://acme.runlayer.com", OrgApiKey: { file: org.key } }\n    scope: { group: All Macs }\n');
   writeFileSync(path.join(dir, 'org.key'), `${WORKSPACE_ORG_KEY}\n`, { mode: 0o600 });
   writeFileSync(path.join(dir, 'tenants.csv'), `name,host,org-api-key\nacme,https://acme.runlayer.com,${WORKSPACE_ORG_KEY}\n`, { mode: 0o600 });
   const p8 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

@@ -43,6 +43,8 @@ const MISSPELLED: Record<string, [string[], string]> = {
   staple: [['--replcae'], 'replcae'],
   'cleanup-script': [['--sepc', 'x.json'], 'sepc'],
   'uninstall-script': [['--otu', 'u.sh'], 'otu'],
+  plan: [['--paralel', '2'], 'paralel'],
+  apply: [['--taget', 'acme'], 'taget'],
 };
 
 /** [argv without the required option, what the message must say]; absent: the command has none. */
@@ -63,6 +65,8 @@ function missingRequired(v: Record<string, string[]>): Record<string, [string[],
     'sign-binary': [v['sign-binary']!.slice(1), /Missing required argument: <file>/],
     notarize: [drop(v.notarize!, '--api-key'), /--api-key: the App Store Connect API key file/],
     staple: [v.staple!.slice(1), /Missing required argument: <pkg>/],
+    plan: [v.plan!.slice(1), /Missing required argument: <rollout>/],
+    apply: [v.apply!.slice(1), /Missing required argument: <rollout>/],
   };
 }
 
@@ -82,6 +86,8 @@ const SWITCH_VALUE: Record<string, string> = {
   staple: '--replace=maybe',
   'cleanup-script': '--json=yes',
   'uninstall-script': '--json=on',
+  plan: '--json=maybe',
+  apply: '--json=yes',
 };
 
 /** A single-valued option given a second time. */
@@ -90,13 +96,14 @@ const TWICE: Record<string, string[]> = {
   verify: ['--spec', 'a.json', '--spec', 'b.json'], inspect: ['--spec', 'a.json', '--spec', 'b.json'], intune: ['--out', 'other'],
   'sign-pkg': ['--out', 'other.pkg'], 'sign-profile': ['--out', 'other.mobileconfig'], 'sign-binary': ['--out', 'other'],
   notarize: ['--api-key-id', 'OTHER12345'], staple: ['--out', 'other.pkg'], 'cleanup-script': ['--out', 'other.sh'], 'uninstall-script': ['--out', 'other.sh'],
+  plan: ['--parallel', '3'], apply: ['--spec', 'a.json', '--spec', 'b.json'],
 };
 
 /** A string option given last, without its value. */
 const NO_VALUE: Record<string, string> = {
   build: '--out', profiles: '--out', tenant: '--spec', tenants: '--out', verify: '--spec', inspect: '--spec', intune: '--spec',
   'sign-pkg': '--keychain', 'sign-profile': '--p12-password-file', 'sign-binary': '--spec', notarize: '--submission-id', staple: '--out',
-  'cleanup-script': '--spec', 'uninstall-script': '--spec',
+  'cleanup-script': '--spec', 'uninstall-script': '--spec', plan: '--spec', apply: '--spec',
 };
 
 /** An option with choices given one it does not have. */
