@@ -3,7 +3,7 @@
  * missing secret: exit 2 and not one connection to the MDM — a TCP listener on 127.0.0.1 counts them), a literal
  * secret never echoed in text or JSON, and the reports (a table per target; --json a report per object; exit 8 when
  * changes are pending, 0 after apply) over the small MDM of test/rollout/fake-mdm.ts. The Jamf end-to-end runs are
- * in test/e2e (the local Jamf server).
+ * in test/publish (the local Jamf server).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
