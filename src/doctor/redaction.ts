@@ -7,10 +7,13 @@
  * are kept in the regular-expression subset that JavaScript and .NET read the same way (see
  * {@link portableRegexProblems}), so the TypeScript tests of {@link redact} prove what the PowerShell does.
  *
- * A rule is a pattern, a replacement using at most `$1`/`$2` (the same in JS `String.replace` and .NET
- * `Regex.Replace`; a replacement never puts a digit right after a group reference) and a case flag (no inline
- * `(?i)`: JavaScript has none). Over-redaction is accepted: a key pattern takes every printable character after
- * the prefix, since a key may hold any of them (profiles/tenant-keys.json: `^rl_org_[!-~]+$`).
+ * A rule is a pattern and a replacement using at most `$1`/`$2` (the same in JS `String.replace` and .NET
+ * `Regex.Replace`; a replacement never puts a digit right after a group reference). There is no case flag and no
+ * `\s`/`\w`/`\d`: .NET's IgnoreCase and classes are Unicode-aware where JavaScript's are not (the Kelvin sign
+ * matches `k` in .NET only; U+0085 is `\s` in .NET only), so words are spelled caseless (`[Bb][Ee]…`) and spaces as
+ * `[ \t]`; test/doctor/windows-dotnet.test.ts runs the rules on .NET (Mono) against the JavaScript results.
+ * Over-redaction is accepted: a key pattern takes every printable character after the prefix, since a key may hold
+ * any of them (profiles/tenant-keys.json: `^rl_org_[!-~]+$`).
  * Not covered: a secret split across lines, or encoded (base64); the scripts also replace the literal values of
  * the configured keys they read, which catches a key in any other form they print.
  */
@@ -24,7 +27,6 @@ export interface RedactionRule {
   source: string;
   /** Replacement text: literal but for `$1`/`$2`. */
   replacement: string;
-  ignoreCase: boolean;
 }
 
 /** Escape a name for use inside a pattern (both dialects escape the same characters this way). */
@@ -32,8 +34,16 @@ export function regexEscape(name: string): string {
   return name.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
 }
 
+/** Horizontal space, spelled out (see the header on `\s`). */
+const SP = '[ \\t]*';
+
+/** `word` matching either case of each ASCII letter, without a case flag: `Bearer` → `[Bb][Ee][Aa][Rr][Ee][Rr]`. */
+export function caseless(word: string): string {
+  return [...word].map((c) => (/[A-Za-z]/.test(c) ? `[${c.toUpperCase()}${c.toLowerCase()}]` : regexEscape(c))).join('');
+}
+
 /** A value after `=`/`:`: a double-quoted or single-quoted string on one line (PowerShell doubles a quote inside), or a run of non-separators. */
-const VALUE = `("[^"\\r\\n]*"|'(?:[^'\\r\\n]|'')*'|[^\\s,;]+)`;
+const VALUE = `("[^"\\r\\n]*"|'(?:[^'\\r\\n]|'')*'|[^ \\t\\r\\n,;]+)`;
 
 /**
  * The rules, in the order they are applied. `secretNames` are the names under which a secret is stored or passed
@@ -45,24 +55,20 @@ export function redactionRules(secretNames: readonly string[]): RedactionRule[] 
   for (const n of names) {
     if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(n)) throw new Error(`redaction: secret name ${JSON.stringify(n)} must be an identifier`);
   }
-  const alternatives = names.map(regexEscape).join('|');
+  const alternatives = names.map(caseless).join('|');
+  const generic = ['api_key', 'api-key', 'apikey', 'access_token', 'access-token', 'refresh_token', 'refresh-token', 'client_secret', 'client-secret', 'password', 'passwd'];
   const rules: RedactionRule[] = [
-    { name: 'runlayer-key', source: 'rl_(org|enroll)_[!-~]+', replacement: `rl_$1_${REDACTED}`, ignoreCase: false },
-    { name: 'authorization', source: '(authorization["\']?\\s*[:=]\\s*)[^\\r\\n]+', replacement: `$1${REDACTED}`, ignoreCase: true },
-    { name: 'bearer', source: '(bearer\\s+)[!-~]+', replacement: `$1${REDACTED}`, ignoreCase: true },
+    { name: 'runlayer-key', source: 'rl_(org|enroll)_[!-~]+', replacement: `rl_$1_${REDACTED}` },
+    { name: 'authorization', source: `(${caseless('authorization')}["']?${SP}[:=]${SP})[^\\r\\n]+`, replacement: `$1${REDACTED}` },
+    { name: 'bearer', source: `(${caseless('bearer')}[ \\t]+)[!-~]+`, replacement: `$1${REDACTED}` },
   ];
   if (alternatives) {
     rules.push(
-      { name: 'secret-setting', source: `((?:${alternatives})["']?\\s*[:=]\\s*)${VALUE}`, replacement: `$1${REDACTED}`, ignoreCase: true },
-      { name: 'secret-plist', source: `(<key>(?:${alternatives})</key>\\s*<string>)[^<]*`, replacement: `$1${REDACTED}`, ignoreCase: true },
+      { name: 'secret-setting', source: `((?:${alternatives})["']?${SP}[:=]${SP})${VALUE}`, replacement: `$1${REDACTED}` },
+      { name: 'secret-plist', source: `(<key>(?:${alternatives})</key>[ \\t\\r\\n]*<string>)[^<]*`, replacement: `$1${REDACTED}` },
     );
   }
-  rules.push({
-    name: 'generic-credential',
-    source: `((?:api[_-]?key|access[_-]?token|refresh[_-]?token|client[_-]?secret|password|passwd)["']?\\s*[:=]\\s*)${VALUE}`,
-    replacement: `$1${REDACTED}`,
-    ignoreCase: true,
-  });
+  rules.push({ name: 'generic-credential', source: `((?:${generic.map(caseless).join('|')})["']?${SP}[:=]${SP})${VALUE}`, replacement: `$1${REDACTED}` });
   for (const r of rules) {
     const problems = portableRegexProblems(r.source);
     if (problems.length > 0) throw new Error(`redaction rule ${r.name}: ${problems.join('; ')}`);
@@ -86,6 +92,7 @@ export function portableRegexProblems(source: string): string[] {
     [/\\[AZzGk]/, 'anchor or escape only one dialect knows'],
     [/\\[1-9]/, 'backreference'],
     [/[*+?}]\+/, 'possessive quantifier'],
+    [/\\[sSwWdDbB]/, 'class or boundary that is Unicode-aware in .NET only (\\s \\w \\d \\b)'],
   ];
   for (const [re, what] of banned) if (re.test(source)) problems.push(`uses a ${what}`);
   if (/[^\\]\$(?!$)/.test(source) || /(?!^)[^\\[]\^/.test(source)) problems.push('anchors only at the ends');
@@ -97,9 +104,9 @@ export function portableRegexProblems(source: string): string[] {
   return problems;
 }
 
-/** Apply `rules` to `text` with JavaScript's engine (the PowerShell applies the same rules with .NET's). */
+/** Apply `rules` to `text` with JavaScript's engine (the PowerShell applies the same rules with .NET's, CultureInvariant). */
 export function redact(text: string, rules: readonly RedactionRule[]): string {
   let out = text;
-  for (const r of rules) out = out.replace(new RegExp(r.source, r.ignoreCase ? 'gi' : 'g'), r.replacement);
+  for (const r of rules) out = out.replace(new RegExp(r.source, 'g'), r.replacement);
   return out;
 }
