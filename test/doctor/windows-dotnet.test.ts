@@ -5,7 +5,8 @@
  * Oracle: every planted secret is gone from the .NET output, and the .NET output equals the JavaScript `redact`
  * (plus the literal replacement) on the planted corpus and on random texts built from the rules' own trigger words,
  * quotes, separators and Unicode look-alikes (the Kelvin sign, U+0085, no-break and ideographic spaces), which is
- * what shows the rules to be in the common subset.
+ * what shows the rules to be in the common subset. Also on .NET: the pattern Read-AiwatchInstalledValue builds finds
+ * Host and keys, hostile ones included, in the installed Invoke-Aiwatch*.ps1 exactly once.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,9 @@ import { renderWindowsDoctorScripts, windowsRedactionRules, WINDOWS_DOCTOR_SCRIP
 import { redact, REDACTED, type RedactionRule } from '../../src/doctor/redaction.js';
 import { topLevelSettings } from '../../src/verify/doctor-windows.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { spec, VARIANTS } from '../intune/helpers.js';
+import { renderIntuneScripts } from '../../src/intune/intune.js';
+import { Secret } from '../../src/secret.js';
+import { spec, tenant, VARIANTS } from '../intune/helpers.js';
 import { HOSTILE_ORG, PLANTED } from './windows-planted.js';
 
 const SOURCE = path.join(path.dirname(new URL(import.meta.url).pathname), '../fixtures/doctor/Redact.cs');
@@ -100,6 +103,32 @@ describeWithTools(['mcs', 'mono'], 'redaction on .NET (Mono) as Test-Aiwatch.ps1
     expect(differ.slice(0, 3)).toEqual([]);
     // The sample exercises the rules: a good share of the texts is changed by them.
     expect(texts.filter((t) => js(t) !== t).length).toBeGreaterThan(texts.length / 10);
+  });
+
+  it('Read-AiwatchInstalledValue finds Host and keys in the installed scripts on .NET, hostile keys included', () => {
+    const text = renderWindowsDoctorScripts(VARIANTS.full!()).find((f) => f.name === WINDOWS_DOCTOR_SCRIPTS.doctor)!.text;
+    const line = text.split('\r\n').find((l) => l.startsWith('    $pattern = '))!;
+    // The pattern as PowerShell builds it: its two literals around the variable name.
+    const [before, after] = topLevelSettings(`$AiwatchRow = ${line.trim().slice('$pattern = '.length)}`).get('AiwatchRow')!;
+    const keys = ["rl_org_it's", "rl_org_'+$(Invoke-Expression('calc'))+'", 'rl_org_"$(calc)"', 'rl_org_`whoami`', "rl_org_''''", "rl_org_'@", 'rl_org_<#', HOSTILE_ORG];
+    for (const org of keys) {
+      const enroll = org.replace(/^rl_org_/, 'rl_enroll_');
+      const t = tenant({ OrgApiKey: new Secret(org, 'OrgApiKey'), EnrollmentKey: new Secret(enroll, 'EnrollmentKey') });
+      const scripts = renderIntuneScripts({ spec, tenant: t });
+      const want: Array<[string, string, string]> = [
+        ['Invoke-AiwatchScan.ps1', 'AiwatchTenantHost', t.Host],
+        ['Invoke-AiwatchScan.ps1', 'AiwatchOrgApiKey', org],
+        ['Invoke-AiwatchProvisioning.ps1', 'AiwatchOrgApiKey', org],
+        ['Invoke-AiwatchProvisioning.ps1', 'AiwatchEnrollmentKey', enroll],
+      ];
+      for (const [file, name, value] of want) {
+        const lines = scripts[file]!.split('\r\n');
+        const input = lines.map((l) => `M ${b64(`${before}${name}${after}`)} ${b64(l)}`).join('\n');
+        const out = execFileSync('mono', [exe], { input: `${input}\n`, encoding: 'utf8' }).split('\n').filter((l) => l !== '');
+        const found = out.filter((l) => l !== '-').map((l) => Buffer.from(l, 'base64').toString('utf8').replace(/''/g, "'"));
+        expect(found, `${file} ${name} ${org}`).toEqual([value]);
+      }
+    }
   });
 
   it('the oracle can fail: a rule using \\s redacts after U+0085 on .NET only, and the comparison sees it', () => {
