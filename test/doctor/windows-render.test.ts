@@ -3,7 +3,7 @@
  * is ASCII with CRLF only and no BOM, holds no key, carries every check's id, title and fix text in the order of
  * src/doctor/checks-windows.ts, and is written by `aiwatch-deploy intune` (0644, outside the .intunewin).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +113,18 @@ describe('the fix texts', () => {
       'intune-ime': 0,
       legacy: 0,
     });
+  });
+});
+
+describe('the docs', () => {
+  const doc = (name: string) => readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../docs', name), 'utf8');
+  it('docs/intune-windows.md lists every check with the exit code its failure gives; troubleshooting names each', () => {
+    const intune = doc('intune-windows.md');
+    const troubleshooting = doc('troubleshooting.md').slice(doc('troubleshooting.md').indexOf('## Windows'));
+    for (const c of WINDOWS_CHECKS) {
+      expect(intune, c.id).toMatch(new RegExp(`^\\| \`${c.id}\` \\| .* \\| ${c.failExit === 0 ? 'warns only' : c.failExit} \\|$`, 'm'));
+      expect(troubleshooting, c.id).toContain(`\`${c.id}\``);
+    }
   });
 });
 
