@@ -8,14 +8,16 @@
  *
  * Every attempt is built afresh: a streamed body is re-opened (`StreamBody.open`) and the Authorization header is
  * asked of `authorization()` each time, so a retry after a connection reset re-sends the whole body with a token that
- * is valid now. For a streamed body the time limit is an idle limit (no chunk taken for that long), then the same
- * limit for the answer once the body is sent: a 1 GiB upload may take longer than any whole-request limit.
+ * is valid now. A streamed body goes through node:http (net/stream-request.ts, for backpressure; an injected `fetch`
+ * does not see it) and its time limit is an idle limit (no chunk taken for that long), then the same limit for the
+ * answer once the body is sent: a 1 GiB upload may take longer than any whole-request limit.
  *
  * Messages name the service and the URL without its query string: pre-signed URLs (the developer log) carry
  * credentials there, and a bearer token is never part of a message.
  */
 import { InterruptedError, NetworkError, RemoteRejection } from '../errors.js';
 import { Retryable, retryAfterMs, withRetries, type RetryNames, type RetryPolicy } from './retry.js';
+import { sendStream } from './stream-request.js';
 
 
 export interface HttpOptions extends RetryPolicy {
@@ -88,81 +90,42 @@ function isStreamBody(body: BytesRequest['body']): body is StreamBody {
   return typeof body === 'object' && !(body instanceof Uint8Array);
 }
 
-/**
- * A ReadableStream over `body.open()` that reports progress and restarts `idle` on every chunk taken; it fails if
- * the source yields more or fewer than `body.length` bytes (the Content-Length sent).
- */
-function streamOf(body: StreamBody, idle: () => void, onProgress?: (sent: number, total: number) => void): ReadableStream<Uint8Array> {
-  const it = body.open()[Symbol.asyncIterator]();
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      idle();
-      const next = await it.next();
-      if (next.done) {
-        if (sent !== body.length) controller.error(new Error(`the body source gave ${sent} bytes, expected ${body.length}`));
-        else controller.close();
-        return;
-      }
-      sent += next.value.byteLength;
-      if (sent > body.length) {
-        controller.error(new Error(`the body source gave more than the ${body.length} bytes announced`));
-        return;
-      }
-      controller.enqueue(next.value);
-      onProgress?.(sent, body.length);
-    },
-    async cancel() {
-      await it.return?.();
-    },
-  }, { highWaterMark: 0 });
+/** A streamed body goes through node:http (net/stream-request.ts: backpressure), not fetch; judged the same way. */
+async function sendStreamOnce(req: BytesRequest, body: StreamBody, headers: Record<string, string>, opts: HttpOptions, idleMs: number): Promise<HttpAnswer> {
+  let answer: HttpAnswer;
+  try {
+    answer = await sendStream({ url: req.url, method: req.method ?? 'POST', headers, length: body.length, open: body.open, onProgress: req.onProgress, signal: opts.signal, idleMs });
+  } catch (e) {
+    if (opts.signal?.aborted) throw new InterruptedError();
+    throw new Retryable(describeFetchError(e), undefined, { cause: e });
+  }
+  if (answer.status === 429 || answer.status >= 500) throw new Retryable(`HTTP ${answer.status}`, retryAfterMs(answer.headers?.get('retry-after') ?? null));
+  return answer;
 }
 
 /** One fetch under the per-request time limit; transport failures, 429 and 5xx throw Retryable. */
 async function sendOnce(req: BytesRequest, opts: HttpOptions): Promise<HttpAnswer> {
-  const doFetch = opts.fetch ?? fetch;
   const limitMs = opts.requestTimeoutMs ?? 60_000;
-  // One timer, restarted while a streamed body is being taken: an idle limit during the upload, then the answer's.
-  const timeout = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const restart = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => timeout.abort(new DOMException('no answer within the request time limit', 'TimeoutError')), limitMs);
-  };
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
   const headers: Record<string, string> = { ...req.headers };
-  // Asked before the fetch: a token provider's own failure (credentials refused) is its answer, not a retry.
+  // Asked before the request: a token provider's own failure (credentials refused) is its answer, not a retry.
   if (req.authorization) headers.authorization = await req.authorization();
-  let body: RequestInit['body'];
-  const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers, signal };
-  if (isStreamBody(req.body)) {
-    headers['content-length'] = String(req.body.length);
-    body = streamOf(req.body, restart, req.onProgress);
-    init.duplex = 'half';
-  } else {
-    body = req.body;
-  }
-  init.body = body;
+  if (isStreamBody(req.body)) return sendStreamOnce(req, req.body, headers, opts, limitMs);
+  const doFetch = opts.fetch ?? fetch;
+  const timeout = AbortSignal.timeout(limitMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
-  restart();
   try {
-    res = await doFetch(req.url, init);
+    res = await doFetch(req.url, { method: req.method ?? 'GET', headers, body: req.body, signal });
   } catch (e) {
-    clearTimeout(timer);
     if (opts.signal?.aborted) throw new InterruptedError();
-    throw new Retryable(timeout.signal.aborted ? 'no answer within the request time limit' : describeFetchError(e), undefined, { cause: e });
+    throw new Retryable(describeFetchError(e), undefined, { cause: e });
   }
-  restart();
-  try {
-    const bytes = await res.arrayBuffer().catch((e: unknown) => {
-      if (opts.signal?.aborted) throw new InterruptedError();
-      throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
-    });
-    if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
-    return { status: res.status, body: new Uint8Array(bytes), headers: res.headers };
-  } finally {
-    clearTimeout(timer);
-  }
+  const body = await res.arrayBuffer().catch((e: unknown) => {
+    if (opts.signal?.aborted) throw new InterruptedError();
+    throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
+  });
+  if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
+  return { status: res.status, body: new Uint8Array(body), headers: res.headers };
 }
 
 /** Send `req` under the retry policy; resolves to the first answer that is neither 429 nor 5xx. */
