@@ -4,9 +4,10 @@
  * for (the 0-3 table of the Windows scripts) and the fix from the troubleshooting guide. The scripts render this
  * table; the PowerShell functions behind each id decide ok / warn / fail and write one line of evidence.
  *
- * Order matters: a run exits with the code of its first failing check, so checks are listed by cause —
- * installation (3) first, since a missing install explains every other failure, then configuration and user (1),
- * then network (2), then the key's verdict (1). Checks with `failExit: 0` only ever warn.
+ * A run exits with the highest code of its failing checks (3 installation > 2 network > 1 general), the rule of
+ * the macOS doctor too, so one device's code means the same on both. Checks are listed by cause — installation
+ * first, then configuration and user, network, the key's verdict — which is the order of the report. Checks with
+ * `failExit: 0` only ever warn.
  * Texts are ASCII (the scripts must be) and name no secret.
  */
 

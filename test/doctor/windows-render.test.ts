@@ -96,10 +96,10 @@ describe('the fix texts', () => {
     expect(byId['org-key']!.fix).toMatch(/HTTP 403: the key lacks the Detect Scan role/);
   });
 
-  it('the exit code classes follow the 0-3 table: installation 3 before configuration 1 before network 2', () => {
-    const firstOf = (code: number) => WINDOWS_CHECKS.findIndex((c) => c.failExit === code);
-    expect(firstOf(3)).toBeLessThan(firstOf(1));
-    expect(firstOf(1)).toBeLessThan(firstOf(2));
+  it('the exit code classes follow the 0-3 table, and a run exits with the highest of its failing checks', () => {
+    const text = renderWindowsDoctorScripts(VARIANTS.detect!()).find((f) => f.name === WINDOWS_DOCTOR_SCRIPTS.doctor)!.text;
+    expect(text).toContain('        if ([int]$result.exitCode -gt $highest) {\r\n            $highest = [int]$result.exitCode\r\n');
+    expect(text).toContain("    $code = 0\r\n    if ($Status -eq 'fail') {\r\n        $code = [int]$row.FailExit\r\n    }\r\n");
     expect(Object.fromEntries(WINDOWS_CHECKS.map((c) => [c.id, c.failExit]))).toEqual({
       'cli-binary': 3,
       'scan-task': 3,
