@@ -10,9 +10,11 @@
  *  2. the pkg must be stored in the zip (as `build` writes it): it is then read in place, a window of the zip, and
  *     streamed from there on every `read()` — bounded memory whatever its size. A re-packed zip that deflated the pkg
  *     is refused (say so, rather than inflate a copy to disk behind the user's back);
- *  3. trust facts, from our readers (src/read/pkg-read.ts, signature.ts, verify/cross-trust.ts):
+ *  3. trust facts, from our readers (src/pkg/xar-reader.ts, read/signature.ts) and from the manifest where step 1
+ *     has proven it true (verify refuses a manifest whose developmentBuild, binary identity or signature kind, or
+ *     pkg signed/stapled state differs from what the pkg holds) — so the payload is not read a second time:
  *     - developerIdSigned: the pkg carries a signature that verifies and chains to Apple's Developer ID Installer CA,
- *       and the agent binary is signed by an Apple Developer ID Application (every slice);
+ *       and the agent binary is signed by an Apple Developer ID Application (not a development build);
  *     - notarizedStapled: the manifest says notarized and the pkg carries a stapled ticket (the ticket's match to
  *       Apple's records cannot be checked offline);
  *     - pppcMatchesBinary: every path rule of the PPPC profile for the agent names the install path, and its
@@ -25,11 +27,10 @@ import { InputFileError } from '../errors.js';
 import { readPlist, dictGet, dictString, type PNode } from '../formats/plist-read.js';
 import { readZip, type ZipReadEntry } from '../formats/zip.js';
 import { checkInputFile } from '../io/fs.js';
-import type { ReleaseManifest } from '../release/release-docs.js';
-import { readPkg, type PayloadProgram } from '../read/pkg-read.js';
+import type { BinaryIdentitySummary, ReleaseManifest } from '../release/release-docs.js';
+import { openXar } from '../pkg/xar-reader.js';
 import { analyzeXarSignature } from '../read/signature.js';
 import { requirementPins } from '../verify/cross.js';
-import { programTrust } from '../verify/cross-trust.js';
 import { verifyReleaseZip } from '../verify/zip.js';
 import type { ReleaseContent } from './model.js';
 
@@ -122,27 +123,26 @@ async function trustFacts(
   pppc: Buffer,
 ): Promise<ReleaseContent['trust']> {
   const problems: string[] = [];
-  const contents = await readPkg({ name: `${shown}:${pkgName}`, source });
-  const sig = await analyzeXarSignature(contents.archive);
+  // The TOC and signature only (no payload): what the binary is has been read by verify, which refuses a manifest
+  // that does not tell the truth about it (developmentBuild, binary identity and signature kind, pkg signed/stapled).
+  const archive = await openXar({ name: `${shown}:${pkgName}`, source });
+  const sig = await analyzeXarSignature(archive);
   const pkgDevId = sig.signed && sig.chainsToApple && sig.developerIdInstaller && sig.problems.length === 0;
   if (!pkgDevId) problems.push(`${pkgName} is ${sig.signed ? `signed, but not by a valid Apple Developer ID Installer (${sig.status})` : 'not signed'}`);
-  const programs = contents.components[0]?.programs ?? [];
-  const agent = programs.find((p) => p.path.replace(/^\./, '') === manifest.installPath) ?? (programs.length === 1 ? programs[0] : undefined);
-  const binTrust = agent ? programTrust(agent) : undefined;
-  if (!agent) problems.push(`${pkgName}: no agent binary at ${manifest.installPath}`);
-  else if (!binTrust!.developerId) problems.push(`the agent binary ${manifest.installPath} ${binTrust!.why ?? 'is not signed by an Apple Developer ID'}`);
-  const stapled = contents.archive.staples.length > 0;
+  const bin = manifest.binary;
+  const binDevId = manifest.developmentBuild !== true;
+  if (!binDevId) problems.push(`the agent binary ${manifest.installPath} is ${bin.signature === 'signed' ? `signed by "${bin.signer ?? 'unknown'}", ` : `${bin.signature}, `}not by an Apple Developer ID (a development build)`);
+  const stapled = archive.staples.length > 0;
   const notarizedStapled = manifest.pkg?.notarized === true && stapled;
   if (!notarizedStapled) problems.push(`${pkgName} is ${manifest.pkg?.notarized === true ? 'notarized but has no stapled ticket' : 'not notarized and stapled'}`);
-  const pppcProblems = pppcPinProblems(pppc, manifest.installPath, agent);
+  const pppcProblems = pppcPinProblems(pppc, manifest.installPath, bin);
   problems.push(...pppcProblems);
-  return { developerIdSigned: pkgDevId && binTrust?.developerId === true, notarizedStapled, pppcMatchesBinary: pppcProblems.length === 0, problems };
+  return { developerIdSigned: pkgDevId && binDevId, notarizedStapled, pppcMatchesBinary: pppcProblems.length === 0, problems };
 }
 
 /** The PPPC path rules for the agent: each must pin the identifier and team the binary is signed with. */
-function pppcPinProblems(pppc: Buffer, installPath: string, agent: PayloadProgram | undefined): string[] {
-  const id = agent?.identity;
-  if (!id || id.signature !== 'signed') return [`the agent binary ${installPath} is ${id ? id.signature : 'unreadable'}: no PPPC CodeRequirement can match it`];
+function pppcPinProblems(pppc: Buffer, installPath: string, id: BinaryIdentitySummary): string[] {
+  if (id.signature !== 'signed') return [`the agent binary ${installPath} is ${id.signature}: no PPPC CodeRequirement can match it`];
   let root: PNode | undefined;
   try {
     root = readPlist(pppc, 'pppc-profile').root;
