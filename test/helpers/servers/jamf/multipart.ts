@@ -1,0 +1,127 @@
+/**
+ * A streaming multipart/form-data reader (RFC 7578) for the local Jamf Pro server's package upload: each part's
+ * bytes are hashed as they arrive (md5, sha256, sha512) and then dropped, so a 1 GiB upload costs the server a few
+ * chunks of memory, never the file. Bounded: part headers ≤ 16 KiB, at most 16 parts; a part without a closing
+ * delimiter, a missing final `--` or bytes that are not multipart are an error naming what was wrong.
+ */
+import { createHash, type Hash } from 'node:crypto';
+
+export interface UploadedPart {
+  name: string;
+  filename?: string;
+  contentType?: string;
+  size: number;
+  md5: string;
+  sha256: string;
+  sha512: string;
+}
+
+const HEADER_LIMIT = 16 * 1024;
+const PART_LIMIT = 16;
+
+/** The boundary of a `multipart/form-data; boundary=…` content type, or undefined. */
+export function boundaryOf(contentType: string | undefined): string | undefined {
+  if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) return undefined;
+  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
+  return m?.[1] ?? m?.[2];
+}
+
+function parseHeaders(text: string): { name?: string; filename?: string; contentType?: string } {
+  const out: { name?: string; filename?: string; contentType?: string } = {};
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (key === 'content-disposition') {
+      const name = /;\s*name="([^"]*)"/i.exec(value);
+      const filename = /;\s*filename="([^"]*)"/i.exec(value);
+      if (name) out.name = name[1];
+      if (filename) out.filename = filename[1];
+    } else if (key === 'content-type') out.contentType = value;
+  }
+  return out;
+}
+
+interface Current {
+  head: { name?: string; filename?: string; contentType?: string };
+  size: number;
+  hashes: [Hash, Hash, Hash];
+}
+
+/** Read the whole multipart body from `body`, hashing each part; throws Error with a reason when malformed. */
+export async function readMultipart(body: AsyncIterable<Buffer>, boundary: string): Promise<UploadedPart[]> {
+  const delimiter = Buffer.from(`\r\n--${boundary}`);
+  const parts: UploadedPart[] = [];
+  // A virtual CRLF in front lets the first delimiter be found like the others.
+  let buf: Buffer = Buffer.from('\r\n');
+  let state: 'preamble' | 'after-delimiter' | 'headers' | 'data' | 'done' = 'preamble';
+  let current: Current | undefined;
+  const finishPart = (): void => {
+    if (!current) return;
+    const [md5, sha256, sha512] = current.hashes.map((h) => h.digest('hex')) as [string, string, string];
+    parts.push({ name: current.head.name ?? '', filename: current.head.filename, contentType: current.head.contentType, size: current.size, md5, sha256, sha512 });
+    current = undefined;
+  };
+  const feed = (data: Buffer): void => {
+    if (!current || data.length === 0) return;
+    current.size += data.length;
+    for (const h of current.hashes) h.update(data);
+  };
+  const step = (): boolean => {
+    switch (state) {
+      case 'preamble':
+      case 'data': {
+        const at = buf.indexOf(delimiter);
+        if (at < 0) {
+          const keep = Math.min(buf.length, delimiter.length - 1);
+          if (state === 'data') feed(buf.subarray(0, buf.length - keep));
+          buf = buf.subarray(buf.length - keep);
+          return false;
+        }
+        if (state === 'data') {
+          feed(buf.subarray(0, at));
+          finishPart();
+        }
+        buf = buf.subarray(at + delimiter.length);
+        state = 'after-delimiter';
+        return true;
+      }
+      case 'after-delimiter': {
+        if (buf.length < 2) return false;
+        if (buf[0] === 0x2d && buf[1] === 0x2d) {
+          state = 'done';
+          return false;
+        }
+        const crlf = buf.indexOf('\r\n');
+        if (crlf < 0) return false;
+        if (buf.subarray(0, crlf).toString('latin1').trim() !== '') throw new Error('bytes after a boundary delimiter');
+        buf = buf.subarray(crlf + 2);
+        state = 'headers';
+        return true;
+      }
+      case 'headers': {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (buf.length > HEADER_LIMIT) throw new Error(`part headers longer than ${HEADER_LIMIT} bytes`);
+          return false;
+        }
+        if (parts.length >= PART_LIMIT) throw new Error(`more than ${PART_LIMIT} parts`);
+        current = { head: parseHeaders(buf.subarray(0, end).toString('utf8')), size: 0, hashes: [createHash('md5'), createHash('sha256'), createHash('sha512')] };
+        buf = buf.subarray(end + 4);
+        state = 'data';
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  for await (const chunk of body) {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    while (step());
+  }
+  while (step());
+  if (state === 'preamble') throw new Error(`no multipart delimiter --${boundary} in the body`);
+  if (state !== 'done') throw new Error(`the body ends inside a part (state ${state}): no closing --${boundary}--`);
+  return parts;
+}
