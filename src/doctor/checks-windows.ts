@@ -42,9 +42,9 @@ export const WINDOWS_CHECKS: readonly DoctorCheck[] = [
   },
   {
     id: 'scan-task',
-    title: 'scheduled task \\Runlayer\\Scan registered, enabled, for the signed-in user',
+    title: 'Task Scheduler running; scheduled task \\Runlayer\\Scan registered, enabled, for the signed-in user',
     failExit: 3,
-    fix: 'Run Install-AiwatchDetect.ps1 again while the user is signed in (it registers the task for that user); Remediate-AiwatchHealth.ps1 enables a disabled task.',
+    fix: 'Run Install-AiwatchDetect.ps1 again while the user is signed in (it registers the task for that user); Remediate-AiwatchHealth.ps1 enables a disabled task; a stopped Task Scheduler service: Start-Service Schedule.',
   },
   {
     id: 'provisioning-task',
@@ -90,9 +90,9 @@ export const WINDOWS_CHECKS: readonly DoctorCheck[] = [
   },
   {
     id: 'intune-ime',
-    title: 'Intune Management Extension logs folder present',
+    title: 'Intune Management Extension: logs folder present, service running',
     failExit: 0,
-    fix: 'The Intune Management Extension installs with the first platform script or Win32 app assigned to the device; check the assignment and the device sync.',
+    fix: 'The Intune Management Extension installs with the first platform script or Win32 app assigned to the device; check the assignment and the device sync; a stopped service: Start-Service IntuneManagementExtension.',
   },
   {
     id: 'legacy',
