@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -34,7 +34,7 @@ import { InputFileError } from '../errors.js';
 import { createStagingStream } from '../io/fs.js';
 import { byteText, InputLimitError, LIMITS } from './limits.js';
 import { fileSource, windowSource, type NamedSource, type RandomAccessSource } from './source.js';
-import { writeChunk } from './byte-stream.js';
+import { fileRange, writeChunk } from './byte-stream.js';
 
 /** A file's size and CRC-32 (zlib's), when its writer computed them on the way. */
 export interface ZipKnownCrc {
@@ -74,7 +74,6 @@ const FLAG_UTF8 = 1 << 11;
 const FLAG_DESCRIPTOR = 1 << 3;
 const VERSION_MADE_BY = (3 << 8) | 63;
 const VERSION_NEEDED = 20;
-const COPY_CHUNK = 1 << 20;
 
 interface Placed {
   name: Buffer;
@@ -145,42 +144,23 @@ function endRecord(count: number, size: number, offset: number): Buffer {
   return b;
 }
 
-/** Write `b` and wait until the stream took it (so its memory may be reused). */
-function writeAndWait(out: Writable, b: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => out.write(b, (e) => (e ? reject(e) : resolve())));
-}
-
 /**
- * Copy `size` bytes of `file` to `out` in 1 MiB chunks, the next one read while the last is written (at most two
- * alive: a fresh buffer each, as `out` may keep what it is given), or only read them when `out` is undefined.
- * Returns their CRC-32; a file of another size is an InputFileError.
+ * Copy `size` bytes of `file` to `out` (or only read them when `out` is undefined) in 64 KiB chunks, as the xar
+ * writer does (1 MiB chunks waiting in the output buffer outlive young collections: +30 MiB peak RSS on a 256 MiB
+ * build, measured). Returns their CRC-32; a file of another size is an InputFileError.
  */
 async function copyFile(file: string, size: number, out: Writable | undefined, what: string): Promise<number> {
-  const fh = await open(file, 'r').catch((e: unknown) => {
-    throw new InputFileError(file, `${what}: cannot open (${(e as Error).message})`, { cause: e });
-  });
-  const scratch = out ? undefined : Buffer.allocUnsafeSlow(COPY_CHUNK);
   let crc = 0;
   let at = 0;
-  let writing: Promise<void> = Promise.resolve();
   try {
-    for (;;) {
-      const buf = scratch ?? Buffer.allocUnsafeSlow(COPY_CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, COPY_CHUNK, at);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
+    for await (const chunk of fileRange(file) as AsyncIterable<Buffer>) {
       crc = zlib.crc32(chunk, crc);
-      at += bytesRead;
+      at += chunk.length;
       if (at > size) break;
-      await writing;
-      if (out) {
-        writing = writeAndWait(out, chunk);
-        writing.catch(() => undefined); // observed by the next await
-      }
+      if (out) await writeChunk(out, chunk);
     }
-    await writing;
-  } finally {
-    await fh.close();
+  } catch (e) {
+    throw new InputFileError(file, `${what}: cannot read (${(e as Error).message})`, { cause: e });
   }
   if (at !== size) throw new InputFileError(file, `${what}: changed while the zip was written (expected ${size} bytes, read ${at > size ? 'more' : at})`);
   return crc >>> 0;
