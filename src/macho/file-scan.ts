@@ -1,9 +1,9 @@
 /**
  * One sequential pass over a Mach-O file (thin or universal) for the release check: the headers, load commands and
  * code signatures are read by range (macho.ts readMachOFile), then the file is read once, 1 MiB at a time into one
- * reused buffer, to
- * compute its SHA-256 and, for each signed slice, every code-page hash (macho-hash-stream.ts). Memory stays at a
- * few chunks plus the signature areas, whatever the binary's size.
+ * reused buffer, to compute its SHA-256 and, for each signed slice, every code-page hash (hash-stream.ts) — or the
+ * bytes are fed by a reader that goes through the file anyway ({@link startMachOScan}: the build's cpio writer).
+ * Memory stays at a few chunks plus the signature areas, whatever the binary's size.
  *
  * Covers: what a file that is not Mach-O is (from its first 64 KiB: ELF, PE, script, archive …), format errors as
  * {@link MachOFormatError}, a file that changes size while it is read (InputFileError).
@@ -48,7 +48,7 @@ async function readExactly(fh: FileHandle, offset: number, length: number, file:
 }
 
 /** Feed `chunk` (at file offset `at`) to every slice whose range it overlaps. */
-function feed(chunk: Buffer, at: number, slices: readonly MachOSlice[], hashers: ReadonlyArray<CodeDirectoryHasher | undefined>): void {
+function feed(chunk: Uint8Array, at: number, slices: readonly MachOSlice[], hashers: ReadonlyArray<CodeDirectoryHasher | undefined>): void {
   slices.forEach((s, i) => {
     const h = hashers[i];
     if (!h) return;
@@ -59,39 +59,88 @@ function feed(chunk: Buffer, at: number, slices: readonly MachOSlice[], hashers:
 }
 
 /**
- * Scan a Mach-O file on disk. `what` names the input in messages ("--binary"). Missing, unreadable and folder paths
- * are InputFileErrors; malformed Mach-O structures are MachOFormatErrors.
+ * A scan in two halves: the headers, load commands and code signatures read by range now; the file's bytes fed in
+ * order by whoever reads the file anyway (the build's cpio writer, so the binary is read once), then the verdict.
  */
-export async function scanMachOFile(file: string, what: string): Promise<MachOScan> {
+export interface MachOScanFeed {
+  /** The first bytes of the file (up to 64 KiB). */
+  readonly head: Uint8Array;
+  readonly size: number;
+  /** Undefined when the file is not Mach-O (then `update` only counts and `finish` gives no hashes). */
+  readonly parsed?: MachOFile;
+  /** The next bytes of the file, in order from offset 0; each chunk is consumed before this returns. */
+  update(chunk: Uint8Array): void;
+  /** After the whole file: the scan; a file of another size than at the start is an InputFileError. */
+  finish(): MachOScan;
+}
+
+/**
+ * Start a scan of a Mach-O file on disk: everything read by range (see {@link MachOScanFeed}). `what` names the input
+ * in messages. Missing, unreadable and folder paths are InputFileErrors; malformed structures MachOFormatErrors.
+ */
+export async function startMachOScan(file: string, what: string): Promise<MachOScanFeed> {
   await checkInputFile(file, what);
   const fh = await open(file, 'r');
+  let head: Buffer;
+  let size: number;
+  let parsed: MachOFile | undefined;
+  const hashers: Array<CodeDirectoryHasher | undefined> = [];
   try {
-    const size = (await fh.stat()).size;
-    const head = await readExactly(fh, 0, Math.min(size, HEAD), file);
-    if (!isMachO(head)) return { head, size, sha256: '', verdicts: [] };
-    const parsed = await readMachOFile(file, { what });
-    const hashers: Array<CodeDirectoryHasher | undefined> = [];
-    for (const s of parsed.slices) {
-      const cs = s.codeSignature;
-      hashers.push(cs ? hasherFor(s, await readExactly(fh, s.offset + cs.dataoff, cs.datasize, file)) : undefined);
+    size = (await fh.stat()).size;
+    head = await readExactly(fh, 0, Math.min(size, HEAD), file);
+    if (isMachO(head)) {
+      parsed = await readMachOFile(file, { what });
+      for (const s of parsed.slices) {
+        const cs = s.codeSignature;
+        hashers.push(cs ? hasherFor(s, await readExactly(fh, s.offset + cs.dataoff, cs.datasize, file)) : undefined);
+      }
     }
-    const sha = createHash('sha256');
-    // One buffer, reused for every chunk: hashing consumes it before the next read, and no garbage piles up.
-    const buf = Buffer.allocUnsafeSlow(CHUNK);
-    let at = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      sha.update(chunk);
-      feed(chunk, at, parsed.slices, hashers);
-      at += bytesRead;
-    }
-    if (at !== size) throw new InputFileError(file, `${what}: changed while it was read (${size} bytes, then ${at})`);
-    return { head, size, sha256: sha.digest('hex'), parsed, verdicts: hashers.map((h) => h?.finish()) };
   } finally {
     await fh.close();
   }
+  const sha = parsed ? createHash('sha256') : undefined;
+  let at = 0;
+  return {
+    head,
+    size,
+    parsed,
+    update(chunk: Uint8Array): void {
+      if (parsed) {
+        sha!.update(chunk);
+        feed(chunk, at, parsed.slices, hashers);
+      }
+      at += chunk.length;
+    },
+    finish(): MachOScan {
+      if (at !== size) throw new InputFileError(file, `${what}: changed while it was read (${size} bytes, then ${at})`);
+      if (!parsed) return { head, size, sha256: '', verdicts: [] };
+      return { head, size, sha256: sha!.digest('hex'), parsed, verdicts: hashers.map((h) => h?.finish()) };
+    },
+  };
+}
+
+/**
+ * Scan a Mach-O file on disk in one sequential pass after the ranged reads. `what` names the input in messages
+ * ("--binary"). Missing, unreadable and folder paths are InputFileErrors; malformed Mach-O structures are
+ * {@link MachOFormatError}s.
+ */
+export async function scanMachOFile(file: string, what: string): Promise<MachOScan> {
+  const scan = await startMachOScan(file, what);
+  if (!scan.parsed) return { head: scan.head, size: scan.size, sha256: '', verdicts: [] };
+  const fh = await open(file, 'r');
+  try {
+    // One buffer, reused for every chunk: hashing consumes it before the next read, and no garbage piles up.
+    const buf = Buffer.allocUnsafeSlow(CHUNK);
+    for (let at = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
+      if (bytesRead === 0) break;
+      scan.update(buf.subarray(0, bytesRead));
+      at += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return scan.finish();
 }
 
 /** The same scan over bytes already in memory; `name` is used in messages. */

@@ -85,7 +85,7 @@ function encodeHeader(h: HeaderFields): Buffer {
 }
 
 /** Stream a file's `size` bytes in chunks; a file that shrank or grew since planning is an InputFileError. */
-async function* readFileChunks(file: string, size: number, chunkSize: number, scratch?: Buffer): AsyncGenerator<Buffer> {
+async function* readFileChunks(file: string, size: number, chunkSize: number, scratch?: Buffer, tap?: (chunk: Uint8Array) => void): AsyncGenerator<Buffer> {
   const fh = await fsp.open(file, 'r').catch((e: unknown) => {
     throw new InputFileError(file, `cannot open for the payload (${(e as Error).message})`, { cause: e });
   });
@@ -101,6 +101,7 @@ async function* readFileChunks(file: string, size: number, chunkSize: number, sc
         filled += bytesRead;
       }
       done += filled;
+      tap?.(chunk);
       yield chunk;
     }
     const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, size);
@@ -119,7 +120,7 @@ async function* entryData(e: PayloadEntry, chunkSize: number, scratch?: Buffer):
       if (e.source.bytes.length !== e.size) throw new RangeError(`cpio odc: ${e.path}: source has ${e.source.bytes.length} bytes, entry says ${e.size}`);
       for (let at = 0; at < e.size; at += chunkSize) yield Buffer.from(e.source.bytes.subarray(at, at + chunkSize));
     } else {
-      yield* readFileChunks(e.source.file, e.size, chunkSize, scratch);
+      yield* readFileChunks(e.source.file, e.size, chunkSize, scratch, e.source.tap);
     }
   }
 }

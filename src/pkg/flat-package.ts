@@ -69,6 +69,11 @@ export interface ProductArchiveInput extends ProductArchiveMeta {
   signal?: AbortSignal;
   /** Progress of the Payload step: bytes of the cpio stream compressed so far, and its total size. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once the Payload is written, before anything else: a check fed by a file source's `tap` during that
+   * one read gives its verdict here (throwing stops the build).
+   */
+  afterPayload?: () => void | Promise<void>;
 }
 
 export interface FlatPackageResult {
@@ -160,6 +165,7 @@ export async function buildProductArchive(input: ProductArchiveInput, out: Writa
   const entries = await step('plan payload', onStep, () => planPayload(input.files, { mtime: input.epoch, what: 'payload' }));
   const payloadFile = path.join(input.workDir, 'Payload');
   const payload = await step('write Payload (cpio + gzip)', onStep, () => stagePayload(entries, payloadFile, input.gzipWorkers, input.signal, input.onProgress));
+  await input.afterPayload?.();
   const bom = await step('write Bom', onStep, () => writeBom(entries, { checksums: payload.checksums, arch: input.bomArch }));
   const scripts = await step('write Scripts', onStep, async () =>
     gzipBytes(

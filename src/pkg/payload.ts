@@ -13,8 +13,12 @@ import { promises as fsp } from 'node:fs';
 import { InputFileError, UsageError } from '../errors.js';
 import { checkInputFile } from '../io/fs.js';
 
-/** Where a file's bytes come from: in memory, or a file read in chunks when the archive is written. */
-export type PayloadSource = { bytes: Uint8Array } | { file: string };
+/**
+ * Where a file's bytes come from: in memory, or a file read in chunks when the archive is written. `tap` sees every
+ * chunk of the file in order as the cpio writer reads it (consumed before it returns): another check of the same
+ * bytes rides on this one read (the release binary's page hashes and SHA-256).
+ */
+export type PayloadSource = { bytes: Uint8Array } | { file: string; tap?: (chunk: Uint8Array) => void };
 export type PayloadKind = 'dir' | 'file' | 'symlink';
 
 export interface PayloadEntry {

@@ -19,6 +19,8 @@ export type FlatPackageInput = Omit<ProductArchiveInput, 'packageIdentifier' | '
   spec: DeploymentSpec;
   /** The agent binary to install at spec.installPath. */
   binaryFile: string;
+  /** Sees the binary's bytes as the Payload reads them (the release check's one pass, src/pkg/payload.ts `tap`). */
+  binaryTap?: (chunk: Uint8Array) => void;
 };
 
 /** The component directory name inside the product archive: the last label of the identifier, e.g. `aiwatch.pkg`. */
@@ -27,16 +29,16 @@ export function componentName(spec: Pick<DeploymentSpec, 'identifier'>): string 
 }
 
 /** What the package installs: the binary (0755) and each launchd plist (0644), all root:wheel. */
-export function installFiles(spec: DeploymentSpec, binaryFile: string): InstallFile[] {
+export function installFiles(spec: DeploymentSpec, binaryFile: string, binaryTap?: (chunk: Uint8Array) => void): InstallFile[] {
   return [
-    { path: spec.installPath, mode: 0o755, source: { file: binaryFile } },
+    { path: spec.installPath, mode: 0o755, source: binaryTap ? { file: binaryFile, tap: binaryTap } : { file: binaryFile } },
     ...spec.units.map((u) => ({ path: u.plistPath, mode: 0o644, source: { bytes: Buffer.from(renderLaunchdPlist(u), 'utf8') } })),
   ];
 }
 
 /** The spec-free input of the product-archive writers. */
 export function productArchiveInput(input: FlatPackageInput): ProductArchiveInput {
-  const { spec, binaryFile: _binaryFile, ...rest } = input;
+  const { spec, binaryFile: _binaryFile, binaryTap, ...rest } = input;
   return {
     ...rest,
     packageIdentifier: spec.packageIdentifier,
@@ -44,7 +46,7 @@ export function productArchiveInput(input: FlatPackageInput): ProductArchiveInpu
     title: spec.productTitle,
     minimumMacOS: spec.minimumMacOS,
     scriptsTimeout: spec.scriptsTimeout,
-    files: installFiles(spec, input.binaryFile),
+    files: installFiles(spec, input.binaryFile, binaryTap),
   };
 }
 

@@ -15,7 +15,7 @@ import type { ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { AiwatchError, InterruptedError, OutputError } from '../errors.js';
 import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempDir, writeStagingFile, writeStreamAtomic } from '../io/fs.js';
-import { checkReleaseBinary, type ReleaseBinaryIdentity } from '../sign/binary-check.js';
+import { checkReleaseBinary, startReleaseBinaryCheck, type ReleaseBinaryCheckFeed, type ReleaseBinaryIdentity } from '../sign/binary-check.js';
 import type { TrustAnchors } from '../sign/binary-trust.js';
 import type { FlatPackageResult } from '../pkg/flat-package.js';
 import { buildFlatPackage, type FlatPackageInput } from './package.js';
@@ -132,12 +132,21 @@ async function signedCopy(o: ReleaseIo, file: string, work: string, name: string
   return out;
 }
 
-async function prepareBinary(plan: ReleasePlan, o: ReleaseIo, work: string): Promise<{ file: string; identity: ReleaseBinaryIdentity }> {
+/**
+ * The binary to package, checked: `identity` when the check is done, or `pending` when its hashes ride on the
+ * Payload's read of the binary (our builder, one thin or fat file: one pass feeds the page hashes, the file's
+ * SHA-256, the Bom's cksum, cpio and the deflate pool); everything the headers and signature decide is checked before.
+ */
+type PreparedBinary = { file: string } & ({ identity: ReleaseBinaryIdentity; pending?: undefined } | { identity?: undefined; pending: ReleaseBinaryCheckFeed });
+
+async function prepareBinary(plan: ReleasePlan, o: ReleaseIo, work: string): Promise<PreparedBinary> {
   const dev = o.developmentBuild === true;
   const expect = { identifier: plan.spec.identifier, teamId: plan.spec.teamId, allowUnsigned: dev, allowUntrustedSigner: dev, anchors: o.anchors };
   const binary = await signedCopy(o, o.binary, work, 'signed-binary');
   if (plan.arch !== 'universal' || !o.binaryX86_64) {
-    return { file: binary, identity: await checkReleaseBinary(binary, { ...expect, arch: plan.arch }) };
+    const spec = { ...expect, arch: plan.arch };
+    if (!o.packageBuilder) return { file: binary, pending: await startReleaseBinaryCheck(binary, spec) };
+    return { file: binary, identity: await checkReleaseBinary(binary, spec) };
   }
   const binaryX86_64 = await signedCopy(o, o.binaryX86_64, work, 'signed-binary-x86_64');
   await checkReleaseBinary(binary, { ...expect, arch: 'arm64' });
@@ -199,9 +208,17 @@ interface BuiltPkg {
 }
 
 /** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */
-async function buildPkgStep(plan: ReleasePlan, o: ReleaseIo, binaryFile: string, work: string, step: (s: string) => void): Promise<BuiltPkg> {
+async function buildPkgStep(
+  plan: ReleasePlan,
+  o: ReleaseIo,
+  binaryFile: string,
+  work: string,
+  step: (s: string) => void,
+  check?: { tap: (chunk: Uint8Array) => void; afterPayload: () => void },
+): Promise<BuiltPkg> {
   const file = path.join(work, plan.pkgName);
   const input: FlatPackageInput = {
+    ...(check ? { binaryTap: check.tap, afterPayload: check.afterPayload } : {}),
     spec: plan.spec,
     version: plan.version,
     hostArchitectures: plan.hostArchitectures,
@@ -286,10 +303,14 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<Rel
   const staged = withTempDir('build', async (work) => {
     step('check binary');
     const bin = await prepareBinary(plan, o, work);
+    let identity = bin.identity;
+    const pending = bin.pending;
     step('render scripts');
-    const { built, trust } = await trustStep(o, await buildPkgStep(plan, o, bin.file, work, step));
+    const check = pending && { tap: (chunk: Uint8Array) => pending.update(chunk), afterPayload: () => void (identity = pending.finish()) };
+    const { built, trust } = await trustStep(o, await buildPkgStep(plan, o, bin.file, work, step, check));
+    if (!identity) throw new Error('internal: the binary check did not finish with the Payload');
     step('write release documents');
-    const { contents, manifest } = await documentsStep(plan, o, built, bin.identity, { signed: plan.signPkg, ...trust });
+    const { contents, manifest } = await documentsStep(plan, o, built, identity, { signed: plan.signPkg, ...trust });
     step('write zip');
     return { zip: await zipStep(plan, o, contents), manifest, pkg: built.pkg };
   });

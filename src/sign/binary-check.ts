@@ -19,7 +19,7 @@
 import { InputFileError } from '../errors.js';
 import { codeSignerTrust, type CodeSignerTrust, type TrustAnchors } from './binary-trust.js';
 import { MH_EXECUTE } from '../macho/constants.js';
-import { scanMachOBytes, scanMachOFile, type MachOScan } from '../macho/file-scan.js';
+import { scanMachOBytes, scanMachOFile, startMachOScan, type MachOScan } from '../macho/file-scan.js';
 import type { StreamVerdict } from '../macho/hash-stream.js';
 import { flagText, SIGNATURE_RANK, sliceIdentity, type SignatureKind, type SliceIdentity } from '../macho/identity.js';
 import { MachOFormatError, type MachOFile, type MachOSlice } from '../macho/macho.js';
@@ -220,4 +220,47 @@ export async function checkReleaseBinary(
     throw asRefusal(e, input, spec);
   }
   return assess(scan, input, spec);
+}
+
+/** A release check whose file bytes are fed by a reader that goes through the binary anyway (the build's cpio writer). */
+export interface ReleaseBinaryCheckFeed {
+  /** The binary's next bytes, in order from offset 0. */
+  update(chunk: Uint8Array): void;
+  /** After the whole file: the identity, or one ReleaseBinaryError listing every problem (hashes included). */
+  finish(): ReleaseBinaryIdentity;
+}
+
+/**
+ * Start the release check of a path so that its one pass over the bytes is shared: everything decided by the headers
+ * and the signature (what the file is, architectures, identifier, team, hardened runtime, the CMS signature and its
+ * signer) is checked now, before anything is built — a binary refused on those grounds is refused here, after a
+ * full scan so the message lists the hash verdict too, exactly as {@link checkReleaseBinary}; the page hashes and the
+ * file's SHA-256 come from the bytes fed later.
+ */
+export async function startReleaseBinaryCheck(file: string, spec: ReleaseBinarySpec): Promise<ReleaseBinaryCheckFeed> {
+  const what = spec.what ?? '--binary';
+  let feed: Awaited<ReturnType<typeof startMachOScan>>;
+  try {
+    feed = await startMachOScan(file, what);
+    // Everything but the hashes, now: verdicts not yet known count as none found.
+    assess({ head: feed.head, size: feed.size, sha256: '', parsed: feed.parsed, verdicts: [] }, file, spec);
+  } catch (e) {
+    if (e instanceof ReleaseBinaryError) {
+      await checkReleaseBinary(file, spec); // throws the full list, the hash verdict included
+      throw e;
+    }
+    throw asRefusal(e, file, spec);
+  }
+  return {
+    update: (chunk) => feed.update(chunk),
+    finish: () => {
+      let scan: MachOScan;
+      try {
+        scan = feed.finish();
+      } catch (e) {
+        throw asRefusal(e, file, spec);
+      }
+      return assess(scan, file, spec);
+    },
+  };
 }
