@@ -11,12 +11,13 @@
  * schema problems are printed without the value, and a literal that looks like a key (src/secret.ts looksLikeKey) is
  * refused wherever it is typed, without showing it.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { TENANT_KEY_NAMES, TENANT_KEYS, type TenantKeyName } from '../config/tenant-keys.js';
 import { validatorFor } from '../config/validate.js';
 import { InputFileError, UsageError } from '../errors.js';
-import { readInputFile } from '../io/fs.js';
+import { checkInputFile, readInputFile } from '../io/fs.js';
 import { looksLikeKey } from '../secret.js';
 import type { MdmDriver, MdmKind, RolloutTarget, ScopeCriterion, SecretRef, TargetScope } from './model.js';
 
@@ -41,8 +42,10 @@ const isRef = (v: unknown): v is SecretRef => isObj(v) && (typeof v.file === 'st
 
 /** Read, parse and validate `file`; `shown` is how messages name it. */
 export async function loadRollout(file: string, drivers: DriverRegistry, shown = file): Promise<Rollout> {
+  await checkInputFile(file, 'rollout file');
+  const size = (await stat(file)).size;
+  if (size > ROLLOUT_MAX_BYTES) throw new InputFileError(shown, `${size} bytes: over the ${ROLLOUT_MAX_BYTES} a rollout file may have (not read)`);
   const bytes = await readInputFile(file, 'rollout file');
-  if (bytes.length > ROLLOUT_MAX_BYTES) throw new InputFileError(shown, `${bytes.length} bytes: over the ${ROLLOUT_MAX_BYTES} a rollout file may have`);
   return parseRollout(bytes.toString('utf8'), { file: shown, dir: path.dirname(path.resolve(file)) }, drivers);
 }
 

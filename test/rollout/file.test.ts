@@ -142,6 +142,15 @@ targets:
     expect(problemsOf('release: { zip: a }\nrelease: { zip: b }\ntargets: []')[0]).toMatch(/^rollout\.yaml: Map keys must be unique/);
   });
 
+  it('is bounded on hostile input: an alias bomb is refused, a file over 4 MiB is not read', async () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    expect(problemsOf(bomb)).toEqual([expect.stringMatching(/^rollout\.yaml: .*[Aa]lias/)]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'aiwatch-rollout-big-'));
+    const big = path.join(dir, 'big.yaml');
+    writeFileSync(big, `# ${'x'.repeat(4 << 20)}\n`);
+    await expect(loadRollout(big, drivers, 'big.yaml')).rejects.toThrow(/^big\.yaml: 4194307 bytes: over the 4194304 a rollout file may have \(not read\)$/);
+  });
+
   it('passes target options to the driver, whose problems name the target', () => {
     const text = GOOD.replace('    testServer: true', '    testServer: true\n    options: { category: 7 }');
     expect(problemsOf(text)).toEqual(['rollout.yaml: targets[1] (globex): options.category: expected a name, got 7']);
