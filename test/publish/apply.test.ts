@@ -1,0 +1,92 @@
+/**
+ * `aiwatch-deploy plan` / `apply` end to end against the local Jamf Pro server, through the real CLI entry, with a
+ * release zip the project builds itself (the demo binary: not Apple-signed, so the target says `testServer: true`):
+ *   (a) the first apply creates everything in order smart group → EA → profiles → package → policy; plan before it
+ *       exits 8 (changes pending), after it exits 0; a second apply makes 0 write requests; the same release without
+ *       testServer is `blocked` (exit 9) and writes nothing;
+ *   (c) drift made in the console is shown by plan with the field diff and repaired by apply;
+ *   (d) an upgrade: a Mac that has 1.0.0 and ran the old policy is targeted again after applying 1.1.0.
+ * Every request body the server received matched Jamf's description (validationFailures empty); no planted secret
+ * appears in any output.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jamfServer } from '../helpers/servers/jamf/vitest.js';
+import type { JamfServer } from '../helpers/servers/jamf/server.js';
+import { buildRelease, cli, leakedSecrets, sequence, SERVER_OPTIONS, stateOf, tempDir, writeRollout } from './publish-helpers.js';
+
+let dir: string;
+let zip100: string;
+let zip110: string;
+
+beforeAll(async () => {
+  dir = tempDir('publish');
+  zip100 = await buildRelease(dir, '1.0.0');
+  zip110 = await buildRelease(dir, '1.1.0');
+}, 120_000);
+
+function clean(s: JamfServer): void {
+  expect(s.validationFailures).toEqual([]);
+  expect(s.unknownRequests).toEqual([]);
+}
+
+describe('plan and apply against the local Jamf Pro server', () => {
+  it('(a) plan exits 8, apply creates everything in order, a second apply makes 0 writes, plan then exits 0', async () => {
+    const s = await jamfServer(SERVER_OPTIONS);
+    const work = tempDir('publish-a');
+    const rollout = writeRollout(work, { zip: path.join(dir, zip100), servers: [{ name: 'acme', url: s.url }] });
+    const outputs: string[] = [];
+
+    const plan = await cli(['plan', rollout], { cwd: work });
+    outputs.push(plan.stdout, plan.stderr);
+    expect(plan.code, plan.stderr).toBe(8);
+    expect(s.counts().writes).toBe(0);
+
+    s.resetLog();
+    const first = await cli(['apply', rollout, '--json'], { cwd: work });
+    outputs.push(first.stdout, first.stderr);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const firstSeq = sequence(s);
+    const writes = s.log.filter((e) => e.kind === 'write').map((e) => e.object);
+    // Safe order: smart group(s) and EA, then profiles, then the package (record + upload), then the policy.
+    const firstOf = (k: string): number => writes.indexOf(k);
+    const lastOf = (k: string): number => writes.lastIndexOf(k);
+    expect(lastOf('smart-group')).toBeLessThan(firstOf('profile'));
+    expect(firstOf('extension-attribute')).toBeLessThan(firstOf('profile'));
+    expect(lastOf('profile')).toBeLessThan(firstOf('package'));
+    expect(lastOf('package')).toBeLessThan(firstOf('policy'));
+    expect(s.store.profiles.size).toBe(3);
+    expect(s.store.policies.size).toBe(1);
+    expect([...s.store.packages.values()].map((p) => p.uploaded?.fileName)).toEqual(['aiwatch-1.0.0-macos-arm64.pkg']);
+    const firstCounts = s.countsByObject();
+    clean(s);
+
+    s.resetLog();
+    const second = await cli(['apply', rollout, '--json'], { cwd: work });
+    outputs.push(second.stdout, second.stderr);
+    expect(second.code, second.stderr).toBe(0);
+    expect(s.counts().writes).toBe(0);
+    const secondCounts = s.countsByObject();
+
+    const again = await cli(['plan', rollout], { cwd: work });
+    outputs.push(again.stdout, again.stderr);
+    expect(again.code, again.stdout).toBe(0);
+    expect(s.counts().writes).toBe(0);
+    clean(s);
+    expect(leakedSecrets(...outputs, JSON.stringify(s.log))).toEqual([]);
+    console.log(`first apply:\n  ${firstSeq.join('\n  ')}\nby object: ${JSON.stringify(firstCounts)}\nsecond apply by object: ${JSON.stringify(secondCounts)}`);
+  });
+
+  it('(a) the same release without testServer is blocked: exit 9, no write', async () => {
+    const s = await jamfServer(SERVER_OPTIONS);
+    const work = tempDir('publish-blocked');
+    const rollout = writeRollout(work, { zip: path.join(dir, zip100), servers: [{ name: 'acme', url: s.url }], testServer: false });
+    const plan = await cli(['plan', rollout, '--json'], { cwd: work });
+    expect(plan.code).toBe(9);
+    const apply = await cli(['apply', rollout], { cwd: work });
+    expect(apply.code).toBe(9);
+    expect(apply.stdout + apply.stderr).toMatch(/blocked/);
+    expect(s.counts().writes).toBe(0);
+    clean(s);
+  });
+});
