@@ -69,8 +69,14 @@ export interface ReleaseContent {
   trust: {
     developerIdSigned: boolean;
     notarizedStapled: boolean;
-    /** The PPPC CodeRequirement and whether the binary inside the pkg satisfies it; problems if not. */
+    /**
+     * The PPPC CodeRequirement and whether the binary inside the pkg satisfies it; problems if not. Precisely
+     * (rollout/release.ts): every PPPC path rule for the agent pins the identifier and team the binary is signed
+     * with. Whether its `anchor apple generic` holds on a Mac is `developerIdSigned` (a test server accepts a release
+     * without that, never a pin mismatch). The demo release: true.
+     */
     pppcMatchesBinary: boolean;
+    /** Why a fact above is false, in words (for a `blocked` reason). */
     problems: string[];
   };
 }
