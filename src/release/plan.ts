@@ -2,12 +2,13 @@
  * The release plan: everything about a release that follows from the spec and the options alone, before any byte of
  * the binary is read or anything is written — the checked version and arch, the file names (`aiwatch-<version>-
  * macos-<arch>.pkg/.zip`), the pkg scripts, the documents the zip carries (profiles, Jamf schema, cleanup and
- * uninstall scripts) with their roles, modes and whether they are signed, and the manifest fields that do not
- * depend on the built files. Pure: src/release/release.ts applies it.
+ * uninstall scripts, the doctor and its two inventory scripts) with their roles, modes and whether they are
+ * signed, and the manifest fields that do not depend on the built files. Pure: src/release/release.ts applies it.
  */
 import { checkReleaseInput, releaseStem, type ReleaseArch } from '../config/release-input.js';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import type { HostArchitecture } from '../pkg/distribution.js';
+import { DOCTOR_SCRIPT_NAME, INTUNE_ATTRIBUTE_SCRIPT_NAME, JAMF_EA_SCRIPT_NAME, renderDoctorScripts } from '../doctor/doctor-macos.js';
 import { planProfiles, profileFileNames } from '../profiles/plan.js';
 import { CLEANUP_SCRIPT_NAME, renderMacosScripts, UNINSTALL_SCRIPT_NAME, type MacosScripts } from './macos-scripts.js';
 import type { FileRole, ReleaseManifest } from './release-docs.js';
@@ -47,7 +48,7 @@ export interface ReleasePlan {
   /** `aiwatch-deploy <version>`: the pkg's generator field. */
   generator: string;
   scripts: MacosScripts;
-  /** Profiles, Jamf schema, cleanup and uninstall scripts, in this order (README, manifest, SHA256SUMS come last). */
+  /** Profiles, Jamf schema, cleanup and uninstall scripts, the doctor scripts, in this order (README, manifest, SHA256SUMS come last). */
   documents: PlannedDocument[];
   signPkg: boolean;
   manifest: ManifestBase;
@@ -57,7 +58,7 @@ function hostArchitectures(arch: ReleaseArch): HostArchitecture[] {
   return arch === 'universal' ? ['arm64', 'x86_64'] : [arch];
 }
 
-/** The profiles the zip carries (PPPC, login items, Jamf schema), then the two admin scripts. */
+/** The profiles the zip carries (PPPC, login items, Jamf schema), then the two admin scripts, then the doctor and its inventory scripts. */
 function plannedDocuments(spec: DeploymentSpec, scripts: MacosScripts, signProfiles: boolean): PlannedDocument[] {
   const names = profileFileNames(spec);
   const roleOf: Record<string, FileRole> = { [names.pppc]: 'pppc-profile', [names.loginItems]: 'login-items-profile', [names.jamfSchema]: 'jamf-schema' };
@@ -69,6 +70,10 @@ function plannedDocuments(spec: DeploymentSpec, scripts: MacosScripts, signProfi
   const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
   docs.push({ name: CLEANUP_SCRIPT_NAME, role: 'cleanup-script', mode: 0o755, bytes: text(scripts.cleanup), sign: false });
   docs.push({ name: UNINSTALL_SCRIPT_NAME, role: 'uninstall-script', mode: 0o755, bytes: text(scripts.uninstall), sign: false });
+  const doctor = renderDoctorScripts(spec);
+  docs.push({ name: DOCTOR_SCRIPT_NAME, role: 'doctor-script', mode: 0o755, bytes: text(doctor.doctor), sign: false });
+  docs.push({ name: JAMF_EA_SCRIPT_NAME, role: 'jamf-extension-attribute', mode: 0o755, bytes: text(doctor.jamfAttribute), sign: false });
+  docs.push({ name: INTUNE_ATTRIBUTE_SCRIPT_NAME, role: 'intune-attribute', mode: 0o755, bytes: text(doctor.intuneAttribute), sign: false });
   return docs;
 }
 

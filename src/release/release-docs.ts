@@ -14,6 +14,9 @@ export type FileRole =
   | 'jamf-schema'
   | 'cleanup-script'
   | 'uninstall-script'
+  | 'doctor-script'
+  | 'jamf-extension-attribute'
+  | 'intune-attribute'
   | 'readme'
   | 'manifest'
   | 'checksums';
@@ -107,6 +110,8 @@ export function renderReadme(spec: DeploymentSpec, m: Pick<ReleaseManifest, 'ver
     `       Package identifier ${spec.packageIdentifier}; ${m.pkg.signed ? 'signed' : 'NOT signed'}, ${m.pkg.notarized ? 'notarized' : 'NOT notarized'}, ${m.pkg.stapled ? 'stapled' : 'not stapled'}.`,
     '',
     `To remove aiwatch: ${byRole('uninstall-script')} (as root; --dry-run shows what it would do).`,
+    `To check a Mac: ${byRole('doctor-script')} (as root; --json, --bundle FILE for a redacted support bundle).`,
+    `Inventory: ${byRole('jamf-extension-attribute')} (Jamf Pro extension attribute), ${byRole('intune-attribute')} (Intune custom attribute).`,
     'Check the files: shasum -a 256 -c SHA256SUMS   (Linux: sha256sum -c SHA256SUMS)',
     'Details of every file: manifest.json',
     '',

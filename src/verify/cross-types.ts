@@ -18,6 +18,8 @@ export interface ReleaseArtifacts {
   loginItems?: { name: string; root: PNode };
   uninstall?: { name: string; text: string };
   cleanup?: { name: string; text: string };
+  /** The macOS doctor and its inventory scripts (roles doctor-script, jamf-extension-attribute, intune-attribute). */
+  doctor?: Array<{ name: string; text: string }>;
 }
 
 export interface CrossResult {

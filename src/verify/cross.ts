@@ -11,12 +11,15 @@
  *  - uninstall script: removes exactly the payload's files (outside its --purge block), only the package's own
  *    folders, boots out exactly the payload's launchd jobs in their domains, forgets the PackageInfo receipt;
  *  - cleanup script: never names a payload file or label;
+ *  - doctor and inventory scripts: check the binary, receipt, signing identity, launchd jobs and profiles the
+ *    release ships (cross-doctor-macos.ts);
  *  - the agent binary's signer: an Apple Developer ID unless the manifest says development build (cross-trust.ts).
  * The scripts are read as the text our templates render (src/release/macos-scripts.ts); a hand-written script with
  * another shape is reported as not recognised rather than guessed at.
  */
 import type { PNode } from '../formats/plist-read.js';
 import type { PkgContents } from '../read/pkg-read.js';
+import { checkDoctorScripts } from './cross-doctor-macos.js';
 import { checkScripts } from './cross-scripts.js';
 import { releaseTrustRules } from './cross-trust.js';
 import type { CrossResult, InstalledFacts, ReleaseArtifacts } from './cross-types.js';
@@ -163,6 +166,7 @@ export function crossProblems(a: ReleaseArtifacts): CrossResult {
   loginItemRules(a, facts, r);
   identifierRules(a, facts, r);
   r.problems.push(...checkScripts(a, facts));
+  r.problems.push(...checkDoctorScripts(a, facts));
   releaseTrustRules(a, r);
   return r;
 }

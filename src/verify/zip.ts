@@ -172,6 +172,12 @@ async function collectArtifacts(zip: string, m: ReleaseManifest | undefined, ent
     const bytes = e ? await entryBytes(zip, e) : undefined;
     if (e && bytes) art[key] = { name: e.name, text: bytes.toString('utf8') };
   }
+  // The doctor first: cross-doctor-macos.ts reports a problem the inventory scripts share with it there.
+  for (const role of ['doctor-script', 'jamf-extension-attribute', 'intune-attribute'] as const) {
+    const e = byRole(role);
+    const bytes = e ? await entryBytes(zip, e) : undefined;
+    if (e && bytes) (art.doctor ??= []).push({ name: e.name, text: bytes.toString('utf8') });
+  }
 }
 
 /** Every problem of the release zip at `file`. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { UsageError } from '../../src/errors.js';
+import { DOCTOR_SCRIPT_NAME, INTUNE_ATTRIBUTE_SCRIPT_NAME, JAMF_EA_SCRIPT_NAME, renderDoctorScripts } from '../../src/doctor/doctor-macos.js';
 import { CLEANUP_SCRIPT_NAME, UNINSTALL_SCRIPT_NAME } from '../../src/release/macos-scripts.js';
 import { planRelease } from '../../src/release/plan.js';
 
@@ -22,8 +23,13 @@ describe('planRelease', () => {
       ['jamf-schema', '644', false],
       ['cleanup-script', '755', false],
       ['uninstall-script', '755', false],
+      ['doctor-script', '755', false],
+      ['jamf-extension-attribute', '755', false],
+      ['intune-attribute', '755', false],
     ]);
-    expect(plan.documents.slice(-2).map((d) => d.name)).toEqual([CLEANUP_SCRIPT_NAME, UNINSTALL_SCRIPT_NAME]);
+    expect(plan.documents.slice(3, 5).map((d) => d.name)).toEqual([CLEANUP_SCRIPT_NAME, UNINSTALL_SCRIPT_NAME]);
+    expect(plan.documents.slice(-3).map((d) => d.name)).toEqual([DOCTOR_SCRIPT_NAME, JAMF_EA_SCRIPT_NAME, INTUNE_ATTRIBUTE_SCRIPT_NAME]);
+    expect(Buffer.from(plan.documents[5]!.bytes).toString('utf8')).toBe(renderDoctorScripts(spec).doctor);
     expect(Buffer.from(plan.documents[3]!.bytes).toString('utf8')).toBe(plan.scripts.cleanup);
     expect(plan.manifest).toMatchObject({ version: '1.2.3', arch: 'universal', sourceDateEpoch: 1700000000, identifiers: { packageIdentifier: spec.packageIdentifier, teamId: spec.teamId } });
   });

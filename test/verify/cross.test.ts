@@ -121,6 +121,8 @@ describe('cross-artifact rules', () => {
       ['uninstall-aiwatch.sh', 'removes /Library/LaunchAgents/com.runlayer.aiwatch.plist, which the package does not install'],
       ['uninstall-aiwatch.sh', 'does not boot out the agent com.example.scan from the gui domain'],
       ['uninstall-aiwatch.sh', 'boots out com.runlayer.aiwatch, which the package does not install'],
+      ['aiwatch-doctor.sh', 'does not check the launchd agent com.example.scan, which the package installs'],
+      ['aiwatch-doctor.sh', 'checks the launchd job com.runlayer.aiwatch, which the package does not install'],
     ]);
   });
 

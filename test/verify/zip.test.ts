@@ -67,28 +67,28 @@ describe('verify release zip: the demo build', () => {
 describe('verify release zip: planted faults', () => {
   it('a wrong hash in manifest.json (SHA256SUMS refreshed, so only the manifest is wrong)', async () => {
     const bad = await variant('manifest-hash', (e) => {
-      replaceText(e, 'manifest.json', '91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e', '0'.repeat(64));
+      replaceText(e, 'manifest.json', '4c534bbb0a0e0fd32d90088831501f5446ff06212c5bc10ce9a023d625c3f55e', '0'.repeat(64));
       const sums = e.get('SHA256SUMS')!;
       const m = e.get('manifest.json')!.data;
       sums.data = Buffer.from(sums.data.toString().replace(/^[0-9a-f]{64}(?= {2}manifest\.json$)/m, createHash('sha256').update(m).digest('hex')));
     });
-    expect(await problemsOf(bad)).toEqual([[':manifest.json', `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e`]]);
+    expect(await problemsOf(bad)).toEqual([[':manifest.json', `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 4c534bbb0a0e0fd32d90088831501f5446ff06212c5bc10ce9a023d625c3f55e`]]);
     const r = await cli(['verify', '--json', bad]);
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as { files: Array<{ problems: Problem[] }> }).files[0]!.problems).toEqual([
-      { where: `${bad}:manifest.json`, message: `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 91bbb6f40476958dbb139eff30e827748c41727b8b757d6437d266b2a60b609e` },
+      { where: `${bad}:manifest.json`, message: `README.txt: sha256 is ${'0'.repeat(64)}, the zip entry hashes to 4c534bbb0a0e0fd32d90088831501f5446ff06212c5bc10ce9a023d625c3f55e` },
     ]);
   });
 
   it('a wrong line in SHA256SUMS', async () => {
     const bad = await variant('sums', (e) => replaceText(e, 'SHA256SUMS', /^016cb1b5/m, '116cb1b5'));
-    expect(await problemsOf(bad)).toEqual([[':SHA256SUMS:3', 'cleanup-runlayer-scan.sh: says 116cb1b5af6dbd7bbb15d6d03535620202968f7de576ded63af9cbc614d8cf7f, the zip entry hashes to 016cb1b5af6dbd7bbb15d6d03535620202968f7de576ded63af9cbc614d8cf7f (sha256sum -c fails)']]);
+    expect(await problemsOf(bad)).toEqual([[':SHA256SUMS:6', 'cleanup-runlayer-scan.sh: says 116cb1b5af6dbd7bbb15d6d03535620202968f7de576ded63af9cbc614d8cf7f, the zip entry hashes to 016cb1b5af6dbd7bbb15d6d03535620202968f7de576ded63af9cbc614d8cf7f (sha256sum -c fails)']]);
   });
 
   it('a file missing from the zip (manifest and SHA256SUMS still list it)', async () => {
     const bad = await variant('missing', (e) => e.delete('uninstall-aiwatch.sh'));
     expect(await problemsOf(bad)).toEqual([
-      [':SHA256SUMS:8', 'lists uninstall-aiwatch.sh, which is missing from the zip'],
+      [':SHA256SUMS:11', 'lists uninstall-aiwatch.sh, which is missing from the zip'],
       [':manifest.json', 'lists uninstall-aiwatch.sh, which is missing from the zip'],
     ]);
     expect((await cli(['verify', bad])).code).toBe(1);
@@ -101,7 +101,7 @@ describe('verify release zip: planted faults', () => {
       e.get('SHA256SUMS')!.data = Buffer.concat([e.get('SHA256SUMS')!.data, Buffer.from('not a checksum line\n')]);
     });
     expect(await problemsOf(bad)).toEqual([
-      [':SHA256SUMS:9', 'not a "<sha256>  <name>" line: "not a checksum line"'],
+      [':SHA256SUMS:12', 'not a "<sha256>  <name>" line: "not a checksum line"'],
       [':SHA256SUMS', 'does not list notes.txt'],
       [':manifest.json', 'cleanup-runlayer-scan.sh: mode is 755, the zip entry has 644'],
       [':manifest.json', 'does not list notes.txt, which is in the zip'],
@@ -114,7 +114,7 @@ describe('verify release zip: planted faults', () => {
     });
     const problems = await problemsOf(bad);
     expect(problems).toContainEqual(['', expect.stringMatching(/^manifest\.json is not valid JSON \(.+\): not a release zip, or a damaged one$/)]);
-    expect(problems).toContainEqual([':SHA256SUMS:7', expect.stringMatching(/^manifest\.json: says [0-9a-f]{64}, the zip entry hashes to/)]);
+    expect(problems).toContainEqual([':SHA256SUMS:10', expect.stringMatching(/^manifest\.json: says [0-9a-f]{64}, the zip entry hashes to/)]);
     expect(problems).toHaveLength(2);
   });
 
