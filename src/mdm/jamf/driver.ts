@@ -20,6 +20,7 @@ import type { DeploymentSpec } from '../../config/spec-types.js';
 import { loadDefaultSpec } from '../../config/spec.js';
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
+import type { HttpAnswer } from '../../net/http.js';
 import { isSecret, type Secret } from '../../secret.js';
 import { writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
@@ -27,7 +28,7 @@ import { JamfAuth, type JamfCredentials } from './auth.js';
 import { parseClassic, profileXml, policyXml, readId, ClassicXmlError } from './classic-xml.js';
 import { JamfClient } from './client.js';
 import { desiredObjects, objectNames, type DesiredObject, type DesiredPolicy, type DesiredProfile, type DesiredSmartGroup, type DesiredExtensionAttribute } from './desired.js';
-import { findComputerGroup, findPackage, listSmartGroups, type ObservedPackage } from './observe.js';
+import { findComputerGroup, findExtensionAttribute, findPackage, findPolicy, findProfile, listSmartGroups, type ObservedPackage } from './observe.js';
 import { applyPackage } from './package.js';
 import { planTarget, type PlanEntry } from './plan.js';
 
@@ -183,68 +184,111 @@ class JamfSession implements MdmSession {
     throw new NetworkError(`${this.client.where(object, action)}: the answer carries no <id> of the new object`);
   }
 
+  /**
+   * Create, or update what exists. A create refused as a duplicate name (Pro API 400, Classic 409) means the object
+   * exists after all — a create whose answer was lost to a reset and that the retry policy sent again, or a run in
+   * parallel: it is looked up by name and updated instead.
+   */
+  async #upsert<T extends { id?: string }>(
+    object: string,
+    existing: T | undefined,
+    find: () => Promise<T | undefined>,
+    update: (found: T & { id: string }) => Promise<void>,
+    create: () => Promise<HttpAnswer>,
+    createdId: (answer: HttpAnswer) => string,
+  ): Promise<string> {
+    if (existing?.id) {
+      await update(existing as T & { id: string });
+      return existing.id;
+    }
+    const answer = await create();
+    if (answer.status === 200 || answer.status === 201) return createdId(answer);
+    if (answer.status === 400 || answer.status === 409) {
+      const found = await find();
+      if (found?.id) {
+        this.ctx.onNote?.(`${this.client.where(object, 'create')}: HTTP ${answer.status}, it exists already (an earlier attempt made it): updating it`);
+        await update(found as T & { id: string });
+        return found.id;
+      }
+    }
+    throw this.client.refused({ object, action: 'create' }, answer);
+  }
+
   async #applySmartGroup(d: DesiredSmartGroup, entry: PlanEntry): Promise<void> {
     const object = `smart group "${d.name}"`;
-    const existing = entry.observed as { id: string; description: string } | undefined;
-    const body = JSON.stringify({ name: d.name, description: this.#marker(d, existing?.description ?? ''), criteria: d.criteria });
     const headers = { 'content-type': 'application/json', accept: 'application/json' };
-    if (existing) {
-      await this.client.expect({ object, action: 'update', method: 'PUT', path: `/api/v2/computer-groups/smart-groups/${encodeURIComponent(existing.id)}`, headers, body }, [200, 202]);
-      this.#ids.set(d.role, { id: existing.id, name: d.name });
-    } else {
-      const answer = await this.client.expect({ object, action: 'create', method: 'POST', path: '/api/v2/computer-groups/smart-groups', headers, body }, [200, 201]);
-      this.#ids.set(d.role, { id: this.#jsonId(answer.body, object, 'create'), name: d.name });
-    }
+    const body = (description: string): string => JSON.stringify({ name: d.name, description: this.#marker(d, description), criteria: d.criteria });
+    const id = await this.#upsert(
+      object,
+      entry.observed as { id: string; description: string } | undefined,
+      async () => (await listSmartGroups(this.client)).find((g) => g.name === d.name),
+      async (g) => {
+        await this.client.expect({ object, action: 'update', method: 'PUT', path: `/api/v2/computer-groups/smart-groups/${encodeURIComponent(g.id)}`, headers, body: body(g.description) }, [200, 202]);
+      },
+      () => this.client.send({ object, action: 'create', method: 'POST', path: '/api/v2/computer-groups/smart-groups', headers, body: body('') }),
+      (answer) => this.#jsonId(answer.body, object, 'create'),
+    );
+    this.#ids.set(d.role, { id, name: d.name });
   }
 
   async #applyExtensionAttribute(d: DesiredExtensionAttribute, entry: PlanEntry): Promise<void> {
     const object = `extension attribute "${d.name}"`;
-    const existing = entry.observed as { id: string; description: string } | undefined;
-    const body = JSON.stringify({
-      name: d.name,
-      description: this.#marker(d, existing?.description ?? ''),
-      dataType: 'STRING',
-      inputType: 'SCRIPT',
-      inventoryDisplayType: 'EXTENSION_ATTRIBUTES',
-      enabled: true,
-      scriptContents: d.scriptContents,
-    });
     const headers = { 'content-type': 'application/json', accept: 'application/json' };
-    if (existing) {
-      await this.client.expect({ object, action: 'update', method: 'PUT', path: `/api/v1/computer-extension-attributes/${encodeURIComponent(existing.id)}`, headers, body }, [200, 202]);
-    } else {
-      const answer = await this.client.expect({ object, action: 'create', method: 'POST', path: '/api/v1/computer-extension-attributes', headers, body }, [200, 201]);
-      this.#jsonId(answer.body, object, 'create');
-    }
+    const body = (description: string): string =>
+      JSON.stringify({
+        name: d.name,
+        description: this.#marker(d, description),
+        dataType: 'STRING',
+        inputType: 'SCRIPT',
+        inventoryDisplayType: 'EXTENSION_ATTRIBUTES',
+        enabled: true,
+        scriptContents: d.scriptContents,
+      });
+    await this.#upsert(
+      object,
+      entry.observed as { id: string; description: string } | undefined,
+      () => findExtensionAttribute(this.client, d.name),
+      async (a) => {
+        await this.client.expect({ object, action: 'update', method: 'PUT', path: `/api/v1/computer-extension-attributes/${encodeURIComponent(a.id)}`, headers, body: body(a.description) }, [200, 202]);
+      },
+      () => this.client.send({ object, action: 'create', method: 'POST', path: '/api/v1/computer-extension-attributes', headers, body: body('') }),
+      (answer) => this.#jsonId(answer.body, object, 'create'),
+    );
   }
 
   async #applyProfile(d: DesiredProfile, entry: PlanEntry): Promise<void> {
     const object = `profile "${d.name}"`;
-    const existing = entry.observed as { id?: string; description: string } | undefined;
     const scopeGroup = await this.#scopeGroup();
-    const body = profileXml({ name: d.name, description: this.#marker(d, existing?.description ?? ''), payloads: d.payloads, scopeGroup });
+    const body = (description: string): string => profileXml({ name: d.name, description: this.#marker(d, description), payloads: d.payloads, scopeGroup });
     const headers = { 'content-type': 'application/xml', accept: 'application/xml' };
-    if (existing?.id) {
-      await this.client.expect({ object, action: 'update', method: 'PUT', path: `/JSSResource/osxconfigurationprofiles/id/${encodeURIComponent(existing.id)}`, headers, body }, [200, 201]);
-    } else {
-      const answer = await this.client.expect({ object, action: 'create', method: 'POST', path: '/JSSResource/osxconfigurationprofiles/id/0', headers, body }, [200, 201]);
-      this.#classicId(answer.body, 'os_x_configuration_profile', object, 'create');
-    }
+    await this.#upsert(
+      object,
+      entry.observed as { id?: string; description: string } | undefined,
+      () => findProfile(this.client, d.name),
+      async (p) => {
+        await this.client.expect({ object, action: 'update', method: 'PUT', path: `/JSSResource/osxconfigurationprofiles/id/${encodeURIComponent(p.id)}`, headers, body: body(p.description) }, [200, 201]);
+      },
+      () => this.client.send({ object, action: 'create', method: 'POST', path: '/JSSResource/osxconfigurationprofiles/id/0', headers, body: body('') }),
+      (answer) => this.#classicId(answer.body, 'os_x_configuration_profile', object, 'create'),
+    );
   }
 
   async #applyPolicy(d: DesiredPolicy, entry: PlanEntry): Promise<void> {
     const object = `policy "${d.name}"`;
-    const existing = entry.observed as { id?: string; selfServiceDescription: string } | undefined;
     const pkg = await this.#idOf('package', d.packageName, () => findPackage(this.client, d.packageName));
     const group = await this.#idOf('smart-group-version', d.scopeGroup, async () => (await listSmartGroups(this.client)).find((g) => g.name === d.scopeGroup));
-    const body = policyXml({ name: d.name, package: pkg, scopeGroup: group, marker: this.#marker(d, existing?.selfServiceDescription ?? '') });
+    const body = (description: string): string => policyXml({ name: d.name, package: pkg, scopeGroup: group, marker: this.#marker(d, description) });
     const headers = { 'content-type': 'application/xml', accept: 'application/xml' };
-    if (existing?.id) {
-      await this.client.expect({ object, action: 'update', method: 'PUT', path: `/JSSResource/policies/id/${encodeURIComponent(existing.id)}`, headers, body }, [200, 201]);
-    } else {
-      const answer = await this.client.expect({ object, action: 'create', method: 'POST', path: '/JSSResource/policies/id/0', headers, body }, [200, 201]);
-      this.#classicId(answer.body, 'policy', object, 'create');
-    }
+    await this.#upsert(
+      object,
+      entry.observed as { id?: string; selfServiceDescription: string } | undefined,
+      () => findPolicy(this.client, d.name),
+      async (p) => {
+        await this.client.expect({ object, action: 'update', method: 'PUT', path: `/JSSResource/policies/id/${encodeURIComponent(p.id)}`, headers, body: body(p.selfServiceDescription) }, [200, 201]);
+      },
+      () => this.client.send({ object, action: 'create', method: 'POST', path: '/JSSResource/policies/id/0', headers, body: body('') }),
+      (answer) => this.#classicId(answer.body, 'policy', object, 'create'),
+    );
   }
 }
 

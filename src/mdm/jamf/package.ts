@@ -19,7 +19,7 @@ import type { DriverContext, ReleaseContent } from '../../rollout/model.js';
 import { readMarker } from '../../rollout/marker.js';
 import type { JamfClient } from './client.js';
 import { PACKAGE_HASH_TYPE, type DesiredPackage } from './desired.js';
-import { readPackage, type ObservedPackage } from './observe.js';
+import { findPackage, readPackage, type ObservedPackage } from './observe.js';
 import { packageConverged, packageHashMatches } from './plan.js';
 
 /** Fields of a Package that the server owns (never sent back in a PUT). */
@@ -77,16 +77,22 @@ export interface PackageStep {
 export async function applyPackage(step: PackageStep): Promise<string> {
   const { client, desired: d } = step;
   const object = `package "${d.name}"`;
-  const rec = step.observed;
+  let rec = step.observed;
   if (!rec) {
     const body = JSON.stringify(newPackageRecord(d, step.notes('')));
-    const answer = await client.expect({ object, action: 'create', method: 'POST', path: '/api/v1/packages', headers: { 'content-type': 'application/json', accept: 'application/json' }, body }, [200, 201]);
-    const id = jsonId(Buffer.from(answer.body).toString('utf8'));
-    if (!id) throw new NetworkError(`${client.where(object, 'create')}: HTTP ${answer.status} without the new record's id`);
-    // A new record holds no file yet: upload.
-    await upload(step, id);
-    await waitForDistributionPoint(step, id);
-    return id;
+    const answer = await client.send({ object, action: 'create', method: 'POST', path: '/api/v1/packages', headers: { 'content-type': 'application/json', accept: 'application/json' }, body });
+    if (answer.status === 200 || answer.status === 201) {
+      const id = jsonId(Buffer.from(answer.body).toString('utf8'));
+      if (!id) throw new NetworkError(`${client.where(object, 'create')}: HTTP ${answer.status} without the new record's id`);
+      // A new record holds no file yet: upload.
+      await upload(step, id);
+      await waitForDistributionPoint(step, id);
+      return id;
+    }
+    // Refused as a duplicate: an earlier attempt whose answer was lost made it; carry on with that record.
+    if (answer.status === 400 || answer.status === 409) rec = await findPackage(client, d.name);
+    if (!rec) throw client.refused({ object, action: 'create' }, answer);
+    step.ctx.onNote?.(`${client.where(object, 'create')}: HTTP ${answer.status}, it exists already (an earlier attempt made it): completing it`);
   }
   if (recordDiffers(rec, d)) {
     const merged: Record<string, unknown> = { ...rec.record, ...newPackageRecord(d, step.notes(rec.notes)) };

@@ -132,6 +132,42 @@ describe('jamf driver against the local Jamf Pro server', () => {
     expect((e as Error).message).not.toContain(s.clients[0]!.secret);
   });
 
+  it('429 with Retry-After and 503 are retried as the server asks, each retry line naming target, object and status', async () => {
+    const { s, target } = await server();
+    s.inject({ method: 'POST', path: /^\/JSSResource\/osxconfigurationprofiles\//, action: { status: 429, retryAfter: 3 } });
+    s.inject({ method: 'GET', path: /^\/api\/v1\/packages$/, action: { status: 503 } });
+    const notes: string[] = [];
+    const sleeps: number[] = [];
+    const c: DriverContext = { signal: new AbortController().signal, http: { backoffMs: 1, sleep: async (ms) => void sleeps.push(ms) }, onNote: (m) => void notes.push(m) };
+    await run(target, fakeRelease(), c);
+    expect(s.faultsFired).toHaveLength(2);
+    expect(sleeps).toContain(3000);
+    expect(notes).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^jamf acme: package "aiwatch-1\.2\.0-macos-arm64\.pkg": find \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/packages\): HTTP 503; retrying in 0 s$/),
+      expect.stringMatching(/^jamf acme: profile "aiwatch — PPPC": create \(http:\/\/127\.0\.0\.1:\d+\/JSSResource\/osxconfigurationprofiles\/id\/0\): HTTP 429; retrying in 3 s$/),
+    ]));
+    expect(s.store.profiles.size).toBe(3);
+  });
+
+  it('a create whose answer is lost (applied, then the connection reset) is not duplicated by the retry: found by name and completed', async () => {
+    const { s, target } = await server();
+    for (const path of [/^\/api\/v2\/computer-groups\/smart-groups$/, /^\/JSSResource\/osxconfigurationprofiles\/id\/0$/, /^\/api\/v1\/packages$/, /^\/JSSResource\/policies\/id\/0$/]) {
+      s.inject({ method: 'POST', path, action: { reset: 'after' } });
+    }
+    const notes: string[] = [];
+    await run(target, fakeRelease(), ctx(notes));
+    expect(s.faultsFired).toHaveLength(4);
+    expect(notes.filter((n) => n.includes('it exists already'))).toHaveLength(4);
+    expect([...s.store.groups.values()].map((g) => g.name).sort()).toEqual(['AI Watch', 'AI Watch — aiwatch not 1.2.0']);
+    expect(s.store.profiles.size).toBe(3);
+    expect(s.store.packages.size).toBe(1);
+    expect(s.store.policies.size).toBe(1);
+    expect(s.validationFailures).toEqual([]);
+    s.resetLog();
+    expect((await run(target, fakeRelease())).plan.every((o) => o.action === 'unchanged')).toBe(true);
+    expect(s.counts().writes).toBe(0);
+  });
+
   it('a wrong client secret is exit 6 before anything is read, naming the client and not the secret', async () => {
     const { target } = await server();
     const bad = { ...target, credentials: { clientId: 'aiwatch-ci', clientSecret: new Secret('wrong-secret-value', 'clientSecret') } };
