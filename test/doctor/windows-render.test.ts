@@ -22,7 +22,36 @@ const variants: Record<string, () => IntuneInput> = {
   publisher: () => ({ ...VARIANTS.detect!(), options: { expectedPublisher: 'Runlayer, Inc.' } }),
 };
 
+/** The code without comment lines and with every string literal emptied (quotes in the other kind of string included). */
+const withoutStrings = (text: string): string => text.replace(/^\s*#.*$/gm, '').replace(/"(?:[^"]|"")*"|'(?:[^']|'')*'/g, "''");
+
 const psLiteral = (v: string): string => `'${v.replace(/'/g, "''")}'`;
+
+/** Aiwatch functions called but not defined, or defined twice. */
+function functionProblems(text: string): string[] {
+  const defined = [...text.matchAll(/^function ([A-Za-z]+-Aiwatch[A-Za-z]*) \{/gm)].map((m) => m[1]!);
+  const twice = defined.filter((d, i) => defined.indexOf(d) !== i).map((d) => `defined twice: ${d}`);
+  const called = new Set([...withoutStrings(text).matchAll(/\b([A-Z][a-z]+-Aiwatch[A-Za-z]*)\b/g)].map((m) => m[1]!));
+  return [...twice, ...[...called].filter((c) => !defined.includes(c)).map((c) => `not defined: ${c}`)];
+}
+
+const AUTOMATIC = new Set(['host', 'input', 'args', 'error', 'matches', 'pid', 'psitem', '_', 'this', 'sender', 'event', 'eventargs', 'home', 'profile', 'pwd', 'true', 'false', 'lastexitcode', 'myinvocation', 'pscommandpath', 'psscriptroot']);
+
+/** Automatic variables the text assigns, takes as a parameter or as a loop variable (PowerShell names ignore case). */
+function automaticAssignments(text: string): string[] {
+  const code = withoutStrings(text);
+  const assigned = [...code.matchAll(/\$(?:script:)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:\+|-)?=(?!=)/g)].map((m) => m[1]!);
+  const params = [...code.matchAll(/param\(([^)]*)\)/g)].flatMap((m) => [...m[1]!.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((p) => p[1]!));
+  const loops = [...code.matchAll(/foreach \(\$([A-Za-z_][A-Za-z0-9_]*) in/g)].map((m) => m[1]!);
+  return [...assigned, ...params, ...loops].filter((v) => AUTOMATIC.has(v.toLowerCase()));
+}
+
+describe('the script lints can fail', () => {
+  it('an undefined or doubly defined function, an automatic variable', () => {
+    expect(functionProblems("function Get-AiwatchA {\r\n}\r\nfunction Get-AiwatchA {\r\n}\r\nGet-AiwatchB\r\n$x = 'Get-AiwatchC'\r\n")).toEqual(['defined twice: Get-AiwatchA', 'not defined: Get-AiwatchB']);
+    expect(automaticAssignments("$Host = 1\r\nparam([string]$Input)\r\nforeach ($matches in $x) {\r\n}\r\n$null = 2\r\n$y = '$Error = 3'\r\n")).toEqual(['Host', 'Input', 'matches']);
+  });
+});
 
 describe.each(Object.keys(variants))('the doctor scripts, variant %s', (variant) => {
   const input = variants[variant]!();
@@ -73,6 +102,14 @@ describe.each(Object.keys(variants))('the doctor scripts, variant %s', (variant)
     const text = files.find((f) => f.name === WINDOWS_DOCTOR_SCRIPTS.doctor)!.text;
     const calls = [...text.matchAll(/\$results \+= Invoke-AiwatchCheck -Id '([a-z-]+)'/g)].map((m) => m[1]);
     expect(calls).toEqual(WINDOWS_CHECKS.map((c) => c.id));
+  });
+
+  it('every Aiwatch function a script calls is defined in it, and none is defined twice', () => {
+    for (const f of files) expect(functionProblems(f.text), f.name).toEqual([]);
+  });
+
+  it('assigns no PowerShell automatic variable ($Host, $Input, $Args, $Error, $Matches, $PID, $Sender, ...)', () => {
+    for (const f of files) expect(automaticAssignments(f.text), f.name).toEqual([]);
   });
 
   it('the expected host and publisher are the tenant\'s and the option\'s', () => {
