@@ -283,3 +283,4 @@ async function main() {
 }
 
 await main();
+await (await import('./bench-tenants.mjs')).benchTenants(process.argv.slice(2)); // issue 14: tenants at scale (runnable alone)

@@ -6,10 +6,12 @@
  */
 import type { TenantInput } from '../config/spec-types.js';
 import { tenantPreferences } from '../config/tenant-keys.js';
-import { serializePlistFragment } from '../formats/plist-serialize.js';
+import type { PlistDict } from '../formats/plist-serialize.js';
+import { plistFragmentText } from './plist-fast.js';
 
+/** The fragment (keys sorted), through the direct writer `tenants` needs at scale (plist-fast.ts). */
 export function renderIntuneFragment(tenant: TenantInput): string {
-  return serializePlistFragment(tenantPreferences(tenant), { sortKeys: true });
+  return plistFragmentText(tenantPreferences(tenant) as PlistDict, true);
 }
 
 /** The fragment wrapped into a complete plist document (for validation and read-back). */

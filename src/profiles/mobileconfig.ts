@@ -75,7 +75,10 @@ export function profile(h: ProfileHeader, payloads: PlistDict[]): PlistDict {
   return d;
 }
 
+/** Profiles are written with their keys sorted byte-wise at every level, as Apple's tools write them. */
+export const PROFILE_KEYS_SORTED = true;
+
 /** Serialise a profile dictionary: keys sorted byte-wise at every level, as Apple's tools write them. */
 export function renderProfile(dict: PlistDict): string {
-  return serializePlist(dict, { sortKeys: true });
+  return serializePlist(dict, { sortKeys: PROFILE_KEYS_SORTED });
 }

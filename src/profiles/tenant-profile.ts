@@ -12,7 +12,8 @@
 import type { DeploymentSpec, TenantInput } from '../config/spec-types.js';
 import { HOST_KEY, tenantPreferences } from '../config/tenant-keys.js';
 import { mcxContent, MCX_PAYLOAD_TYPE } from './mcx.js';
-import { identifierRoot, payload, profile, renderProfile } from './mobileconfig.js';
+import { identifierRoot, payload, profile, PROFILE_KEYS_SORTED } from './mobileconfig.js';
+import { plistText } from './plist-fast.js';
 import type { PlistDict } from '../formats/plist-serialize.js';
 
 export type TenantEncoding = 'domain' | 'mcx';
@@ -53,7 +54,10 @@ export function tenantProfile(spec: DeploymentSpec, tenant: TenantInput, encodin
   );
 }
 
-/** The tenant profile as XML text (holds secrets: write it 0600). */
+/**
+ * The tenant profile as XML text (holds secrets: write it 0600): what renderProfile writes, through the direct
+ * writer `tenants` needs at scale (plist-fast.ts).
+ */
 export function renderTenantProfile(spec: DeploymentSpec, tenant: TenantInput, encoding: TenantEncoding = 'domain'): string {
-  return renderProfile(tenantProfile(spec, tenant, encoding));
+  return plistText(tenantProfile(spec, tenant, encoding), PROFILE_KEYS_SORTED);
 }
