@@ -30,7 +30,8 @@ export type DriverRegistry = Partial<Record<MdmKind, MdmDriver>>;
 export interface Rollout {
   /** The rollout file as named in messages (relative to the working folder when inside it). */
   file: string;
-  release: { zip: string };
+  /** The release zip (absolute); absent when the file names none (then `--release` must). */
+  release: { zip?: string };
   targets: RolloutTarget[];
 }
 
@@ -88,7 +89,7 @@ export function parseRollout(text: string, where: { file: string; dir: string },
   const zip = isObj(root.release) && typeof root.release.zip === 'string' ? root.release.zip : undefined;
   if (zip !== undefined && looksLikeKey(zip)) problems.push(`${where.file}: /release/zip: holds what looks like a key (not shown): give the path of a release zip`);
   if (problems.length > 0) throw new UsageError(problems);
-  return { file: where.file, release: { zip: path.resolve(where.dir, zip!) }, targets };
+  return { file: where.file, release: zip === undefined ? {} : { zip: path.resolve(where.dir, zip) }, targets };
 }
 
 /**

@@ -47,6 +47,7 @@ targets:
   - { name: globex, url: "${url}/globex", tenant: { Host: "https://globex.runlayer.com" } }
 `,
   );
+  writeFileSync(path.join(dir, 'norelease.yaml'), readRollout().replace(/^release: .*\n/, ''));
 }, 120_000);
 
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
@@ -86,6 +87,16 @@ targets:
     expect(connections).toBe(0);
   });
 
+  it('--release names the zip in place of release.zip; without either: exit 2', async () => {
+    const none = await cli(['plan', 'norelease.yaml'], { cwd: dir, env: ENV });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/norelease\.yaml: no release: give release\.zip in the file or --release ZIP/);
+    const missing = await cli(['plan', 'rollout.yaml', '--release', 'other.zip'], { cwd: dir, env: ENV });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/other\.zip/);
+    expect(connections).toBe(0);
+  });
+
   it('a missing rollout file: exit 3', async () => {
     const r = await cli(['plan', 'nope.yaml', '--json'], { cwd: dir, env: ENV });
     expect(r.code).toBe(3);
@@ -103,10 +114,13 @@ describe('plan / apply: reports', () => {
     };
     return { ctx, out: () => out, warnings };
   }
-  const args = { rollout: 'rollout.yaml', target: undefined, parallel: 2, spec: undefined };
+  const args = { rollout: 'rollout.yaml', target: undefined, parallel: 2, release: undefined, spec: undefined };
 
   it('plan: a table per target, exit 8; apply: done, exit 0; plan again: exit 0 and 0 writes', async () => {
     const drivers = { jamf: fakeDriver(new Map<string, FakeServer>()) };
+    const zip = readdirSync(path.join(dir, 'out')).find((f) => f.endsWith('.zip'))!;
+    const viaFlag = await runRollout('plan', { ...args, rollout: 'norelease.yaml', release: `out/${zip}` }, context(false).ctx, { drivers });
+    expect(viaFlag.exitCode).toBe(8);
     const first = await runRollout('plan', args, context(false).ctx, { drivers });
     expect(first.exitCode).toBe(8);
     expect(first.failure).toMatchObject({ kind: 'pending', message: '12 change(s) pending' });

@@ -82,7 +82,7 @@ describe('loadRelease', () => {
     // Change a byte inside the pkg (stored in the zip): its CRC, the manifest's and SHA256SUMS' hashes no longer match.
     const at = bytes.indexOf(Buffer.from('xar!'));
     expect(at).toBeGreaterThan(0);
-    bytes[at + 4000] ^= 0xff;
+    bytes[at + 4000] = bytes[at + 4000]! ^ 0xff;
     writeFileSync(bad, bytes);
     const e = await loadRelease(bad, { spec, env: {}, shown: 'damaged.zip' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InputFileError);

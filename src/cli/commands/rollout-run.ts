@@ -26,6 +26,7 @@ export const ROLLOUT_POSITIONALS = { rollout: { type: 'string', describe: 'The r
 export const ROLLOUT_OPTIONS = {
   target: { type: 'array', describe: 'Only this target (repeatable; default: every target of the file)' },
   parallel: { type: 'number', default: DEFAULT_PARALLEL, describe: `Targets worked on at once (1–${MAX_PARALLEL})` },
+  release: { type: 'string', describe: "The release zip to publish, in place of the rollout file's release.zip (e.g. the one CI just built)" },
   spec: { type: 'string', describe: 'Deployment spec JSON (tenant keys, identifiers) the release was built with' },
 } as const satisfies OptionDefs;
 
@@ -33,6 +34,7 @@ export interface RolloutArgs {
   rollout: string;
   target: readonly string[] | undefined;
   parallel: number;
+  release: string | undefined;
   spec: string | undefined;
 }
 
@@ -96,13 +98,15 @@ export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx:
   const shown = path.relative(ctx.cwd, file).startsWith('..') ? file : path.relative(ctx.cwd, file);
   const rollout = await loadRollout(file, drivers, shown);
   const targets = selectTargets(rollout, args.target?.map(String));
+  const zip = args.release !== undefined ? path.resolve(ctx.cwd, args.release) : rollout.release.zip;
+  if (zip === undefined) throw new UsageError(`${shown}: no release: give release.zip in the file or --release ZIP`);
   const resolved = await resolveTargets(targets, spec, { env: ctx.env, warn: ctx.warn });
   const secrets = resolved.flatMap((t) => [...Object.values(t.credentials), ...Object.values(t.tenant)].filter(isSecret));
   const display = uploadDisplay(ctx);
-  const zipShown = path.relative(ctx.cwd, rollout.release.zip).startsWith('..') ? rollout.release.zip : path.relative(ctx.cwd, rollout.release.zip);
+  const zipShown = path.relative(ctx.cwd, zip).startsWith('..') ? zip : path.relative(ctx.cwd, zip);
   let report: RolloutReport;
   try {
-    const release = await loadRelease(rollout.release.zip, { spec, env: ctx.env, shown: zipShown, note: (m) => display.note(`note: ${m}`), signal: ctx.signal });
+    const release = await loadRelease(zip, { spec, env: ctx.env, shown: zipShown, note: (m) => display.note(`note: ${m}`), signal: ctx.signal });
     const opts: EngineOptions = {
       drivers,
       parallel: args.parallel,
