@@ -345,3 +345,4 @@ async function main() {
 
 await main();
 await (await import('./bench-tenants.mjs')).benchTenants(process.argv.slice(2)); // issue 14: tenants at scale (runnable alone)
+await (await import('./bench-doctor.mjs')).benchDoctor(process.argv.slice(2)); // issue 13: the macOS doctor in the fake root (runnable alone)
