@@ -90,11 +90,32 @@ function isStreamBody(body: BytesRequest['body']): body is StreamBody {
   return typeof body === 'object' && !(body instanceof Uint8Array);
 }
 
+/** The largest answer read into memory: every answer we read is JSON, XML or a time-stamp token of a few KiB to MiB. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** The answer's bytes, refused past {@link MAX_ANSWER_BYTES} (a hostile or broken server is not buffered whole). */
+async function readAnswer(res: Response, where: string): Promise<Uint8Array> {
+  const over = (): NetworkError => new NetworkError(`${where}: the answer (HTTP ${res.status}) is larger than ${MAX_ANSWER_BYTES} bytes; not read`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw over();
+  }
+  if (!res.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of res.body) {
+    size += c.byteLength;
+    if (size > MAX_ANSWER_BYTES) throw over();
+    chunks.push(c);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
 /** A streamed body goes through node:http (net/stream-request.ts: backpressure), not fetch; judged the same way. */
 async function sendStreamOnce(req: BytesRequest, body: StreamBody, headers: Record<string, string>, opts: HttpOptions, idleMs: number): Promise<HttpAnswer> {
   let answer: HttpAnswer;
   try {
-    answer = await sendStream({ url: req.url, method: req.method ?? 'POST', headers, length: body.length, open: body.open, onProgress: req.onProgress, signal: opts.signal, idleMs });
+    answer = await sendStream({ url: req.url, method: req.method ?? 'POST', headers, length: body.length, open: body.open, onProgress: req.onProgress, signal: opts.signal, idleMs, maxAnswerBytes: MAX_ANSWER_BYTES });
   } catch (e) {
     if (opts.signal?.aborted) throw new InterruptedError();
     throw new Retryable(describeFetchError(e), undefined, { cause: e });
@@ -104,7 +125,7 @@ async function sendStreamOnce(req: BytesRequest, body: StreamBody, headers: Reco
 }
 
 /** One fetch under the per-request time limit; transport failures, 429 and 5xx throw Retryable. */
-async function sendOnce(req: BytesRequest, opts: HttpOptions): Promise<HttpAnswer> {
+async function sendOnce(req: BytesRequest, opts: HttpOptions, where: string): Promise<HttpAnswer> {
   const limitMs = opts.requestTimeoutMs ?? 60_000;
   const headers: Record<string, string> = { ...req.headers };
   // Asked before the request: a token provider's own failure (credentials refused) is its answer, not a retry.
@@ -120,17 +141,18 @@ async function sendOnce(req: BytesRequest, opts: HttpOptions): Promise<HttpAnswe
     if (opts.signal?.aborted) throw new InterruptedError();
     throw new Retryable(describeFetchError(e), undefined, { cause: e });
   }
-  const body = await res.arrayBuffer().catch((e: unknown) => {
+  const body = await readAnswer(res, where).catch((e: unknown) => {
     if (opts.signal?.aborted) throw new InterruptedError();
+    if (e instanceof NetworkError) throw e;
     throw new Retryable(`connection lost while reading the answer (${String(e)})`, undefined, { cause: e });
   });
   if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
-  return { status: res.status, body: new Uint8Array(body), headers: res.headers };
+  return { status: res.status, body, headers: res.headers };
 }
 
 /** Send `req` under the retry policy; resolves to the first answer that is neither 429 nor 5xx. */
 export function requestBytes(req: BytesRequest, opts: HttpOptions, names: RetryNames, defaultRetries = 4): Promise<HttpAnswer> {
-  return withRetries(() => sendOnce(req, opts), names, opts, defaultRetries);
+  return withRetries(() => sendOnce(req, opts, names.where), names, opts, defaultRetries);
 }
 
 function excerpt(text: string): string {

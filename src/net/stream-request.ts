@@ -25,6 +25,8 @@ export interface StreamAttempt {
   signal?: AbortSignal;
   /** Idle limit, ms. */
   idleMs: number;
+  /** The largest answer read; past it the attempt fails. */
+  maxAnswerBytes: number;
 }
 
 export interface StreamAnswer {
@@ -91,9 +93,12 @@ export function sendStream(a: StreamAttempt): Promise<StreamAnswer> {
     req.on('response', (res) => {
       idle();
       const chunks: Buffer[] = [];
+      let size = 0;
       res.on('data', (c: Buffer) => {
         idle();
-        chunks.push(c);
+        size += c.length;
+        if (size > a.maxAnswerBytes) finish(new Error(`the answer is larger than ${a.maxAnswerBytes} bytes; not read`));
+        else chunks.push(c);
       });
       res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: new Uint8Array(Buffer.concat(chunks)), headers: headersOf(res) }));
       res.on('error', (e) => finish(e));

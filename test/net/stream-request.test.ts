@@ -95,3 +95,22 @@ describe('net: streamed request bodies', () => {
     expect(lines[0]).toContain('no answer within the request time limit');
   });
 });
+
+it('net: an answer larger than MAX_ANSWER_BYTES is refused, not buffered, naming what was asked', async () => {
+  const { MAX_ANSWER_BYTES } = await import('../../src/net/http.js');
+  const url = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let sent = 0;
+    const more = (): void => {
+      while (sent <= MAX_ANSWER_BYTES) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  });
+  const e = await requestBytes({ url }, quick, { where: 'test: big' }).catch((x: unknown) => x);
+  expect((e as Error).message).toBe(`test: big: the answer (HTTP 200) is larger than ${MAX_ANSWER_BYTES} bytes; not read`);
+});
