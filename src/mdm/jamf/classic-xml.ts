@@ -118,7 +118,8 @@ export function profileXml(p: ProfileBody): string {
         el('description', {}, p.description),
         el('level', {}, 'computer'),
         el('distribution_method', {}, 'Install Automatically'),
-        el('redeploy_on_update', {}, 'Newly Assigned'),
+        // A changed payload (a rotated key, a new PPPC rule) must reach the Macs that have the old one, not only new ones.
+        el('redeploy_on_update', {}, 'All'),
         el('payloads', {}, p.payloads),
       ]),
       scopeXml(p.scopeGroup),
