@@ -154,6 +154,26 @@ describe('plan / apply: reports', () => {
   });
 });
 
+describe('plan / apply: on a terminal and on failure', () => {
+  it('draws an upload bar per upload on a TTY; the JSON error names the kind of the failure that decided the exit code', async () => {
+    let err = '';
+    const base = { json: false, stdout: () => undefined, stdin: Readable.from([]), env: { ...ENV, COLUMNS: '120' }, cwd: dir, signal: new AbortController().signal, warn: () => undefined };
+    const drivers = { jamf: fakeDriver(new Map<string, FakeServer>(), { refuse: new Set(['globex']) }) };
+    const args = { rollout: 'rollout.yaml', target: undefined, parallel: 2, release: undefined, spec: undefined };
+    const r = await runRollout('apply', args, { ...base, isTTY: true, stderr: (t) => void (err += t) }, { drivers });
+    expect(err).toMatch(/acme: aiwatch-1\.0\.0-macos-arm64\.pkg \[\u2588{40}\] 100% (\d+\.\d KiB) of \1/);
+    expect(r.exitCode).toBe(5);
+    expect(r.failure).toMatchObject({ kind: 'network', problems: [expect.stringMatching(/^globex: globex: connect .*ECONNREFUSED/)] });
+    expect(r.text).toMatch(/^globex \(jamf\): FAILED/m);
+    let plain = '';
+    // Not a terminal: the same uploads (a fresh server), no bar.
+    const again = await runRollout('apply', args, { ...base, isTTY: false, stderr: (t) => void (plain += t) }, { drivers: { jamf: fakeDriver(new Map<string, FakeServer>()) } });
+    expect(again.json).toMatchObject({ summary: { uploadedBytes: expect.any(Number) } });
+    expect((again.json as { summary: { uploadedBytes: number } }).summary.uploadedBytes).toBeGreaterThan(0);
+    expect(plain).not.toMatch(/KiB|\u2588/);
+  });
+});
+
 function readRollout(): string {
   return readFileSync(path.join(dir, 'rollout.yaml'), 'utf8');
 }

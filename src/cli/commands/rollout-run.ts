@@ -57,18 +57,18 @@ function uploadDisplay(ctx: CliContext): { progress: EngineOptions['onUploadProg
     }),
     { isTTY: true, columns: Number(ctx.env.COLUMNS) || 100 },
   );
-  const multi = new MultiBar({ stream, format: '{what} [{bar}] {percentage}% {doneMiB}/{totalMiB} MiB', hideCursor: true, clearOnComplete: false, fps: 10 }, Presets.shades_classic);
+  const multi = new MultiBar({ stream, format: '{what} [{bar}] {percentage}% {done} of {total_}', hideCursor: true, clearOnComplete: false, fps: 10 }, Presets.shades_classic);
   const bars = new Map<string, SingleBar>();
-  const mib = (n: number): string => (n / (1 << 20)).toFixed(1);
+  const size = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
   return {
     progress: (target, name, done, total) => {
       const key = `${target}\u0000${name}`;
       let bar = bars.get(key);
       if (!bar) {
-        bar = multi.create(total, 0, { what: `${target}: ${name}`, doneMiB: '0.0', totalMiB: mib(total) });
+        bar = multi.create(total, 0, { what: `${target}: ${name}`, done: size(0), total_: size(total) });
         bars.set(key, bar);
       }
-      bar.update(done, { doneMiB: mib(done), totalMiB: mib(total) });
+      bar.update(done, { done: size(done), total_: size(total) });
       if (done >= total) {
         bar.stop();
         bars.delete(key);
@@ -121,12 +121,15 @@ export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx:
   }
   const summary = summaryCounts(report);
   const failedTargets = report.targets.filter((t) => t.exitCode !== 0 && t.exitCode !== 8);
+  // The error kind of the target that decided the exit code (network, rejected, interrupted …).
+  const worst = report.targets.find((t) => t.exitCode === report.exitCode);
+  const worstKind = worst?.error?.kind ?? worst?.objects.find((o) => o.error?.exitCode === report.exitCode)?.error?.kind ?? 'failed';
   return {
     text: redact(renderReport(report), secrets),
     json: redactDeep({ ok: report.exitCode === 0, mode, rollout: shown, release: { zip: zipShown }, summary, targets: report.targets }, secrets),
     exitCode: report.exitCode,
     failure: {
-      kind: report.exitCode === 8 ? 'pending' : report.exitCode === 9 ? 'blocked' : 'failed',
+      kind: report.exitCode === 8 ? 'pending' : report.exitCode === 9 ? 'blocked' : worstKind,
       message: redact(report.exitCode === 8 ? `${summary.create + summary.update} change(s) pending` : `${failedTargets.length} of ${report.targets.length} target(s) blocked or failed`, secrets),
       problems: failedTargets.map((t) => redact(`${t.target}: ${t.error?.message ?? t.blocked ?? t.objects.find((o) => o.error)?.error?.message ?? `exit ${t.exitCode}`}`, secrets)),
     },
