@@ -145,7 +145,8 @@ function targetRules(t: RolloutTarget, drivers: DriverRegistry, say: (m: string)
   for (const [where, v] of [['scope', t.scope], ['options', t.options]] as const) {
     if (anyStringLooksLikeKey(v)) say(`${where}: holds what looks like a key (not shown): keys go under credentials or tenant, by reference`);
   }
-  if (driver && complete) for (const p of driver.validate(t)) say(p);
+  // A driver names the target itself (`target acme: …`); the file's own prefix already does.
+  if (driver && complete) for (const p of driver.validate(t)) say(p.startsWith(`target ${t.name}: `) ? p.slice(`target ${t.name}: `.length) : p);
 }
 
 /** https, or http to this machine only (a local test server); no credentials, query or fragment in it. */
