@@ -10,7 +10,6 @@
  */
 import { NetworkError } from '../../errors.js';
 import type { HttpAnswer } from '../../net/http.js';
-import { readMarker } from '../../rollout/marker.js';
 import { ClassicXmlError, parseClassic, readPolicy, readProfile, type ObservedPolicy, type ObservedProfile } from './classic-xml.js';
 import type { JamfClient } from './client.js';
 import { normalCriteria, type Criterion } from './desired.js';
@@ -199,9 +198,4 @@ export async function findProfile(client: JamfClient, name: string): Promise<Obs
 export async function findPolicy(client: JamfClient, name: string): Promise<ObservedPolicy | undefined> {
   const root = await classicByName(client, 'policies', 'policy', name, `policy "${name}"`);
   return root ? readPolicy(root) : undefined;
-}
-
-/** Our marker's kind in a description, if any. */
-export function markerKind(text: string): string | undefined {
-  return readMarker(text)?.kind;
 }

@@ -236,6 +236,3 @@ export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testS
     }
   }
 }
-
-/** The hash type recorded for the package (re-exported for the apply step and docs). */
-export { PACKAGE_HASH_TYPE };
