@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { UsageError } from '../../src/errors.js';
+import { MDM_DRIVERS } from '../../src/mdm/index.js';
 import { loadRollout, parseRollout, selectTargets } from '../../src/rollout/file.js';
 import { resolveTargets } from '../../src/rollout/secrets.js';
 import { isSecret } from '../../src/secret.js';
@@ -168,6 +169,25 @@ targets:
     const r = parseRollout(GOOD, where, drivers);
     expect(selectTargets(r, undefined)).toHaveLength(2);
     expect(() => selectTargets(r, ['acme', 'initech'])).toThrow(/--target "initech": no such target in rollout\.yaml \(it has acme, globex\)/);
+  });
+
+  it('with the registry of the CLI (src/mdm/index.ts): jamf validates its credentials, intune is not supported yet', () => {
+    const text = `release: { zip: r.zip }
+targets:
+  - { name: a, mdm: jamf, url: "https://a.jamfcloud.com", credentials: { clientId: x }, tenant: { Host: "https://a.runlayer.com" }, scope: { group: All } }
+  - { name: b, mdm: intune, url: "https://b.example.com", scope: { group: All } }
+`;
+    const e = (() => {
+      try {
+        parseRollout(text, where, MDM_DRIVERS);
+      } catch (x) {
+        return x as UsageError;
+      }
+      throw new Error('expected a UsageError');
+    })();
+    expect(e.problems).toContainEqual(expect.stringMatching(/^rollout\.yaml: targets\[0\] \(a\): .*credentials/));
+    expect(e.problems).toContain('rollout.yaml: targets[1] (b): mdm "intune" is not supported yet (supported: jamf)');
+    expect(Object.keys(MDM_DRIVERS)).toEqual(['jamf']);
   });
 
   it('names a missing rollout file (exit 3)', async () => {
