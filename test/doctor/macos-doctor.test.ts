@@ -4,7 +4,8 @@
  * text and the exit code (0–3 table). Every --json report is parsed and validated against
  * schemas/aiwatch-doctor.schema.json; no key ever appears in a stub's argv or in anything printed.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../src/config/spec.js';
 import { validatorFor } from '../../src/config/validate.js';
@@ -353,6 +354,22 @@ describeWithTools(['dash', 'bash'], 'aiwatch-doctor.sh on a fake Mac', () => {
     const u = m.run(scripts.doctor, ['--frobnicate']);
     expect(u.status).toBe(1);
     expect(u.stderr).toContain('unknown option: --frobnicate');
+  });
+
+  it('changes nothing on the Mac: every file of the fake root and the stub state are the same after a run', () => {
+    const m = healthyMac();
+    m.file('/tmp/runlayer-scan.stdout.log', 'old\n');
+    const tree = (): string[] =>
+      [m.root, m.state].flatMap((top) =>
+        (readdirSync(top, { recursive: true }) as string[]).sort().map((rel) => {
+          const f = path.join(top, rel);
+          const st = statSync(f);
+          return `${f} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${st.isFile() && !f.endsWith('curl.configs') ? readFileSync(f, 'utf8') : ''}`;
+        }),
+      );
+    const before = tree();
+    expect(m.run(scripts.doctor, ['--json'], { STUB_CURL_STATUS: '401' }).status).toBe(1);
+    expect(tree().filter((l) => !l.includes('curl.configs'))).toEqual(before.filter((l) => !l.includes('curl.configs')));
   });
 
   it('leaves nothing behind in TMPDIR', () => {
