@@ -111,21 +111,8 @@ export class DeflatePool {
   }
 }
 
-/**
- * Room for a segment's whole deflate output (zlib's deflateBound plus the sync-flush marker, rounded up): given as
- * the stream's chunk size, a segment is one job on libuv's pool and one callback here, not one per 16 KiB of output
- * (Node's default chunk), which cost ~0.6 s of main-thread CPU per 256 MiB (docs/benchmarks.md).
- */
-export function deflateOutputRoom(inputLength: number): number {
-  return Math.max(zlib.constants.Z_DEFAULT_CHUNK, inputLength + (inputLength >> 12) + (inputLength >> 14) + (inputLength >> 25) + 64);
-}
-
 function deflateHere(job: DeflateJob): Promise<Buffer> {
-  const opts: zlib.ZlibOptions = {
-    level: job.level,
-    finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-    chunkSize: deflateOutputRoom(job.input.length),
-  };
+  const opts: zlib.ZlibOptions = { level: job.level, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
   if (job.dictionary) opts.dictionary = job.dictionary;
   return new Promise((resolve, reject) => zlib.deflateRaw(job.input, opts, (err, out) => (err ? reject(err) : resolve(out))));
 }
