@@ -158,8 +158,10 @@ function writeCommon(b: Buffer, e: PayloadEntry, architecture: number, sum: numb
  * `apple-bom/src/testdata/python-applications.bom`, block 95, a 72-byte record of a 2-slice universal binary):
  * bytes 0–26 as any file but architecture 0x200F; byte 27 = 1; u32 slice count at 28; then per slice, in the
  * file's order, u32 cputype, cpusubtype, size and POSIX cksum of the slice's bytes; then 8 zero bytes.
- * 32 + 16 × slices + 8 bytes: 72 for two slices, 88 for three (the "exe=88" bomutils' bom.h notes).
- * A thin file is written the same way with one slice (the whole file), as the issue's audit of pkgbuild found.
+ * 32 + 16 × slices + 8 bytes: 72 for two slices, 88 for three (the "exe=88" that osxbom's bom.h, a reading of
+ * Apple's lsbom, notes for executables of the three-architecture era).
+ * A thin file is written the same way with one slice (the whole file): issue 14's audit of pkgbuild reports the
+ * records for thin binaries too, but no published thin sample was found to check those bytes against.
  */
 export function machORecord(e: PayloadEntry, sum: number, slices: readonly BomSlice[]): Buffer {
   const b = Buffer.alloc(32 + BOM_SLICE_RECORD * slices.length + 8);
