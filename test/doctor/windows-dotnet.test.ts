@@ -131,6 +131,19 @@ describeWithTools(['mcs', 'mono'], 'redaction on .NET (Mono) as Test-Aiwatch.ps1
     }
   });
 
+  it('every regular expression literal the doctor scripts use compiles on .NET', () => {
+    const patterns = new Set<string>();
+    for (const f of renderWindowsDoctorScripts(VARIANTS.full!())) {
+      for (const m of f.text.matchAll(/(?:-(?:not)?match|-replace|\[regex\]::(?:Match|Matches|Replace)\([^,]+,)\s*('(?:[^']|'')*')/g)) {
+        patterns.add(m[1]!.slice(1, -1).replace(/''/g, "'"));
+      }
+    }
+    expect(patterns.size).toBeGreaterThan(8);
+    const list = [...patterns, '(unclosed'];
+    const out = execFileSync('mono', [exe], { input: `${list.map((p) => `C ${b64(p)}`).join('\n')}\n`, encoding: 'utf8' }).trim().split('\n');
+    expect(Object.fromEntries(list.map((p, i) => [p, out[i]]))).toEqual({ ...Object.fromEntries([...patterns].map((p) => [p, 'ok'])), '(unclosed': expect.stringMatching(/^error: /) });
+  });
+
   it('the oracle can fail: a rule using \\s redacts after U+0085 on .NET only, and the comparison sees it', () => {
     const rule = { source: '(bearer\\s+)[!-~]+', replacement: '$1X' };
     const text = 'bearer\u0085token';
