@@ -5,7 +5,8 @@
  *       exits 8 (changes pending), after it exits 0; a second apply makes 0 write requests; the same release without
  *       testServer is `blocked` (exit 9) and writes nothing;
  *   (c) drift made in the console is shown by plan with the field diff and repaired by apply;
- *   (d) an upgrade: a Mac that has 1.0.0 and ran the old policy is targeted again after applying 1.1.0.
+ *   (d) an upgrade: a Mac that installed 1.0.0 through the policy is targeted again after applying 1.1.0 (and the
+ *       profiles reach the scope's Macs).
  * Every request body the server received matched Jamf's description (validationFailures empty); no planted secret
  * appears in any output.
  */
@@ -14,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { jamfServer } from '../helpers/servers/jamf/vitest.js';
 import type { JamfServer } from '../helpers/servers/jamf/server.js';
 import { buildRelease, cli, leakedSecrets, sequence, SERVER_OPTIONS, stateOf, tempDir, writeRollout } from './publish-helpers.js';
+import type { Json } from '../helpers/servers/jamf/classic-xml.js';
 
 let dir: string;
 let zip100: string;
@@ -88,5 +90,63 @@ describe('plan and apply against the local Jamf Pro server', () => {
     expect(apply.stdout + apply.stderr).toMatch(/blocked/);
     expect(s.counts().writes).toBe(0);
     clean(s);
+  });
+
+  it('(c) drift made in the console (policy frequency, smart-group criterion) is shown by plan with the field diff and repaired by apply', async () => {
+    const s = await jamfServer(SERVER_OPTIONS);
+    const work = tempDir('publish-drift');
+    const rollout = writeRollout(work, { zip: path.join(dir, zip100), servers: [{ name: 'acme', url: s.url }] });
+    expect((await cli(['apply', rollout], { cwd: work })).code).toBe(0);
+    const clean = stateOf(s);
+    // A console admin edits two objects.
+    const policy = [...s.store.policies.values()][0]!;
+    (policy.body.general as Record<string, Json>).frequency = 'Once every month';
+    s.store.groupByName('AI Watch')!.criteria[0]!.value = 'imac';
+    expect(stateOf(s)).not.toBe(clean);
+
+    s.resetLog();
+    const plan = await cli(['plan', rollout], { cwd: work });
+    expect(plan.code, plan.stdout + plan.stderr).toBe(8);
+    expect(s.counts().writes).toBe(0);
+    expect(plan.stdout).toMatch(new RegExp(`^ +policy +${policy.name} +update +.*frequency.*"Once every month".*→.*$`, 'm'));
+    expect(plan.stdout).toMatch(/^ +smart-group +AI Watch +update +.*imac.*→.*mac.*$/m);
+    const json = await cli(['plan', rollout, '--json'], { cwd: work });
+    const objects = (json.json().targets as { objects: { kind: string; action: string; diff: { field: string; from: unknown; to: unknown }[] }[] }[])[0]!.objects;
+    expect(objects.filter((o) => o.action === 'update').map((o) => o.kind).sort()).toEqual(['policy', 'smart-group']);
+    expect(objects.find((o) => o.kind === 'policy')!.diff).toContainEqual(expect.objectContaining({ from: 'Once every month' }));
+
+    const repair = await cli(['apply', rollout], { cwd: work });
+    expect(repair.code, repair.stdout + repair.stderr).toBe(0);
+    expect(s.counts().writes).toBe(2);
+    expect(stateOf(s)).toBe(clean);
+    expect((await cli(['plan', rollout], { cwd: work })).code).toBe(0);
+    expect([s.validationFailures, s.unknownRequests]).toEqual([[], []]);
+  });
+
+  it('(d) upgrade: a Mac that installed 1.0.0 through the policy is targeted again once 1.1.0 is applied', async () => {
+    const s = await jamfServer(SERVER_OPTIONS);
+    const work = tempDir('publish-upgrade');
+    s.store.addMac('mac-a');
+    s.store.addMac('mac-b');
+    s.store.addMac('pc-outside');
+    const r100 = writeRollout(work, { zip: path.join(dir, zip100), servers: [{ name: 'acme', url: s.url }] }, 'r100.yaml');
+    const r110 = writeRollout(work, { zip: path.join(dir, zip110), servers: [{ name: 'acme', url: s.url }] }, 'r110.yaml');
+    expect((await cli(['apply', r100], { cwd: work })).code).toBe(0);
+    const policyName = [...s.store.policies.values()][0]!.name;
+    const checkIn = (mac: string): string[] => s.store.checkIn(mac, { versionEa: 'aiwatch version' });
+    expect(s.store.policyTargets(policyName)).toEqual(['mac-a', 'mac-b']);
+    expect(checkIn('mac-a')).toEqual([policyName]);
+    expect(s.store.macs.find((m) => m.name === 'mac-a')!.eas['aiwatch version']).toBe('1.0.0');
+    expect(s.store.policyTargets(policyName)).toEqual(['mac-b']);
+
+    const upgrade = await cli(['apply', r110], { cwd: work });
+    expect(upgrade.code, upgrade.stdout + upgrade.stderr).toBe(0);
+    expect(s.store.policies.size).toBe(1);
+    expect(s.store.policyTargets(policyName)).toEqual(['mac-a', 'mac-b']);
+    expect(checkIn('mac-a')).toEqual([policyName]);
+    expect(s.store.macs.find((m) => m.name === 'mac-a')!.eas['aiwatch version']).toBe('1.1.0');
+    expect(s.store.policyTargets(policyName)).toEqual(['mac-b']);
+    for (const profile of s.store.profiles.values()) expect(s.store.profileTargets(profile.name)).toEqual(['mac-a', 'mac-b']);
+    expect([s.validationFailures, s.unknownRequests]).toEqual([[], []]);
   });
 });
