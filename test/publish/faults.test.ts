@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { jamfServer } from '../helpers/servers/jamf/vitest.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { buildRelease, cli, leakedSecrets, SERVER_OPTIONS, tempDir, writeRollout } from './publish-helpers.js';
