@@ -27,7 +27,7 @@ afterAll(() => {
 /** The demo arm64 binary with one byte of its second code page flipped: its signature no longer matches. */
 function tampered(): string {
   const bytes = Buffer.from(readFileSync(demoArm64Path));
-  bytes[4096 + 100] ^= 0xff;
+  bytes.writeUInt8(bytes.readUInt8(4196) ^ 0xff, 4196);
   const file = path.join(base, `tampered-${n}`);
   writeFileSync(file, bytes, { mode: 0o755 });
   return file;
