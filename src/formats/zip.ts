@@ -152,15 +152,21 @@ function endRecord(count: number, size: number, offset: number): Buffer {
 async function copyFile(file: string, size: number, out: Writable | undefined, what: string): Promise<number> {
   let crc = 0;
   let at = 0;
+  const chunks = (fileRange(file) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
-    for await (const chunk of fileRange(file) as AsyncIterable<Buffer>) {
-      crc = zlib.crc32(chunk, crc);
-      at += chunk.length;
+    for (;;) {
+      // Only a read fails as the input's problem; a write error (a full disk) propagates as it is.
+      const next = await chunks.next().catch((e: unknown) => {
+        throw new InputFileError(file, `${what}: cannot read (${(e as Error).message})`, { cause: e });
+      });
+      if (next.done) break;
+      crc = zlib.crc32(next.value, crc);
+      at += next.value.length;
       if (at > size) break;
-      if (out) await writeChunk(out, chunk);
+      if (out) await writeChunk(out, next.value);
     }
-  } catch (e) {
-    throw new InputFileError(file, `${what}: cannot read (${(e as Error).message})`, { cause: e });
+  } finally {
+    await chunks.return?.();
   }
   if (at !== size) throw new InputFileError(file, `${what}: changed while the zip was written (expected ${size} bytes, read ${at > size ? 'more' : at})`);
   return crc >>> 0;

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -95,5 +96,20 @@ describeWithTools(['unzip'], 'release zip with a known CRC read by unzip', () =>
   it('unzip -t passes', async () => {
     const file = await make('known-t.zip', [{ name: 'a.pkg', mode: 0o644, source: { file: big, known: { size: 300_000, crc32: zlib.crc32(readFileSync(big)) >>> 0 } }, compress: false }]);
     expect(run('unzip', ['-t', file])).toMatch(/No errors detected/);
+  });
+});
+
+describe('release zip: a failing output', () => {
+  it('a write error (a full disk) is reported as it is, not as a problem of the input file', async () => {
+    const full = new Writable({
+      highWaterMark: 1,
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      },
+    });
+    full.on('error', () => undefined);
+    const entry: ZipEntryInput = { name: 'a.pkg', mode: 0o644, source: { file: big, known: { size: 300_000, crc32: zlib.crc32(readFileSync(big)) >>> 0 } }, compress: false };
+    const err = await writeZip([entry], EPOCH, full).then(() => undefined, (e: unknown) => e as NodeJS.ErrnoException);
+    expect(err?.code).toBe('ENOSPC');
   });
 });
