@@ -171,7 +171,7 @@ targets:
     expect(() => selectTargets(r, ['acme', 'initech'])).toThrow(/--target "initech": no such target in rollout\.yaml \(it has acme, globex\)/);
   });
 
-  it('with the registry of the CLI (src/mdm/index.ts): jamf validates its credentials, intune is not supported yet', () => {
+  it('with the registry of the CLI (src/mdm/index.ts): jamf and intune validate their credentials and scope', () => {
     const text = `release: { zip: r.zip }
 targets:
   - { name: a, mdm: jamf, url: "https://a.jamfcloud.com", credentials: { clientId: x }, tenant: { Host: "https://a.runlayer.com" }, scope: { group: All } }
@@ -186,8 +186,8 @@ targets:
       throw new Error('expected a UsageError');
     })();
     expect(e.problems).toContainEqual(expect.stringMatching(/^rollout\.yaml: targets\[0\] \(a\): .*credentials/));
-    expect(e.problems).toContain('rollout.yaml: targets[1] (b): mdm "intune" is not supported yet (supported: jamf)');
-    expect(Object.keys(MDM_DRIVERS)).toEqual(['jamf']);
+    expect(e.problems).toContainEqual(expect.stringMatching(/^rollout\.yaml: targets\[1\] \(b\): .*scope\.group must be an Entra group object id/));
+    expect(Object.keys(MDM_DRIVERS)).toEqual(['jamf', 'intune']);
   });
 
   it('names a missing rollout file (exit 3)', async () => {

@@ -1,0 +1,360 @@
+/**
+ * The Microsoft Intune driver of `plan` / `apply` (issue 12): {@link intuneDriver} implements the MDM-neutral
+ * contract (rollout/model.ts) over Microsoft Graph (beta). `connect` checks everything it can without a request
+ * (tenant values, credentials, the certificate), `plan` only reads (GET), `apply` writes one planned object:
+ *
+ *   PPPC profile → login-items profile → tenant preference file → macOS pkg app (metadata, content upload, assignment)
+ *
+ * The target's `url` is the Graph service root (https://graph.microsoft.com/beta; national clouds and a test server
+ * give theirs) and `options.authority` the Entra sign-in host (default https://login.microsoftonline.com). Objects
+ * are found by displayName (and type); each carries our marker (rollout/marker.ts) in `description` (profiles) or
+ * `notes` (the app: written with committedContentVersion once the content is committed). `plan` compares fields,
+ * payloads as hashes (the tenant one is secret), and the assignments; an object that matches and carries the desired
+ * hash is unchanged, so a second apply sends no write.
+ *
+ * Scope: `scope.group` is an Entra group object id (a GUID); smart groups are a Jamf concept and refused at validation.
+ */
+import { loadDefaultSpec } from '../../config/spec.js';
+import type { DeploymentSpec } from '../../config/spec-types.js';
+import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
+import { NetworkError, UsageError } from '../../errors.js';
+import { sleepFor } from '../../net/retry.js';
+import { readMarker, writeMarker } from '../../rollout/marker.js';
+import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
+import { isSecret, type Secret } from '../../secret.js';
+import { IntuneAuth, type IntuneCredential } from './auth.js';
+import { GraphClient } from './client.js';
+import { appAssignBody, assignmentShown, desiredIntune, normalText, PKG_APP_CAST, profileAssignBody, type DesiredIntune } from './desired.js';
+import { ContentUpload } from './upload.js';
+import { secretShown } from '../../rollout/marker.js';
+
+export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
+const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const TENANT_RE = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9][A-Za-z0-9.-]{0,252}\.[A-Za-z]{2,63})$/;
+const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/;
+const OPTIONS: Record<string, string> = {
+  namePrefix: 'the prefix of every object name we make (default "aiwatch")',
+  authority: 'the Entra sign-in host (default https://login.microsoftonline.com; US Gov https://login.microsoftonline.us, China https://login.chinacloudapi.cn)',
+};
+const CREDENTIALS = ['tenantId', 'clientId', 'clientSecret', 'certificate', 'certificatePassword', 'federatedToken', 'federated'];
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+function credentialProblems(target: RolloutTarget): string[] {
+  const c = target.credentials;
+  const where = `target ${target.name}: credentials`;
+  const p: string[] = [];
+  for (const n of Object.keys(c)) if (!CREDENTIALS.includes(n)) p.push(`${where}: unknown field "${n}"; expected tenantId, clientId and one of clientSecret, certificate (+ certificatePassword), federatedToken, federated: github-actions`);
+  for (const n of ['tenantId', 'clientId', 'federated']) if (c[n] !== undefined && typeof c[n] !== 'string') p.push(`${where}: ${n} is not secret: give it as text, not a file or env reference`);
+  for (const n of ['clientSecret', 'certificate', 'certificatePassword', 'federatedToken']) if (typeof c[n] === 'string') p.push(`${where}: ${n} is a secret: give it by reference ({file: …} or {env: …}), never as text`);
+  if (typeof c.tenantId === 'string' && !TENANT_RE.test(c.tenantId)) p.push(`${where}: tenantId ${JSON.stringify(c.tenantId.slice(0, 80))} is neither a GUID nor a domain (expected the Entra directory id)`);
+  if (c.tenantId === undefined) p.push(`${where}: tenantId is missing (the Entra directory (tenant) id)`);
+  if (typeof c.clientId === 'string' && !GUID_RE.test(c.clientId)) p.push(`${where}: clientId ${JSON.stringify(c.clientId.slice(0, 80))} is not a GUID (expected the app registration's application (client) id)`);
+  if (c.clientId === undefined) p.push(`${where}: clientId is missing (the app registration's application (client) id)`);
+  if (typeof c.federated === 'string' && c.federated !== 'github-actions') p.push(`${where}: federated must be "github-actions", got ${JSON.stringify(c.federated.slice(0, 40))} (a token from a file is federatedToken: {file: …})`);
+  const ways = ['clientSecret', 'certificate', 'federatedToken', 'federated'].filter((n) => c[n] !== undefined);
+  if (ways.length !== 1) p.push(`${where}: give exactly one of clientSecret, certificate, federatedToken or federated: github-actions${ways.length > 1 ? `, not ${ways.join(' and ')}` : ''}`);
+  if (c.certificatePassword !== undefined && c.certificate === undefined) p.push(`${where}: certificatePassword goes with certificate`);
+  return p;
+}
+
+function credentialOf(target: ResolvedTarget): IntuneCredential {
+  const c = target.credentials;
+  const secret = (n: string): Secret | undefined => (isSecret(c[n]) ? (c[n] as Secret) : undefined);
+  const clientSecret = secret('clientSecret');
+  if (clientSecret) return { kind: 'secret', clientSecret };
+  const certificate = secret('certificate');
+  if (certificate) return { kind: 'certificate', certificate, password: secret('certificatePassword') };
+  const token = secret('federatedToken');
+  if (token) return { kind: 'federated-file', token };
+  if (c.federated === 'github-actions') return { kind: 'github-actions' };
+  throw new UsageError(`target ${target.name}: credentials: give one of clientSecret, certificate, federatedToken or federated: github-actions`);
+}
+
+function specOf(release: ReleaseContent): DeploymentSpec {
+  return (release as ReleaseContent & { spec?: DeploymentSpec }).spec ?? loadDefaultSpec();
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const b64text = (v: unknown): string => (typeof v === 'string' ? normalText(Buffer.from(v, 'base64').toString('utf8')) : '');
+const odataQuote = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+interface Observed {
+  id: string;
+  marker: string;
+  fields: Record<string, FieldValue>;
+  raw: Record<string, unknown>;
+}
+
+function markerShown(hash: string | undefined): FieldValue {
+  return hash === undefined ? null : `sha256=${hash.slice(0, 12)}`;
+}
+
+/** Compare one desired object with what was found → its planned line (as the Jamf driver's plan does). */
+export function compareIntune(d: DesiredIntune, o: Observed | undefined): PlannedObject {
+  const base = { kind: d.kind, name: d.name, hash: d.hash };
+  const secret = (f: string): boolean => d.secretFields?.includes(f) === true;
+  if (!o) {
+    const diff: FieldDiff[] = Object.entries(d.fields).map(([field, to]) => (secret(field) ? { field, from: null, to, secret: true } : { field, from: null, to }));
+    diff.push({ field: 'marker', from: null, to: markerShown(d.hash) });
+    return { ...base, action: 'create', diff };
+  }
+  const diff: FieldDiff[] = [];
+  for (const [field, to] of Object.entries(d.fields)) {
+    const from = o.fields[field] ?? null;
+    if (from !== to) diff.push(secret(field) ? { field, from, to, secret: true } : { field, from, to });
+  }
+  const marker = readMarker(o.marker);
+  const markerDiffers = marker?.sha256 !== d.hash;
+  if (diff.length === 0 && !markerDiffers) return { ...base, action: 'unchanged', diff: [], id: o.id };
+  if (markerDiffers) diff.push({ field: 'marker', from: markerShown(marker?.sha256), to: markerShown(d.hash) });
+  const reason = !markerDiffers ? 'drift' : marker === undefined ? 'not made by aiwatch-deploy: adopted (marker added)' : undefined;
+  return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), id: o.id };
+}
+
+interface Entry {
+  desired: DesiredIntune;
+  observed: Observed | undefined;
+  planned: PlannedObject;
+}
+
+class IntuneSession implements MdmSession {
+  #entries: Entry[] | undefined;
+
+  constructor(
+    readonly client: GraphClient,
+    readonly target: ResolvedTarget,
+    readonly release: ReleaseContent,
+    readonly ctx: DriverContext,
+    readonly desired: DesiredIntune[],
+  ) {}
+
+  counts(): { reads: number; writes: number; uploadedBytes: number } {
+    return this.client.totals();
+  }
+
+  async close(): Promise<void> {}
+
+  async #groupsOf(path: string, object: string): Promise<string[]> {
+    const list = await this.client.list({ object, action: 'read assignments', path });
+    const out: string[] = [];
+    for (const a of list) {
+      const t = a.target as Record<string, unknown> | undefined;
+      const intent = str(a.intent);
+      if (t && typeof t.groupId === 'string' && t['@odata.type'] !== '#microsoft.graph.exclusionGroupAssignmentTarget') out.push(intent ? `${intent}:${t.groupId}` : t.groupId);
+    }
+    return out;
+  }
+
+  async #observeProfile(d: DesiredIntune): Promise<Observed | undefined> {
+    const object = `profile "${d.name}"`;
+    const list = await this.client.list({ object, action: 'find by name', path: `/deviceManagement/deviceConfigurations?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const hit = list.find((v) => v.displayName === d.name);
+    if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
+    const id = String(hit.id);
+    const full = await this.client.json({ object, action: 'read', method: 'GET', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}` });
+    const groups = await this.#groupsOf(`/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assignments`, object);
+    const type = str(full['@odata.type']);
+    const fields: Record<string, FieldValue> =
+      d.role === 'profile-tenant'
+        ? { type, configurationXml: secretShown(b64text(full.configurationXml)), bundleId: str(full.bundleId), fileName: str(full.fileName), assignments: assignmentShown(groups.map((g) => g.replace(/^[a-z]+:/, ''))) }
+        : { type, payload: secretShown(b64text(full.payload)), payloadName: str(full.payloadName), payloadFileName: str(full.payloadFileName), deploymentChannel: str(full.deploymentChannel), assignments: assignmentShown(groups.map((g) => g.replace(/^[a-z]+:/, ''))) };
+    return { id, marker: str(full.description) ?? '', fields, raw: full };
+  }
+
+  async #observeApp(d: DesiredIntune): Promise<Observed | undefined> {
+    const object = `app "${d.name}"`;
+    const list = await this.client.list({ object, action: 'find by name', path: `/deviceAppManagement/mobileApps?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const hit = list.find((v) => v.displayName === d.name && v['@odata.type'] === d.fields.type);
+    if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
+    const id = String(hit.id);
+    const full = await this.client.json({ object, action: 'read', method: 'GET', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}` });
+    const groups = await this.#groupsOf(`/deviceAppManagement/mobileApps/${encodeURIComponent(id)}/assignments`, object);
+    const notes = str(full.notes) ?? '';
+    const committed = typeof full.committedContentVersion === 'string' && full.committedContentVersion !== '';
+    // The content is this release's pkg when the marker (written with committedContentVersion) holds the desired hash.
+    const content = committed && readMarker(notes)?.sha256 === d.hash ? d.fields.content! : committed ? 'another content version' : null;
+    const included = Array.isArray(full.includedApps) ? full.includedApps.map((a: { bundleId?: unknown; bundleVersion?: unknown }) => ({ bundleId: a?.bundleId, bundleVersion: a?.bundleVersion })) : [];
+    return {
+      id,
+      marker: notes,
+      raw: full,
+      fields: {
+        type: str(full['@odata.type']),
+        fileName: str(full.fileName),
+        primaryBundleId: str(full.primaryBundleId),
+        primaryBundleVersion: str(full.primaryBundleVersion),
+        includedApps: JSON.stringify(included),
+        ignoreVersionDetection: full.ignoreVersionDetection === true,
+        content,
+        assignments: assignmentShown(groups),
+      },
+    };
+  }
+
+  async plan(): Promise<PlannedObject[]> {
+    const entries: Entry[] = [];
+    for (const d of this.desired) {
+      const observed = d.role === 'app-macos' ? await this.#observeApp(d) : await this.#observeProfile(d);
+      entries.push({ desired: d, observed, planned: compareIntune(d, observed) });
+    }
+    this.#blocks(entries);
+    this.#entries = entries;
+    return entries.map((e) => e.planned);
+  }
+
+  #blocks(entries: Entry[]): void {
+    const block = (e: Entry, reason: string): void => {
+      e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(e.planned.id ? { id: e.planned.id } : {}) };
+    };
+    const t = this.release.trust;
+    if (!t.pppcMatchesBinary) {
+      const why = t.problems.length > 0 ? `: ${t.problems.join('; ')}` : '';
+      const at = entries.findIndex((e) => e.desired.role === 'profile-pppc');
+      entries.forEach((e, i) => {
+        if (i === at) block(e, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
+        else if (i > at) block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied');
+      });
+      return;
+    }
+    if (this.target.testServer) return;
+    const missing = [...(t.developerIdSigned ? [] : ['not Developer ID signed']), ...(t.notarizedStapled ? [] : ['not notarized and stapled'])];
+    if (missing.length > 0) {
+      for (const e of entries) if (e.desired.role === 'app-macos') block(e, `the pkg is ${missing.join(' and ')}; a production Mac would refuse or warn (set testServer: true only for a test tenant)`);
+    }
+  }
+
+  #marker(d: DesiredIntune, old: string): string {
+    return writeMarker(old, { kind: d.role, sha256: d.hash, version: this.release.version });
+  }
+
+  async apply(object: PlannedObject): Promise<void> {
+    if (object.action === 'unchanged' || object.action === 'blocked') return;
+    if (!this.#entries) await this.plan();
+    const entry = this.#entries!.find((e) => e.planned.kind === object.kind && e.planned.name === object.name);
+    if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
+    if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
+    if (entry.planned.action === 'unchanged') return;
+    if (entry.desired.role === 'app-macos') return this.#applyApp(entry);
+    return this.#applyProfile(entry);
+  }
+
+  /** The id of a just-created object. */
+  #idOf(v: Record<string, unknown>, object: string): string {
+    if (typeof v.id === 'string' && /^[0-9A-Za-z_.-]{1,128}$/.test(v.id)) return v.id;
+    throw new NetworkError(`${this.client.where(object, 'create')}: the answer carries no id of the new object`);
+  }
+
+  async #applyProfile(e: Entry): Promise<void> {
+    const d = e.desired;
+    const object = `profile "${d.name}"`;
+    // Re-read by name: an earlier attempt whose answer was lost may have made it.
+    const found = e.observed ?? (await this.#observeProfile(d));
+    let id: string;
+    if (found) {
+      id = found.id;
+      const diff = compareIntune(d, found).diff.map((x) => x.field);
+      if (diff.some((f) => f !== 'assignments')) {
+        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}`, json: { ...d.body, description: this.#marker(d, found.marker) } }, [200, 204]);
+      }
+      if (!diff.includes('assignments')) return;
+    } else {
+      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceManagement/deviceConfigurations', json: { ...d.body, description: this.#marker(d, '') } }, [200, 201]);
+      id = this.#idOf(made, object);
+    }
+    await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assign`, json: profileAssignBody(d.groupId) }, [200, 204]);
+  }
+
+  async #applyApp(e: Entry): Promise<void> {
+    const d = e.desired;
+    const object = `app "${d.name}"`;
+    const found = e.observed ?? (await this.#observeApp(d));
+    let id: string;
+    const meta = ['type', 'fileName', 'primaryBundleId', 'primaryBundleVersion', 'includedApps', 'ignoreVersionDetection'];
+    let notes = '';
+    if (found) {
+      id = found.id;
+      notes = found.marker;
+      const diff = compareIntune(d, found).diff.map((x) => x.field);
+      if (diff.some((f) => meta.includes(f))) {
+        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}`, json: d.body }, [200, 204]);
+      }
+    } else {
+      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceAppManagement/mobileApps', json: { ...d.body, notes: '' } }, [200, 201]);
+      id = this.#idOf(made, object);
+    }
+    const contentThere = found?.fields.content === d.fields.content;
+    if (!contentThere) {
+      const sleep = (ms: number): Promise<void> => (this.ctx.http?.sleep ?? sleepFor)(ms, this.ctx.signal);
+      const cv = await new ContentUpload({ client: this.client, ctx: this.ctx, object, appId: id, cast: PKG_APP_CAST, fileName: this.release.pkg.fileName, size: this.release.pkg.size, read: this.release.pkg.read, sleep }).run();
+      await this.client.expect(
+        { object, action: 'set committed content version', method: 'PATCH', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}`, json: { '@odata.type': d.body['@odata.type'], committedContentVersion: cv, notes: this.#marker(d, notes) } },
+        [200, 204],
+      );
+    } else if (readMarker(notes)?.sha256 !== d.hash) {
+      await this.client.expect({ object, action: 'write marker', method: 'PATCH', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}`, json: { '@odata.type': d.body['@odata.type'], notes: this.#marker(d, notes) } }, [200, 204]);
+    }
+    if (found?.fields.assignments !== d.fields.assignments) {
+      await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}/assign`, json: appAssignBody(d.groupId) }, [200, 204]);
+    }
+  }
+}
+
+export const intuneDriver: MdmDriver = {
+  kind: 'intune',
+  credentialFields: [
+    { name: 'tenantId', secret: false, required: true },
+    { name: 'clientId', secret: false, required: true },
+    { name: 'clientSecret', secret: true, required: false },
+    { name: 'certificate', secret: true, required: false },
+    { name: 'certificatePassword', secret: true, required: false },
+    { name: 'federatedToken', secret: true, required: false },
+    { name: 'federated', secret: false, required: false },
+  ],
+
+  validate(target: RolloutTarget): string[] {
+    const problems = credentialProblems(target);
+    for (const [k, v] of Object.entries(target.options)) {
+      if (!(k in OPTIONS)) problems.push(`target ${target.name}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
+      else if (k === 'namePrefix' && (typeof v !== 'string' || !PREFIX_RE.test(v))) problems.push(`target ${target.name}: options.namePrefix must match ${PREFIX_RE.source}, got ${JSON.stringify(v)}`);
+      else if (k === 'authority') {
+        let u: URL | undefined;
+        try {
+          u = typeof v === 'string' ? new URL(v) : undefined;
+        } catch {
+          u = undefined;
+        }
+        if (!u || !(u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname))) || u.search || u.username) {
+          problems.push(`target ${target.name}: options.authority must be an https URL (http only for 127.0.0.1), got ${JSON.stringify(typeof v === 'string' ? v.slice(0, 80) : v)}`);
+        }
+      }
+    }
+    if ('smartGroup' in target.scope) {
+      problems.push(`target ${target.name}: scope.smartGroup is a Jamf concept; for Intune give scope.group: the object id (GUID) of an Entra group (a dynamic group does what a smart group does)`);
+    } else if (!GUID_RE.test(target.scope.group)) {
+      problems.push(`target ${target.name}: scope.group must be an Entra group object id (a GUID, Entra → Groups → Object ID), got ${JSON.stringify(target.scope.group.slice(0, 80))}`);
+    }
+    return problems;
+  },
+
+  async connect(target: ResolvedTarget, release: ReleaseContent, ctx: DriverContext): Promise<MdmSession> {
+    const spec = specOf(release);
+    const tenant = parseTenantInput(spec, target.tenant as RawTenantValues, `target ${target.name}: tenant`);
+    const secrets = [...Object.values(target.credentials), ...Object.values(target.tenant)].filter(isSecret);
+    const who = `intune ${target.name}`;
+    const http = { signal: ctx.signal, backoffMs: ctx.http?.backoffMs, sleep: ctx.http?.sleep, requestTimeoutMs: ctx.http?.requestTimeoutMs, onRetry: ctx.onNote };
+    const counter = { reads: 0 };
+    const authority = typeof target.options.authority === 'string' ? target.options.authority : DEFAULT_AUTHORITY;
+    const auth = new IntuneAuth(
+      { tenantId: String(target.credentials.tenantId), clientId: String(target.credentials.clientId), credential: credentialOf(target), authority, graphUrl: target.url },
+      { ...http, onRequest: () => (counter.reads += 1) },
+      who,
+    );
+    const client = new GraphClient(target.url, auth, { ...http, secrets }, who, counter);
+    const prefix = typeof target.options.namePrefix === 'string' ? target.options.namePrefix : 'aiwatch';
+    const groupId = 'group' in target.scope ? target.scope.group : '';
+    return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId }));
+  },
+};
