@@ -9,7 +9,11 @@
  *     so a plan shows it only as a hash;
  *  4. the app: `macOSPkgApp` for the release pkg. A bare-binary pkg installs no .app bundle, so detection is by the
  *     pkg's receipt: primaryBundleId / includedApps[0].bundleId = the pkg identifier, bundleVersion = the release
- *     version (docs/intune-macos.md says why).
+ *     version (docs/intune-macos.md says why);
+ *  5. with `options.windows: true`, two Windows Remediations (`deviceHealthScript`): the install pair
+ *     Detect-Aiwatch.ps1 / Remediate-Aiwatch.ps1 (the remediation holds the keys) and the health pair
+ *     Detect-/Remediate-AiwatchHealth.ps1, both SYSTEM, 64-bit, signature check off, every hour — rendered here from
+ *     the spec and this target's tenant values (src/intune, src/doctor), as `aiwatch-deploy intune` writes them.
  *
  * Every object is assigned to the target's Entra group (scope.group, a group object id): profiles with `/assign`
  * (target groupAssignmentTarget), the app `required`. The marker goes in `description` (profiles) and `notes` (app;
@@ -17,11 +21,14 @@
  */
 import type { DeploymentSpec } from '../../config/spec-types.js';
 import type { TenantValues } from '../../config/tenant-keys.js';
+import type { TenantInput } from '../../config/spec-types.js';
+import { renderWindowsDoctorScripts, WINDOWS_DOCTOR_SCRIPTS } from '../../doctor/doctor-windows.js';
+import { renderIntuneScripts } from '../../intune/intune.js';
 import { planTenant, tenantFileName } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
 import type { FieldValue, ObjectKind, ReleaseContent } from '../../rollout/model.js';
 
-export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos';
+export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos' | 'remediation-install' | 'remediation-health';
 
 export interface DesiredIntune {
   kind: ObjectKind;
@@ -39,11 +46,14 @@ export interface DesiredIntune {
 export const CUSTOM_CONFIGURATION = '#microsoft.graph.macOSCustomConfiguration';
 export const CUSTOM_APP_CONFIGURATION = '#microsoft.graph.macOSCustomAppConfiguration';
 export const PKG_APP = '#microsoft.graph.macOSPkgApp';
+export const HEALTH_SCRIPT = '#microsoft.graph.deviceHealthScript';
+/** How often a Remediation runs on a device (hours): Microsoft's hourly schedule. */
+export const REMEDIATION_EVERY_HOURS = 1;
 /** The type-cast path segment of the content flow (Microsoft's docs form; graph-intune.json x-path-notes). */
 export const PKG_APP_CAST = 'microsoft.graph.macOSPkgApp';
 
-export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string } {
-  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)` };
+export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string; install: string; health: string } {
+  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)`, install: `${prefix} — install (Windows)`, health: `${prefix} — health (Windows)` };
 }
 
 /** A .mobileconfig or plist text as compared: line ends unified, outer whitespace dropped. */
@@ -62,6 +72,8 @@ export interface DesiredInput {
   tenant: TenantValues;
   prefix: string;
   groupId: string;
+  /** Also the Windows Remediations. */
+  windows?: boolean;
 }
 
 function customProfile(role: 'profile-pppc' | 'profile-loginitems', name: string, fileName: string, text: string, groupId: string): DesiredIntune {
@@ -128,7 +140,69 @@ export function desiredIntune(input: DesiredInput): DesiredIntune[] {
       minimumSupportedOperatingSystem: { '@odata.type': '#microsoft.graph.macOSMinimumOperatingSystem', v11_0: true },
     },
   });
+  if (input.windows) out.push(...desiredWindows(input));
   return out;
+}
+
+function remediation(role: 'remediation-install' | 'remediation-health', name: string, detect: string, remediate: string, secret: boolean, groupId: string): DesiredIntune {
+  const settings = { runAsAccount: 'system', runAs32Bit: false, enforceSignatureCheck: false };
+  return {
+    kind: 'script',
+    role,
+    name,
+    groupId,
+    hash: contentHash({ role, name, detect: Buffer.from(detect, 'utf8'), remediate: Buffer.from(remediate, 'utf8'), ...settings, everyHours: REMEDIATION_EVERY_HOURS, groupId }),
+    fields: {
+      type: HEALTH_SCRIPT,
+      detectionScript: secretShown(detect),
+      remediationScript: secretShown(remediate),
+      ...settings,
+      assignments: assignmentShown([groupId], `every ${REMEDIATION_EVERY_HOURS} h`),
+    },
+    ...(secret ? { secretFields: ['remediationScript'] } : {}),
+    body: {
+      '@odata.type': HEALTH_SCRIPT,
+      displayName: name,
+      publisher: 'Runlayer',
+      detectionScriptContent: Buffer.from(detect, 'utf8').toString('base64'),
+      remediationScriptContent: Buffer.from(remediate, 'utf8').toString('base64'),
+      detectionScriptParameters: [],
+      remediationScriptParameters: [],
+      deviceHealthScriptType: 'deviceHealthScript',
+      ...settings,
+    },
+  };
+}
+
+/** The two Windows Remediations, from the same renderers as `aiwatch-deploy intune` (unsigned). */
+export function desiredWindows(input: DesiredInput): DesiredIntune[] {
+  const names = intuneNames(input.prefix);
+  const tenant = input.tenant as unknown as TenantInput;
+  const scripts = renderIntuneScripts({ spec: input.spec, tenant });
+  const doctor = new Map(renderWindowsDoctorScripts({ spec: input.spec, tenant }).map((f) => [f.name, f.text]));
+  const need = (m: Map<string, string> | Record<string, string>, n: string): string => {
+    const v = m instanceof Map ? m.get(n) : m[n];
+    if (v === undefined) throw new Error(`the Windows script ${n} was not rendered`);
+    return v;
+  };
+  return [
+    remediation('remediation-install', names.install, need(scripts, 'Detect-Aiwatch.ps1'), need(scripts, 'Remediate-Aiwatch.ps1'), true, input.groupId),
+    remediation('remediation-health', names.health, need(doctor, WINDOWS_DOCTOR_SCRIPTS.detect), need(doctor, WINDOWS_DOCTOR_SCRIPTS.remediate), false, input.groupId),
+  ];
+}
+
+/** The `/assign` body of a Remediation: the group, remediation on, every {@link REMEDIATION_EVERY_HOURS} hour(s). */
+export function remediationAssignBody(groupId: string): Record<string, unknown> {
+  return {
+    deviceHealthScriptAssignments: [
+      {
+        '@odata.type': '#microsoft.graph.deviceHealthScriptAssignment',
+        target: { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId },
+        runRemediationScript: true,
+        runSchedule: { '@odata.type': '#microsoft.graph.deviceHealthScriptHourlySchedule', interval: REMEDIATION_EVERY_HOURS },
+      },
+    ],
+  };
 }
 
 /** The `/assign` body of a profile (deviceConfiguration). */

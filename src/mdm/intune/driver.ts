@@ -4,6 +4,7 @@
  * (tenant values, credentials, the certificate), `plan` only reads (GET), `apply` writes one planned object:
  *
  *   PPPC profile → login-items profile → tenant preference file → macOS pkg app (metadata, content upload, assignment)
+ *   [→ Windows Remediations: install pair, health pair — with `options.windows: true`]
  *
  * The target's `url` is the Graph service root (https://graph.microsoft.com/beta; national clouds and a test server
  * give theirs) and `options.authority` the Entra sign-in host (default https://login.microsoftonline.com). Objects
@@ -24,7 +25,7 @@ import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, Plann
 import { isSecret, type Secret } from '../../secret.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
 import { GraphClient } from './client.js';
-import { appAssignBody, assignmentShown, desiredIntune, normalText, PKG_APP_CAST, profileAssignBody, type DesiredIntune } from './desired.js';
+import { appAssignBody, assignmentShown, desiredIntune, normalText, PKG_APP_CAST, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
 import { ContentUpload } from './upload.js';
 import { secretShown } from '../../rollout/marker.js';
 
@@ -34,6 +35,7 @@ const TENANT_RE = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/;
 const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every object name we make (default "aiwatch")',
+  windows: 'true to also publish the Windows Remediations (install pair and health pair; default false)',
   authority: 'the Entra sign-in host (default https://login.microsoftonline.com; US Gov https://login.microsoftonline.us, China https://login.chinacloudapi.cn)',
 };
 const CREDENTIALS = ['tenantId', 'clientId', 'clientSecret', 'certificate', 'certificatePassword', 'federatedToken', 'federated'];
@@ -194,10 +196,50 @@ class IntuneSession implements MdmSession {
     };
   }
 
+  async #observeRemediation(d: DesiredIntune): Promise<Observed | undefined> {
+    const object = `remediation "${d.name}"`;
+    const list = await this.client.list({ object, action: 'find by name', path: `/deviceManagement/deviceHealthScripts?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const hit = list.find((v) => v.displayName === d.name);
+    if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
+    const id = String(hit.id);
+    const path = `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}`;
+    const full = await this.client.json({ object, action: 'read', method: 'GET', path });
+    const assigned = await this.client.list({ object, action: 'read assignments', path: `${path}/assignments` });
+    const groups: string[] = [];
+    for (const a of assigned) {
+      const t = a.target as Record<string, unknown> | undefined;
+      const sched = a.runSchedule as Record<string, unknown> | undefined;
+      if (!t || typeof t.groupId !== 'string' || t['@odata.type'] === '#microsoft.graph.exclusionGroupAssignmentTarget') continue;
+      const hourly = sched?.['@odata.type'] === '#microsoft.graph.deviceHealthScriptHourlySchedule' && typeof sched.interval === 'number';
+      groups.push(`${a.runRemediationScript === true && hourly ? `every ${String(sched.interval)} h` : 'other schedule'}:${t.groupId}`);
+    }
+    const text = (v: unknown): string => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : '');
+    return {
+      id,
+      marker: str(full.description) ?? '',
+      raw: full,
+      fields: {
+        type: str(full['@odata.type']) ?? '#microsoft.graph.deviceHealthScript',
+        detectionScript: secretShown(text(full.detectionScriptContent)),
+        remediationScript: secretShown(text(full.remediationScriptContent)),
+        runAsAccount: str(full.runAsAccount),
+        runAs32Bit: full.runAs32Bit === true,
+        enforceSignatureCheck: full.enforceSignatureCheck === true,
+        assignments: assignmentShown(groups),
+      },
+    };
+  }
+
+  #observe(d: DesiredIntune): Promise<Observed | undefined> {
+    if (d.role === 'app-macos') return this.#observeApp(d);
+    if (d.kind === 'script') return this.#observeRemediation(d);
+    return this.#observeProfile(d);
+  }
+
   async plan(): Promise<PlannedObject[]> {
     const entries: Entry[] = [];
     for (const d of this.desired) {
-      const observed = d.role === 'app-macos' ? await this.#observeApp(d) : await this.#observeProfile(d);
+      const observed = await this.#observe(d);
       entries.push({ desired: d, observed, planned: compareIntune(d, observed) });
     }
     this.#blocks(entries);
@@ -215,7 +257,7 @@ class IntuneSession implements MdmSession {
       const at = entries.findIndex((e) => e.desired.role === 'profile-pppc');
       entries.forEach((e, i) => {
         if (i === at) block(e, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-        else if (i > at) block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied');
+        else if (i > at && e.desired.kind !== 'script') block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied on Macs');
       });
       return;
     }
@@ -238,6 +280,7 @@ class IntuneSession implements MdmSession {
     if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
     if (entry.planned.action === 'unchanged') return;
     if (entry.desired.role === 'app-macos') return this.#applyApp(entry);
+    if (entry.desired.kind === 'script') return this.#applyRemediation(entry);
     return this.#applyProfile(entry);
   }
 
@@ -265,6 +308,25 @@ class IntuneSession implements MdmSession {
       id = this.#idOf(made, object);
     }
     await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assign`, json: profileAssignBody(d.groupId) }, [200, 204]);
+  }
+
+  async #applyRemediation(e: Entry): Promise<void> {
+    const d = e.desired;
+    const object = `remediation "${d.name}"`;
+    const found = e.observed ?? (await this.#observeRemediation(d));
+    let id: string;
+    if (found) {
+      id = found.id;
+      const diff = compareIntune(d, found).diff.map((x) => x.field);
+      if (diff.some((f) => f !== 'assignments')) {
+        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}`, json: { ...d.body, description: this.#marker(d, found.marker) } }, [200, 204]);
+      }
+      if (!diff.includes('assignments')) return;
+    } else {
+      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceManagement/deviceHealthScripts', json: { ...d.body, description: this.#marker(d, '') } }, [200, 201]);
+      id = this.#idOf(made, object);
+    }
+    await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}/assign`, json: remediationAssignBody(d.groupId) }, [200, 204]);
   }
 
   async #applyApp(e: Entry): Promise<void> {
@@ -319,6 +381,7 @@ export const intuneDriver: MdmDriver = {
     for (const [k, v] of Object.entries(target.options)) {
       if (!(k in OPTIONS)) problems.push(`target ${target.name}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
       else if (k === 'namePrefix' && (typeof v !== 'string' || !PREFIX_RE.test(v))) problems.push(`target ${target.name}: options.namePrefix must match ${PREFIX_RE.source}, got ${JSON.stringify(v)}`);
+      else if (k === 'windows' && typeof v !== 'boolean') problems.push(`target ${target.name}: options.windows must be true or false, got ${JSON.stringify(v)}`);
       else if (k === 'authority') {
         let u: URL | undefined;
         try {
@@ -355,6 +418,6 @@ export const intuneDriver: MdmDriver = {
     const client = new GraphClient(target.url, auth, { ...http, secrets }, who, counter);
     const prefix = typeof target.options.namePrefix === 'string' ? target.options.namePrefix : 'aiwatch';
     const groupId = 'group' in target.scope ? target.scope.group : '';
-    return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId }));
+    return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId, windows: target.options.windows === true }));
   },
 };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDefaultSpec } from '../../../src/config/spec.js';
 import { parseTenantInput, type RawTenantValues } from '../../../src/config/tenant.js';
-import { appAssignBody, desiredIntune, profileAssignBody } from '../../../src/mdm/intune/desired.js';
+import { appAssignBody, desiredIntune, profileAssignBody, remediationAssignBody } from '../../../src/mdm/intune/desired.js';
 import { compareIntune, intuneDriver } from '../../../src/mdm/intune/driver.js';
 import { writeMarker } from '../../../src/rollout/marker.js';
 import type { RolloutTarget } from '../../../src/rollout/model.js';
@@ -116,5 +116,32 @@ describe('intune desired objects', () => {
     const app = desired[3]!;
     const noContent = compareIntune(app, { id: 'a1', marker: '', fields: { ...app.fields, content: null, assignments: '[]' }, raw: {} });
     expect(noContent.diff.map((x) => x.field)).toEqual(['content', 'assignments', 'marker']);
+  });
+
+  it('with options.windows: the install and health Remediations, SYSTEM, 64-bit, from the same renderers as `aiwatch-deploy intune`', () => {
+    const all = desiredIntune({ spec, release, tenant, prefix: 'aiwatch', groupId: GROUP, windows: true });
+    expect(all.map((d) => d.role)).toEqual(['profile-pppc', 'profile-loginitems', 'profile-tenant', 'app-macos', 'remediation-install', 'remediation-health']);
+    const [install, health] = all.slice(4);
+    for (const r of [install!, health!]) {
+      expect(r.body).toMatchObject({ '@odata.type': '#microsoft.graph.deviceHealthScript', runAsAccount: 'system', runAs32Bit: false, enforceSignatureCheck: false, deviceHealthScriptType: 'deviceHealthScript' });
+    }
+    const text = (v: unknown): string => Buffer.from(v as string, 'base64').toString('utf8');
+    expect(text(install!.body.detectionScriptContent)).toMatch(/\r\n/);
+    expect(text(install!.body.remediationScriptContent)).not.toBe(text(install!.body.detectionScriptContent));
+    expect(install!.secretFields).toEqual(['remediationScript']);
+    expect(JSON.stringify(install!.fields)).not.toContain(ORG_KEY);
+    expect(text(health!.body.detectionScriptContent).length).toBeGreaterThan(100);
+    expect(health!.secretFields).toBeUndefined();
+    expect(remediationAssignBody(GROUP)).toEqual({
+      deviceHealthScriptAssignments: [
+        {
+          '@odata.type': '#microsoft.graph.deviceHealthScriptAssignment',
+          target: { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId: GROUP },
+          runRemediationScript: true,
+          runSchedule: { '@odata.type': '#microsoft.graph.deviceHealthScriptHourlySchedule', interval: 1 },
+        },
+      ],
+    });
+    expect(intuneDriver.validate({ ...base, options: { windows: 'yes' } })).toEqual(['target contoso: options.windows must be true or false, got "yes"']);
   });
 });
