@@ -1,0 +1,162 @@
+// The Intune driver end to end against the small local Graph + token + Blob server (graph-fake.ts): a first apply
+// creates everything in order and uploads the pkg encrypted (the server decrypts it with the fileEncryptionInfo sent
+// and compares); a second plans all unchanged and sends no write; drift is shown and repaired; faults survived
+// (429 + Retry-After, 401 → sign in again, SAS expired mid-upload → renewUpload, a commit that stays pending); an
+// apply interrupted after the commit is finished by the next without a second content version.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { intuneDriver } from '../../../src/mdm/intune/driver.js';
+import type { DriverContext, PlannedObject, ReleaseContent, ResolvedTarget } from '../../../src/rollout/model.js';
+import { Secret } from '../../../src/secret.js';
+import { fakeRelease, ORG_KEY } from '../jamf/release.js';
+import { startFakeGraph, type FakeGraph } from './graph-fake.js';
+
+const GROUP = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const CLIENT_SECRET = 'intune-unit-client-secret';
+let g: FakeGraph;
+beforeEach(async () => {
+  g = await startFakeGraph();
+});
+afterEach(() => g.close());
+
+function target(over: Partial<ResolvedTarget> = {}): ResolvedTarget {
+  return {
+    name: 'contoso',
+    mdm: 'intune',
+    url: g.graphUrl,
+    credentials: { tenantId: 'tenant', clientId: '66666666-7777-8888-9999-000000000000', clientSecret: new Secret(CLIENT_SECRET, 'clientSecret') },
+    tenant: { Host: 'https://contoso.runlayer.com', OrgApiKey: new Secret(ORG_KEY, 'OrgApiKey') },
+    scope: { group: GROUP },
+    testServer: false,
+    options: { authority: g.base, windows: true },
+    ...over,
+  };
+}
+
+const notes: string[] = [];
+const progress: [string, number, number][] = [];
+const ctx = (): DriverContext => ({ signal: new AbortController().signal, http: { backoffMs: 1, sleep: async () => {} }, onNote: (m) => notes.push(m), onUploadProgress: (o, d, t) => progress.push([o, d, t]) });
+
+async function applyAll(release: ReleaseContent, t = target()): Promise<{ plan: PlannedObject[]; counts: { reads: number; writes: number; uploadedBytes: number } }> {
+  const s = await intuneDriver.connect(t, release, ctx());
+  const plan = await s.plan();
+  for (const o of plan) await s.apply(o);
+  return { plan, counts: s.counts() };
+}
+
+async function pkgBytes(release: ReleaseContent): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of release.pkg.read()) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+describe('intune driver against the local Graph server', () => {
+  it('first apply creates all in order and uploads the pkg; the second sends no write', async () => {
+    const release = fakeRelease({ size: 300_001 });
+    const first = await applyAll(release);
+    expect(first.plan.map((o) => `${o.action} ${o.kind} ${o.name}`)).toEqual([
+      'create profile aiwatch — PPPC',
+      'create profile aiwatch — login items',
+      'create profile aiwatch — tenant settings',
+      'create app aiwatch agent (macOS)',
+      'create script aiwatch — install (Windows)',
+      'create script aiwatch — health (Windows)',
+    ]);
+    const writes = g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'));
+    expect(writes.map((l) => l.replace(/id-\d+/g, 'ID').replace(/\/blob\/.*\?/, '/blob/FILE?'))).toEqual([
+      'POST /beta/deviceManagement/deviceConfigurations',
+      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
+      'POST /beta/deviceManagement/deviceConfigurations',
+      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
+      'POST /beta/deviceManagement/deviceConfigurations',
+      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
+      'POST /beta/deviceAppManagement/mobileApps',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions/1/files',
+      'PUT /blob/FILE?comp=block',
+      'PUT /blob/FILE?comp=blocklist',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions/1/files/ID/commit',
+      'PATCH /beta/deviceAppManagement/mobileApps/ID',
+      'POST /beta/deviceAppManagement/mobileApps/ID/assign',
+      'POST /beta/deviceManagement/deviceHealthScripts',
+      'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
+      'POST /beta/deviceManagement/deviceHealthScripts',
+      'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
+    ]);
+    expect([...g.decrypted.values()]).toHaveLength(1);
+    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+    expect(first.counts.writes).toBe(writes.length);
+    expect(progress.at(-1)).toEqual(['app "aiwatch agent (macOS)"', first.counts.uploadedBytes, first.counts.uploadedBytes]);
+    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
+    expect(app.committedContentVersion).toBe('1');
+    expect(String(app.notes)).toMatch(/^aiwatch-deploy: app-macos sha256=[0-9a-f]{64} version=1\.2\.0$/);
+
+    g.log.length = 0;
+    const second = await applyAll(release);
+    expect(second.plan.map((o) => o.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    expect(second.counts.writes).toBe(0);
+    expect(g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'))).toEqual([]);
+    expect(JSON.stringify([first, second, notes])).not.toContain(ORG_KEY);
+    expect(JSON.stringify([first, second, notes, g.log])).not.toContain(CLIENT_SECRET);
+  });
+
+  it('drift made in the console is shown (secret payload as a hash) and repaired; a new release uploads a new content version', async () => {
+    const release = fakeRelease();
+    await applyAll(release);
+    const tenantProfile = [...g.objects.values()].find((o) => o.displayName === 'aiwatch — tenant settings')!;
+    tenantProfile.configurationXml = Buffer.from('<key>Host</key><string>https://evil</string>').toString('base64');
+    const s = await intuneDriver.connect(target(), release, ctx());
+    const plan = await s.plan();
+    const t = plan.find((o) => o.name === 'aiwatch — tenant settings')!;
+    expect(t).toMatchObject({ action: 'update', reason: 'drift', diff: [{ field: 'configurationXml', secret: true }] });
+    for (const o of plan) await s.apply(o);
+    expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
+
+    const next = fakeRelease({ version: '1.3.0', seed: 11, size: 123_457 });
+    const { plan: up } = await applyAll(next);
+    expect(up.filter((o) => o.action !== 'unchanged').map((o) => [o.name, o.diff.map((d) => d.field)])).toEqual([
+      ['aiwatch agent (macOS)', ['fileName', 'primaryBundleVersion', 'includedApps', 'content', 'marker']],
+    ]);
+    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
+    expect(app.committedContentVersion).toBe('2');
+    expect(app.primaryBundleVersion).toBe('1.3.0');
+  });
+
+  it('survives 429 with Retry-After, a 401 (signs in again), an expired SAS mid-upload and a commit that stays pending', async () => {
+    g.fail.push({ match: /^POST \/beta\/deviceManagement\/deviceConfigurations$/, status: 429, headers: { 'retry-after': '1' } });
+    g.fail.push({ match: /^POST \/beta\/deviceAppManagement\/mobileApps$/, status: 401, body: '{"error":{"code":"InvalidAuthenticationToken"}}' });
+    g.blob403Once = true;
+    g.commitPendingPolls = 3;
+    const release = fakeRelease({ size: 50_000 });
+    await applyAll(release, target({ options: { authority: g.base } }));
+    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+    expect(g.log.filter((l) => l.endsWith('/renewUpload'))).toHaveLength(1);
+    expect(g.log.filter((l) => l.includes('/token'))).toHaveLength(2);
+    expect(notes.some((n) => /HTTP 429; retrying/.test(n))).toBe(true);
+    expect(notes.some((n) => /HTTP 403 \(the storage URI expired\): renewing it/.test(n))).toBe(true);
+  });
+
+  it('an apply interrupted after the commit is finished by the next one, without a second content version', async () => {
+    const release = fakeRelease({ size: 70_000 });
+    // The PATCH of committedContentVersion fails every retry: the run ends with a network error after the commit.
+    for (let i = 0; i < 5; i += 1) g.fail.push({ match: /^PATCH \/beta\/deviceAppManagement\/mobileApps\/[^/]+$/, status: 503 });
+    await expect(applyAll(release, target({ options: { authority: g.base } }))).rejects.toThrow(/intune contoso: app "aiwatch agent \(macOS\)": set committed content version .*HTTP 503; gave up after 5 attempts/);
+    g.log.length = 0;
+    const again = await applyAll(release, target({ options: { authority: g.base } }));
+    expect(again.plan.find((o) => o.kind === 'app')).toMatchObject({ action: 'update' });
+    expect(g.log.filter((l) => /contentVersions$|comp=block|\/commit$/.test(l) && !l.startsWith('GET'))).toEqual([]);
+    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
+    expect(app.committedContentVersion).toBe('1');
+    expect((app._cvs as unknown[]).length).toBe(1);
+    expect(notes.some((n) => /content version 1 already committed/.test(n))).toBe(true);
+  });
+
+  it('an unsigned pkg blocks the app (not the profiles, not Windows) unless the target is a test tenant', async () => {
+    const release = fakeRelease({ trust: { developerIdSigned: false, notarizedStapled: false } });
+    const s = await intuneDriver.connect(target(), release, ctx());
+    const plan = await s.plan();
+    expect(plan.map((o) => o.action)).toEqual(['create', 'create', 'create', 'blocked', 'create', 'create']);
+    expect(plan[3]!.reason).toMatch(/not Developer ID signed and not notarized and stapled/);
+    const test = await (await intuneDriver.connect(target({ testServer: true }), release, ctx())).plan();
+    expect(test[3]!.action).toBe('create');
+  });
+});
