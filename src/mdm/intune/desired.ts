@@ -23,12 +23,13 @@ import type { DeploymentSpec } from '../../config/spec-types.js';
 import type { TenantValues } from '../../config/tenant-keys.js';
 import type { TenantInput } from '../../config/spec-types.js';
 import { renderWindowsDoctorScripts, WINDOWS_DOCTOR_SCRIPTS } from '../../doctor/doctor-windows.js';
-import { renderIntuneScripts } from '../../intune/intune.js';
+import { renderIntuneScripts, WIN32_APP } from '../../intune/intune.js';
+import { DOS_EPOCH, zipEntries } from '../../intune/intunewin.js';
 import { planTenant, tenantFileName } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
 import type { FieldValue, ObjectKind, ReleaseContent } from '../../rollout/model.js';
 
-export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos' | 'remediation-install' | 'remediation-health';
+export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos' | 'app-windows' | 'remediation-install' | 'remediation-health';
 
 export interface DesiredIntune {
   kind: ObjectKind;
@@ -41,19 +42,22 @@ export interface DesiredIntune {
   body: Record<string, unknown>;
   /** The Entra group the object is assigned to. */
   groupId: string;
+  /** An app's content: the type cast of the content flow, the file name, and the bytes (built when needed). */
+  content?: { cast: string; fileName: string; load: () => Promise<{ size: number; read: () => AsyncIterable<Uint8Array> }> };
 }
 
 export const CUSTOM_CONFIGURATION = '#microsoft.graph.macOSCustomConfiguration';
 export const CUSTOM_APP_CONFIGURATION = '#microsoft.graph.macOSCustomAppConfiguration';
 export const PKG_APP = '#microsoft.graph.macOSPkgApp';
 export const HEALTH_SCRIPT = '#microsoft.graph.deviceHealthScript';
+export const WIN32_LOB_APP = '#microsoft.graph.win32LobApp';
 /** How often a Remediation runs on a device (hours): Microsoft's hourly schedule. */
 export const REMEDIATION_EVERY_HOURS = 1;
 /** The type-cast path segment of the content flow (Microsoft's docs form; graph-intune.json x-path-notes). */
 export const PKG_APP_CAST = 'microsoft.graph.macOSPkgApp';
 
-export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string; install: string; health: string } {
-  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)`, install: `${prefix} — install (Windows)`, health: `${prefix} — health (Windows)` };
+export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string; win32: string; install: string; health: string } {
+  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)`, win32: `${prefix} agent (Windows)`, install: `${prefix} — install (Windows)`, health: `${prefix} — health (Windows)` };
 }
 
 /** A .mobileconfig or plist text as compared: line ends unified, outer whitespace dropped. */
@@ -139,6 +143,7 @@ export function desiredIntune(input: DesiredInput): DesiredIntune[] {
       ignoreVersionDetection: false,
       minimumSupportedOperatingSystem: { '@odata.type': '#microsoft.graph.macOSMinimumOperatingSystem', v11_0: true },
     },
+    content: { cast: PKG_APP_CAST, fileName: pkg.fileName, load: () => Promise.resolve({ size: pkg.size, read: pkg.read }) },
   });
   if (input.windows) out.push(...desiredWindows(input));
   return out;
@@ -174,7 +179,89 @@ function remediation(role: 'remediation-install' | 'remediation-health', name: s
   };
 }
 
-/** The two Windows Remediations, from the same renderers as `aiwatch-deploy intune` (unsigned). */
+/** Win32 return codes from the install script's 0–3 table (docs/intune-windows.md §4). */
+export const WIN32_RETURN_CODES = [
+  { returnCode: 0, type: 'success' },
+  { returnCode: 1, type: 'failed' },
+  { returnCode: 2, type: 'retry' },
+  { returnCode: 3, type: 'failed' },
+] as const;
+
+/**
+ * The Win32 app: the install scripts zipped as the `.intunewin` inner package (names sorted, DOS epoch times:
+ * the same scripts give the same bytes), uploaded through the same encrypted content flow as the pkg; install and
+ * uninstall commands, Detect-Aiwatch.ps1 as the custom detection rule, return codes 0–3, SYSTEM.
+ */
+function win32App(input: DesiredInput, scripts: Record<string, string>): DesiredIntune {
+  const names = intuneNames(input.prefix);
+  const files = Object.entries(scripts)
+    .map(([name, text]) => ({ name, data: Buffer.from(text, 'utf8') }))
+    .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const detect = scripts['Detect-Aiwatch.ps1'];
+  if (detect === undefined) throw new Error('the Windows script Detect-Aiwatch.ps1 was not rendered');
+  const fileName = `${WIN32_APP.setupFile.replace(/\.ps1$/, '')}.intunewin`;
+  const rule = {
+    '@odata.type': '#microsoft.graph.win32LobAppPowerShellScriptRule',
+    ruleType: 'detection',
+    displayName: null,
+    enforceSignatureCheck: false,
+    runAs32Bit: false,
+    runAsAccount: null,
+    scriptContent: Buffer.from(detect, 'utf8').toString('base64'),
+    operationType: 'notConfigured',
+    operator: 'notConfigured',
+    comparisonValue: null,
+  };
+  const scriptsHash = contentHash({ files: files.map((f) => ({ name: f.name, data: f.data })) });
+  return {
+    kind: 'app',
+    role: 'app-windows',
+    name: names.win32,
+    groupId: input.groupId,
+    hash: contentHash({ role: 'app-windows', name: names.win32, scripts: scriptsHash, install: WIN32_APP.installCommand, uninstall: WIN32_APP.uninstallCommand, groupId: input.groupId }),
+    fields: {
+      type: WIN32_LOB_APP,
+      fileName,
+      setupFilePath: WIN32_APP.setupFile,
+      installCommandLine: WIN32_APP.installCommand,
+      uninstallCommandLine: WIN32_APP.uninstallCommand,
+      detection: secretShown(detect),
+      returnCodes: JSON.stringify(WIN32_RETURN_CODES.map((c) => `${c.returnCode}:${c.type}`)),
+      content: `scripts sha256:${scriptsHash.slice(0, 12)}`,
+      assignments: assignmentShown([input.groupId], 'required'),
+    },
+    secretFields: ['content'],
+    body: {
+      '@odata.type': WIN32_LOB_APP,
+      displayName: names.win32,
+      publisher: 'Runlayer',
+      fileName,
+      setupFilePath: WIN32_APP.setupFile,
+      installCommandLine: WIN32_APP.installCommand,
+      uninstallCommandLine: WIN32_APP.uninstallCommand,
+      applicableArchitectures: 'x64,arm64',
+      minimumSupportedWindowsRelease: '1607',
+      installExperience: { '@odata.type': '#microsoft.graph.win32LobAppInstallExperience', runAsAccount: 'system', deviceRestartBehavior: 'suppress', maxRunTimeInMinutes: 60 },
+      returnCodes: WIN32_RETURN_CODES.map((c) => ({ '@odata.type': '#microsoft.graph.win32LobAppReturnCode', ...c })),
+      rules: [rule],
+    },
+    content: {
+      cast: 'microsoft.graph.win32LobApp',
+      fileName: 'IntunePackage.intunewin',
+      load: async () => {
+        const inner = await zipEntries(files, { compress: true, mtime: DOS_EPOCH });
+        return {
+          size: inner.length,
+          read: async function* () {
+            yield inner;
+          },
+        };
+      },
+    },
+  };
+}
+
+/** The Win32 app and the two Windows Remediations, from the same renderers as `aiwatch-deploy intune` (unsigned). */
 export function desiredWindows(input: DesiredInput): DesiredIntune[] {
   const names = intuneNames(input.prefix);
   const tenant = input.tenant as unknown as TenantInput;
@@ -186,6 +273,7 @@ export function desiredWindows(input: DesiredInput): DesiredIntune[] {
     return v;
   };
   return [
+    win32App(input, scripts),
     remediation('remediation-install', names.install, need(scripts, 'Detect-Aiwatch.ps1'), need(scripts, 'Remediate-Aiwatch.ps1'), true, input.groupId),
     remediation('remediation-health', names.health, need(doctor, WINDOWS_DOCTOR_SCRIPTS.detect), need(doctor, WINDOWS_DOCTOR_SCRIPTS.remediate), false, input.groupId),
   ];

@@ -25,7 +25,7 @@ import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, Plann
 import { isSecret, type Secret } from '../../secret.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
 import { GraphClient } from './client.js';
-import { appAssignBody, assignmentShown, desiredIntune, normalText, PKG_APP_CAST, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
+import { appAssignBody, assignmentShown, desiredIntune, normalText, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
 import { ContentUpload } from './upload.js';
 import { secretShown } from '../../rollout/marker.js';
 
@@ -178,20 +178,36 @@ class IntuneSession implements MdmSession {
     const committed = typeof full.committedContentVersion === 'string' && full.committedContentVersion !== '';
     // The content is this release's pkg when the marker (written with committedContentVersion) holds the desired hash.
     const content = committed && readMarker(notes)?.sha256 === d.hash ? d.fields.content! : committed ? 'another content version' : null;
+    const common = { type: str(full['@odata.type']), fileName: str(full.fileName), content, assignments: assignmentShown(groups) };
+    if (d.role === 'app-windows') {
+      const rules = Array.isArray(full.rules) ? (full.rules as Record<string, unknown>[]) : [];
+      const detect = rules.find((r) => r?.['@odata.type'] === '#microsoft.graph.win32LobAppPowerShellScriptRule' && r.ruleType === 'detection');
+      const codes = Array.isArray(full.returnCodes) ? (full.returnCodes as { returnCode?: unknown; type?: unknown }[]).map((c) => `${String(c?.returnCode)}:${String(c?.type)}`) : [];
+      return {
+        id,
+        marker: notes,
+        raw: full,
+        fields: {
+          ...common,
+          setupFilePath: str(full.setupFilePath),
+          installCommandLine: str(full.installCommandLine),
+          uninstallCommandLine: str(full.uninstallCommandLine),
+          detection: detect && typeof detect.scriptContent === 'string' ? secretShown(Buffer.from(detect.scriptContent, 'base64').toString('utf8')) : null,
+          returnCodes: JSON.stringify(codes),
+        },
+      };
+    }
     const included = Array.isArray(full.includedApps) ? full.includedApps.map((a: { bundleId?: unknown; bundleVersion?: unknown }) => ({ bundleId: a?.bundleId, bundleVersion: a?.bundleVersion })) : [];
     return {
       id,
       marker: notes,
       raw: full,
       fields: {
-        type: str(full['@odata.type']),
-        fileName: str(full.fileName),
+        ...common,
         primaryBundleId: str(full.primaryBundleId),
         primaryBundleVersion: str(full.primaryBundleVersion),
         includedApps: JSON.stringify(included),
         ignoreVersionDetection: full.ignoreVersionDetection === true,
-        content,
-        assignments: assignmentShown(groups),
       },
     };
   }
@@ -231,7 +247,7 @@ class IntuneSession implements MdmSession {
   }
 
   #observe(d: DesiredIntune): Promise<Observed | undefined> {
-    if (d.role === 'app-macos') return this.#observeApp(d);
+    if (d.kind === 'app') return this.#observeApp(d);
     if (d.kind === 'script') return this.#observeRemediation(d);
     return this.#observeProfile(d);
   }
@@ -257,7 +273,7 @@ class IntuneSession implements MdmSession {
       const at = entries.findIndex((e) => e.desired.role === 'profile-pppc');
       entries.forEach((e, i) => {
         if (i === at) block(e, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-        else if (i > at && e.desired.kind !== 'script') block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied on Macs');
+        else if (i > at && e.desired.kind !== 'script' && e.desired.role !== 'app-windows') block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied on Macs');
       });
       return;
     }
@@ -279,7 +295,7 @@ class IntuneSession implements MdmSession {
     if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
     if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
     if (entry.planned.action === 'unchanged') return;
-    if (entry.desired.role === 'app-macos') return this.#applyApp(entry);
+    if (entry.desired.kind === 'app') return this.#applyApp(entry);
     if (entry.desired.kind === 'script') return this.#applyRemediation(entry);
     return this.#applyProfile(entry);
   }
@@ -334,7 +350,8 @@ class IntuneSession implements MdmSession {
     const object = `app "${d.name}"`;
     const found = e.observed ?? (await this.#observeApp(d));
     let id: string;
-    const meta = ['type', 'fileName', 'primaryBundleId', 'primaryBundleVersion', 'includedApps', 'ignoreVersionDetection'];
+    // Every compared field but the content, the assignments and the marker is metadata, set by PATCH.
+    const meta = Object.keys(d.fields).filter((f) => f !== 'content' && f !== 'assignments');
     let notes = '';
     if (found) {
       id = found.id;
@@ -350,7 +367,9 @@ class IntuneSession implements MdmSession {
     const contentThere = found?.fields.content === d.fields.content;
     if (!contentThere) {
       const sleep = (ms: number): Promise<void> => (this.ctx.http?.sleep ?? sleepFor)(ms, this.ctx.signal);
-      const cv = await new ContentUpload({ client: this.client, ctx: this.ctx, object, appId: id, cast: PKG_APP_CAST, fileName: this.release.pkg.fileName, size: this.release.pkg.size, read: this.release.pkg.read, sleep }).run();
+      const c = d.content!;
+      const bytes = await c.load();
+      const cv = await new ContentUpload({ client: this.client, ctx: this.ctx, object, appId: id, cast: c.cast, fileName: c.fileName, size: bytes.size, read: bytes.read, sleep, after: str(found?.raw.committedContentVersion) ?? undefined }).run();
       await this.client.expect(
         { object, action: 'set committed content version', method: 'PATCH', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}`, json: { '@odata.type': d.body['@odata.type'], committedContentVersion: cv, notes: this.#marker(d, notes) } },
         [200, 204],

@@ -7,7 +7,8 @@
  *   → POST …/commit {fileEncryptionInfo} (204) → poll until commitFileSuccess → PATCH the app's
  *   committedContentVersion (with our marker in `notes`, so the next plan knows the content is there).
  *
- * Resumable: before making a content version, the app's existing ones are read; a file of the same name and size
+ * Resumable: before making a content version, the app's existing ones newer than its committed one are read (an
+ * interrupted upload is always newer; older ones hold earlier contents); a file of the same name and size
  * that is committed (`commitFileSuccess`) is only pointed at (the PATCH was what was missing), one whose commit is
  * pending is waited for, one that has a SAS but no commit is uploaded again into the same file entry (fresh keys:
  * the commit carries them), so an interrupted apply never leaves a second content version behind it. A content
@@ -45,6 +46,8 @@ export interface UploadInput {
   /** Wait between polls (tests: none); default ctx.http.sleep or a timer. */
   sleep: (ms: number) => Promise<void>;
   now?: () => number;
+  /** The app's committed content version now: only versions made after it are candidates for resuming. */
+  after?: string;
 }
 
 interface FileState {
@@ -130,7 +133,12 @@ export class ContentUpload {
   async #findResumable(): Promise<{ cv: string; file: FileState } | undefined> {
     const { client, object } = this.#in;
     const versions = await client.list({ object, action: 'read content versions', path: `${this.#app}/contentVersions` });
-    const ids = versions.map((v) => String(v.id)).sort((a, b) => (Number(b) || 0) - (Number(a) || 0) || b.localeCompare(a));
+    const after = this.#in.after !== undefined && /^\d+$/.test(this.#in.after) ? Number(this.#in.after) : undefined;
+    const ids = versions
+      .map((v) => String(v.id))
+      // An interrupted upload is always newer than what the app points at; older versions are earlier contents.
+      .filter((v) => after === undefined || !/^\d+$/.test(v) || Number(v) > after)
+      .sort((a, b) => (Number(b) || 0) - (Number(a) || 0) || b.localeCompare(a));
     for (const cv of ids.slice(0, 10)) {
       const files = (await client.list({ object, action: `read content version ${cv} files`, path: `${this.#app}/contentVersions/${enc(cv)}/files` })).map(fileState);
       const ours = files.find((f) => f.name === this.#in.fileName && f.size === this.#in.size);

@@ -3,6 +3,10 @@
 // and compares); a second plans all unchanged and sends no write; drift is shown and repaired; faults survived
 // (429 + Retry-After, 401 → sign in again, SAS expired mid-upload → renewUpload, a commit that stays pending); an
 // apply interrupted after the commit is finished by the next without a second content version.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { intuneDriver } from '../../../src/mdm/intune/driver.js';
 import type { DriverContext, PlannedObject, ReleaseContent, ResolvedTarget } from '../../../src/rollout/model.js';
@@ -58,6 +62,7 @@ describe('intune driver against the local Graph server', () => {
       'create profile aiwatch — login items',
       'create profile aiwatch — tenant settings',
       'create app aiwatch agent (macOS)',
+      'create app aiwatch agent (Windows)',
       'create script aiwatch — install (Windows)',
       'create script aiwatch — health (Windows)',
     ]);
@@ -77,22 +82,37 @@ describe('intune driver against the local Graph server', () => {
       'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions/1/files/ID/commit',
       'PATCH /beta/deviceAppManagement/mobileApps/ID',
       'POST /beta/deviceAppManagement/mobileApps/ID/assign',
+      'POST /beta/deviceAppManagement/mobileApps',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions/1/files',
+      'PUT /blob/FILE?comp=block',
+      'PUT /blob/FILE?comp=blocklist',
+      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions/1/files/ID/commit',
+      'PATCH /beta/deviceAppManagement/mobileApps/ID',
+      'POST /beta/deviceAppManagement/mobileApps/ID/assign',
       'POST /beta/deviceManagement/deviceHealthScripts',
       'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
       'POST /beta/deviceManagement/deviceHealthScripts',
       'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
     ]);
-    expect([...g.decrypted.values()]).toHaveLength(1);
-    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+    const contents = [...g.decrypted.values()];
+    expect(contents).toHaveLength(2);
+    expect(contents[0]!.equals(await pkgBytes(release))).toBe(true);
+    // The Win32 content is the .intunewin inner zip of the install scripts: unzip (an independent reader) lists them.
+    const zip = path.join(mkdtempSync(path.join(tmpdir(), 'intune-win32-')), 'IntunePackage.zip');
+    writeFileSync(zip, contents[1]!);
+    const listed = execFileSync('unzip', ['-Z1', zip]).toString('utf8').trim().split('\n').sort();
+    expect(listed).toEqual(expect.arrayContaining(['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Remediate-Aiwatch.ps1', 'Uninstall-Aiwatch.ps1']));
+    expect(execFileSync('unzip', ['-p', zip, 'Detect-Aiwatch.ps1']).toString('utf8')).toMatch(/\r\n/);
     expect(first.counts.writes).toBe(writes.length);
-    expect(progress.at(-1)).toEqual(['app "aiwatch agent (macOS)"', first.counts.uploadedBytes, first.counts.uploadedBytes]);
+    expect(progress.find(([o, d, t]) => o === 'app "aiwatch agent (macOS)"' && d === t)?.[1]).toBe(300_001 + 48 + 16 - (300_001 % 16));
     const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
     expect(app.committedContentVersion).toBe('1');
     expect(String(app.notes)).toMatch(/^aiwatch-deploy: app-macos sha256=[0-9a-f]{64} version=1\.2\.0$/);
 
     g.log.length = 0;
     const second = await applyAll(release);
-    expect(second.plan.map((o) => o.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    expect(second.plan.map((o) => o.action)).toEqual(Array(7).fill('unchanged'));
     expect(second.counts.writes).toBe(0);
     expect(g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'))).toEqual([]);
     expect(JSON.stringify([first, second, notes])).not.toContain(ORG_KEY);
@@ -154,7 +174,7 @@ describe('intune driver against the local Graph server', () => {
     const release = fakeRelease({ trust: { developerIdSigned: false, notarizedStapled: false } });
     const s = await intuneDriver.connect(target(), release, ctx());
     const plan = await s.plan();
-    expect(plan.map((o) => o.action)).toEqual(['create', 'create', 'create', 'blocked', 'create', 'create']);
+    expect(plan.map((o) => o.action)).toEqual(['create', 'create', 'create', 'blocked', 'create', 'create', 'create']);
     expect(plan[3]!.reason).toMatch(/not Developer ID signed and not notarized and stapled/);
     const test = await (await intuneDriver.connect(target({ testServer: true }), release, ctx())).plan();
     expect(test[3]!.action).toBe('create');

@@ -120,8 +120,25 @@ describe('intune desired objects', () => {
 
   it('with options.windows: the install and health Remediations, SYSTEM, 64-bit, from the same renderers as `aiwatch-deploy intune`', () => {
     const all = desiredIntune({ spec, release, tenant, prefix: 'aiwatch', groupId: GROUP, windows: true });
-    expect(all.map((d) => d.role)).toEqual(['profile-pppc', 'profile-loginitems', 'profile-tenant', 'app-macos', 'remediation-install', 'remediation-health']);
-    const [install, health] = all.slice(4);
+    expect(all.map((d) => d.role)).toEqual(['profile-pppc', 'profile-loginitems', 'profile-tenant', 'app-macos', 'app-windows', 'remediation-install', 'remediation-health']);
+    const [win32, install, health] = all.slice(4);
+    expect(win32!.body).toMatchObject({
+      '@odata.type': '#microsoft.graph.win32LobApp',
+      fileName: 'Install-AiwatchDetect.intunewin',
+      setupFilePath: 'Install-AiwatchDetect.ps1',
+      installCommandLine: 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File .\\Install-AiwatchDetect.ps1',
+      uninstallCommandLine: 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File .\\Uninstall-Aiwatch.ps1',
+      installExperience: { runAsAccount: 'system' },
+      returnCodes: [
+        { returnCode: 0, type: 'success' },
+        { returnCode: 1, type: 'failed' },
+        { returnCode: 2, type: 'retry' },
+        { returnCode: 3, type: 'failed' },
+      ],
+      rules: [{ '@odata.type': '#microsoft.graph.win32LobAppPowerShellScriptRule', ruleType: 'detection', runAs32Bit: false, enforceSignatureCheck: false }],
+    });
+    const rule = (win32!.body.rules as { scriptContent: string }[])[0]!;
+    expect(Buffer.from(rule.scriptContent, 'base64').toString('utf8')).toBe(Buffer.from(install!.body.detectionScriptContent as string, 'base64').toString('utf8'));
     for (const r of [install!, health!]) {
       expect(r.body).toMatchObject({ '@odata.type': '#microsoft.graph.deviceHealthScript', runAsAccount: 'system', runAs32Bit: false, enforceSignatureCheck: false, deviceHealthScriptType: 'deviceHealthScript' });
     }
