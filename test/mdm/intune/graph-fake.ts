@@ -66,7 +66,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       res.writeHead(x.status, x.headers ?? {}).end(x.body ?? '');
       return;
     }
-    if (p === '/tenant/oauth2/v2.0/token') {
+    if (/^\/[^/]+\/oauth2\/v2\.0\/token$/.test(p)) {
       const t = `tok-${++seq}`;
       tokens.add(t);
       return send(res, 200, { token_type: 'Bearer', expires_in: fake.tokenLifetime, access_token: t });
