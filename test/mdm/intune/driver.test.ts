@@ -179,4 +179,27 @@ describe('intune driver against the local Graph server', () => {
     const test = await (await intuneDriver.connect(target({ testServer: true }), release, ctx())).plan();
     expect(test[3]!.action).toBe('create');
   });
+
+  it('clear errors naming target, object and status: 401 after signing in again (exit 6), commitFileFailed, a commit pending too long', async () => {
+    const release = fakeRelease({ size: 10_000 });
+    const t = target({ options: { authority: g.base } });
+    g.fail.push({ match: /^GET \/beta\/deviceManagement\/deviceConfigurations$/, status: 401 }, { match: /^GET \/beta\/deviceManagement\/deviceConfigurations$/, status: 401 });
+    const e401 = await (await intuneDriver.connect(t, release, ctx())).plan().catch((x: unknown) => x);
+    expect(e401).toMatchObject({ exitCode: 6 });
+    expect((e401 as Error).message).toMatch(/^intune contoso: profile "aiwatch — PPPC": find by name: authentication refused \(HTTP 401\) after signing in again/);
+
+    g.commitFails = true;
+    const failed = await applyAll(release, t).catch((x: unknown) => x);
+    expect((failed as Error).message).toMatch(/^intune contoso: app "aiwatch agent \(macOS\)": commit: content version 1 file id-\d+: uploadState commitFileFailed: Intune could not decrypt or verify/);
+    // The next apply leaves the failed version and makes a new one.
+    await applyAll(release, t);
+    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
+    expect(app.committedContentVersion).toBe('2');
+
+    g.commitPendingPolls = 10_000;
+    const pending = await applyAll(fakeRelease({ version: '1.4.0', size: 9_000 }), t).catch((x: unknown) => x);
+    expect(pending).toMatchObject({ exitCode: 5 });
+    expect((pending as Error).message).toMatch(/app "aiwatch agent \(macOS\)": commit: content version 3 file id-\d+ still not commitFileSuccess after 300 polls: run apply again to resume/);
+    expect([e401, failed, pending].map((x) => (x as Error).message).join('\n')).not.toContain(CLIENT_SECRET);
+  });
 });

@@ -23,6 +23,8 @@ export interface FakeGraph {
   fail: { match: RegExp; status: number; headers?: Record<string, string>; body?: string }[];
   blob403Once: boolean;
   commitPendingPolls: number;
+  /** The next commit ends in commitFileFailed whatever was uploaded. */
+  commitFails: boolean;
   tokenLifetime: number;
   close(): Promise<void>;
 }
@@ -47,6 +49,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     fail: [] as FakeGraph['fail'],
     blob403Once: false,
     commitPendingPolls: 0,
+    commitFails: false,
     tokenLifetime: 3600,
     base: '',
   };
@@ -171,6 +174,10 @@ export async function startFakeGraph(): Promise<FakeGraph> {
         if (ok) fake.decrypted.set(file.id as string, plain);
       } catch {
         // a blob that does not decrypt: the commit fails
+      }
+      if (fake.commitFails) {
+        fake.commitFails = false;
+        ok = false;
       }
       file.uploadState = fake.commitPendingPolls > 0 ? 'commitFilePending' : ok ? 'commitFileSuccess' : 'commitFileFailed';
       file._final = ok ? 'commitFileSuccess' : 'commitFileFailed';
