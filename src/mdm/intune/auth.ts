@@ -7,8 +7,9 @@
  *    (base64url SHA-256 of the certificate's DER), claims `aud` = the token URL, `iss` = `sub` = client id, `jti`,
  *    `nbf`, `iat`, `exp` (+10 min). The key and certificate come from one PEM (PKCS#8 or PKCS#1 key), or a PKCS#12
  *    (PFX) given base64 in the file (a secret file is read as text), with an optional password;
- *  - workload identity federation: a JWT of another issuer as the client assertion — read from a file each time
- *    (a projected token that the platform rotates), or asked of GitHub Actions' OIDC endpoint:
+ *  - workload identity federation: a JWT of another issuer as the client assertion — read from a file when the run
+ *    starts (like every secret reference: a platform-rotated token must outlive the run), or asked of GitHub
+ *    Actions' OIDC endpoint at every sign-in:
  *    GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=api://AzureADTokenExchange`, `Authorization: bearer
  *    $ACTIONS_ID_TOKEN_REQUEST_TOKEN` → `{"value": jwt}`. No secret to rotate, none to leak.
  *
