@@ -202,4 +202,13 @@ describe('intune driver against the local Graph server', () => {
     expect((pending as Error).message).toMatch(/app "aiwatch agent \(macOS\)": commit: content version 3 file id-\d+ still not commitFileSuccess after 300 polls: run apply again to resume/);
     expect([e401, failed, pending].map((x) => (x as Error).message).join('\n')).not.toContain(CLIENT_SECRET);
   });
+
+  it('a SAS about to expire is renewed before the next block, not after a refusal', async () => {
+    g.sasLifetimeMs = 60_000; // under the two-minute margin
+    const release = fakeRelease({ size: 5_000 });
+    await applyAll(release, target({ options: { authority: g.base } }));
+    const seq = g.log.filter((l) => /renewUpload|comp=block$/.test(l)).map((l) => (l.includes('renewUpload') ? 'renew' : 'block'));
+    expect(seq.slice(0, 2)).toEqual(['renew', 'block']);
+    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+  });
 });

@@ -25,6 +25,8 @@ export interface FakeGraph {
   commitPendingPolls: number;
   /** The next commit ends in commitFileFailed whatever was uploaded. */
   commitFails: boolean;
+  /** Lifetime of the SAS URIs handed out (ms). */
+  sasLifetimeMs: number;
   tokenLifetime: number;
   close(): Promise<void>;
 }
@@ -50,6 +52,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     blob403Once: false,
     commitPendingPolls: 0,
     commitFails: false,
+    sasLifetimeMs: 3600_000,
     tokenLifetime: 3600,
     base: '',
   };
@@ -146,7 +149,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     const cv = cvm && cvs.find((c) => c.id === cvm[1]);
     if (!cvm || !cv) return send(res, 404, { error: { code: 'ResourceNotFound', message: 'no such content' } });
     const files = cv.files as Obj[];
-    const sas = (fid: string): Obj => ({ azureStorageUri: `${fake.base}/blob/${fid}?sv=2020&sig=ok`, azureStorageUriExpirationDateTime: new Date(Date.now() + 3600_000).toISOString() });
+    const sas = (fid: string): Obj => ({ azureStorageUri: `${fake.base}/blob/${fid}?sv=2020&sig=ok`, azureStorageUriExpirationDateTime: new Date(Date.now() + fake.sasLifetimeMs).toISOString() });
     if (!cvm[2]) {
       if (m === 'POST') {
         const file = { ...body, id: id(), uploadState: 'azureStorageUriRequestSuccess', isCommitted: false };
