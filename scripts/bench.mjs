@@ -347,3 +347,4 @@ await main();
 await (await import('./bench-tenants.mjs')).benchTenants(process.argv.slice(2)); // issue 14: tenants at scale (runnable alone)
 await (await import('./bench-doctor.mjs')).benchDoctor(process.argv.slice(2)); // issue 13: the macOS doctor in the fake root (runnable alone)
 await (await import('./bench-upload.mjs')).benchUpload(process.argv.slice(2)); // issue 11: a 1 GiB Jamf upload, ours vs curl -F (runnable alone)
+await (await import('./bench-intune-upload.mjs')).benchIntuneUpload(); // issue 12: Intune content upload (encrypt + Put Blocks) vs curl -T, 1 GiB (runnable alone)
