@@ -26,6 +26,8 @@ export interface GraphRequest {
   path: string;
   /** A JSON body. */
   json?: unknown;
+  /** Retries of this request (default the client's): 0 for a create that must not be re-sent blindly. */
+  retries?: number;
 }
 
 export interface BlobRequest {
@@ -145,7 +147,7 @@ export class GraphClient {
           return this.auth.header();
         },
       },
-      this.opts,
+      req.retries !== undefined ? { ...this.opts, retries: req.retries } : this.opts,
       { where: `${this.where(req.object, req.action)} (${printableUrl(url)})` },
     );
   }

@@ -306,6 +306,36 @@ class IntuneSession implements MdmSession {
     throw new NetworkError(`${this.client.where(object, 'create')}: the answer carries no id of the new object`);
   }
 
+  #sleep(ms: number): Promise<void> {
+    return (this.ctx.http?.sleep ?? sleepFor)(ms, this.ctx.signal);
+  }
+
+  /**
+   * Create without the blind retry: Graph does not refuse a second object of the same name, so a POST re-sent after
+   * a lost answer would make a duplicate. One attempt; after a failure that is not a refusal (a reset, a time-out,
+   * 429, 5xx) the object is looked up by name — there: the attempt made it, it is used; not there: tried again, at
+   * most 5 attempts, backing off.
+   */
+  async #create(object: string, path: string, json: unknown, find: () => Promise<Observed | undefined>): Promise<string> {
+    let wait = this.ctx.http?.backoffMs ?? 1000;
+    for (let n = 1; ; n += 1) {
+      try {
+        return this.#idOf(await this.client.json({ object, action: 'create', method: 'POST', path, json, retries: 0 }, [200, 201]), object);
+      } catch (e) {
+        if (!(e instanceof NetworkError) || n >= 5 || this.ctx.signal.aborted) throw e;
+        const why = /HTTP \d{3}|connection[^;)]*\)?|no answer[^;]*/.exec(e.message)?.[0] ?? 'no answer';
+        const found = await find();
+        if (found) {
+          this.ctx.onNote?.(`${this.client.where(object, 'create')}: ${why}, but it was made: using it`);
+          return found.id;
+        }
+        this.ctx.onNote?.(`${this.client.where(object, 'create')}: ${why}; it was not made: trying again in ${Math.round(wait / 1000)} s`);
+        await this.#sleep(wait);
+        wait *= 2;
+      }
+    }
+  }
+
   async #applyProfile(e: Entry): Promise<void> {
     const d = e.desired;
     const object = `profile "${d.name}"`;
@@ -320,8 +350,7 @@ class IntuneSession implements MdmSession {
       }
       if (!diff.includes('assignments')) return;
     } else {
-      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceManagement/deviceConfigurations', json: { ...d.body, description: this.#marker(d, '') } }, [200, 201]);
-      id = this.#idOf(made, object);
+      id = await this.#create(object, '/deviceManagement/deviceConfigurations', { ...d.body, description: this.#marker(d, '') }, () => this.#observeProfile(d));
     }
     await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assign`, json: profileAssignBody(d.groupId) }, [200, 204]);
   }
@@ -339,8 +368,7 @@ class IntuneSession implements MdmSession {
       }
       if (!diff.includes('assignments')) return;
     } else {
-      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceManagement/deviceHealthScripts', json: { ...d.body, description: this.#marker(d, '') } }, [200, 201]);
-      id = this.#idOf(made, object);
+      id = await this.#create(object, '/deviceManagement/deviceHealthScripts', { ...d.body, description: this.#marker(d, '') }, () => this.#observeRemediation(d));
     }
     await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}/assign`, json: remediationAssignBody(d.groupId) }, [200, 204]);
   }
@@ -361,12 +389,11 @@ class IntuneSession implements MdmSession {
         await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}`, json: d.body }, [200, 204]);
       }
     } else {
-      const made = await this.client.json({ object, action: 'create', method: 'POST', path: '/deviceAppManagement/mobileApps', json: { ...d.body, notes: '' } }, [200, 201]);
-      id = this.#idOf(made, object);
+      id = await this.#create(object, '/deviceAppManagement/mobileApps', { ...d.body, notes: '' }, () => this.#observeApp(d));
     }
     const contentThere = found?.fields.content === d.fields.content;
     if (!contentThere) {
-      const sleep = (ms: number): Promise<void> => (this.ctx.http?.sleep ?? sleepFor)(ms, this.ctx.signal);
+      const sleep = (ms: number): Promise<void> => this.#sleep(ms);
       const c = d.content!;
       const bytes = await c.load();
       const cv = await new ContentUpload({ client: this.client, ctx: this.ctx, object, appId: id, cast: c.cast, fileName: c.fileName, size: bytes.size, read: bytes.read, sleep, after: str(found?.raw.committedContentVersion) ?? undefined }).run();

@@ -151,7 +151,7 @@ describe('intune driver against the local Graph server', () => {
     expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
     expect(g.log.filter((l) => l.endsWith('/renewUpload'))).toHaveLength(1);
     expect(g.log.filter((l) => l.includes('/token'))).toHaveLength(2);
-    expect(notes.some((n) => /HTTP 429; retrying/.test(n))).toBe(true);
+    expect(notes.some((n) => /profile "aiwatch — PPPC": create: HTTP 429; it was not made: trying again/.test(n))).toBe(true);
     expect(notes.some((n) => /HTTP 403 \(the storage URI expired\): renewing it/.test(n))).toBe(true);
   });
 
@@ -210,5 +210,16 @@ describe('intune driver against the local Graph server', () => {
     const seq = g.log.filter((l) => /renewUpload|comp=block$/.test(l)).map((l) => (l.includes('renewUpload') ? 'renew' : 'block'));
     expect(seq.slice(0, 2)).toEqual(['renew', 'block']);
     expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+  });
+
+  it('a create whose answer is lost (the connection drops after the server made it) is found by name, not made twice', async () => {
+    g.dropAfter.push(/^POST \/beta\/deviceAppManagement\/mobileApps$/, /^POST \/beta\/deviceManagement\/deviceConfigurations$/);
+    const release = fakeRelease({ size: 4_000 });
+    await applyAll(release, target());
+    const names = [...g.objects.values()].map((o) => o.displayName as string);
+    expect(names.length).toBe(new Set(names).size);
+    expect(names).toHaveLength(7);
+    expect(notes.filter((n) => /create: connection.*but it was made: using it/.test(n))).toHaveLength(2);
+    expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
   });
 });

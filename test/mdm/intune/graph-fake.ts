@@ -21,6 +21,8 @@ export interface FakeGraph {
   blobs: Map<string, Buffer>;
   decrypted: Map<string, Buffer>;
   fail: { match: RegExp; status: number; headers?: Record<string, string>; body?: string }[];
+  /** The next request matching one of these is carried out, then its connection dropped before the answer. */
+  dropAfter: RegExp[];
   blob403Once: boolean;
   commitPendingPolls: number;
   /** The next commit ends in commitFileFailed whatever was uploaded. */
@@ -49,6 +51,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     blobs: new Map<string, Buffer>(),
     decrypted: new Map<string, Buffer>(),
     fail: [] as FakeGraph['fail'],
+    dropAfter: [] as RegExp[],
     blob403Once: false,
     commitPendingPolls: 0,
     commitFails: false,
@@ -58,6 +61,10 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   };
   const tokens = new Set<string>();
   const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
+    if ((res as ServerResponse & { drop?: boolean }).drop) {
+      res.socket?.destroy();
+      return;
+    }
     res.writeHead(status, { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }).end(body !== undefined ? JSON.stringify(body) : undefined);
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -66,6 +73,11 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     const m = req.method ?? 'GET';
     const p = decodeURIComponent(u.pathname);
     fake.log.push(`${m} ${p}${u.searchParams.get('comp') ? `?comp=${u.searchParams.get('comp')}` : ''}`);
+    const d = fake.dropAfter.findIndex((x) => x.test(`${m} ${p}`));
+    if (d >= 0) {
+      fake.dropAfter.splice(d, 1);
+      (res as ServerResponse & { drop?: boolean }).drop = true;
+    }
     const f = fake.fail.findIndex((x) => x.match.test(`${m} ${p}`));
     if (f >= 0) {
       const x = fake.fail.splice(f, 1)[0]!;
