@@ -118,18 +118,33 @@ export class GraphClient {
 
   /**
    * Every item of a collection, following `@odata.nextLink` (same origin only, at most 50 pages). `path` may carry
-   * a `$filter`; callers still check each item (a server that ignores the filter gives more).
+   * a `$filter`; callers still check each item (a server that ignores the filter gives more). With `undefinedOn400`,
+   * a first page refused with HTTP 400 (a filter the collection does not support) gives undefined instead of an error.
    */
-  async list(req: Omit<GraphRequest, 'method' | 'json'>): Promise<Record<string, unknown>[]> {
+  async list(req: Omit<GraphRequest, 'method' | 'json'>, undefinedOn400 = false): Promise<Record<string, unknown>[] | undefined> {
     const out: Record<string, unknown>[] = [];
     let path: string | undefined = req.path;
     for (let page = 0; path !== undefined && page < 50; page += 1) {
-      const body: Record<string, unknown> = await this.json({ ...req, method: 'GET', path });
-      if (Array.isArray(body.value)) for (const v of body.value) if (v !== null && typeof v === 'object') out.push(v as Record<string, unknown>);
-      const next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
+      const r: GraphRequest = { ...req, method: 'GET', path };
+      const answer = await this.send(r);
+      if (answer.status === 400 && page === 0 && undefinedOn400) return undefined;
+      if (answer.status !== 200) throw this.refused(r, answer);
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.from(answer.body).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        throw new RemoteRejection(`${this.where(req.object, req.action)}: HTTP 200 without a JSON object in the answer`);
+      }
+      if (Array.isArray(body?.value)) for (const v of body.value) if (v !== null && typeof v === 'object') out.push(v as Record<string, unknown>);
+      const next = typeof body?.['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
       path = next && next.startsWith(this.#base) ? next.slice(this.#base.length) : undefined;
     }
     return out;
+  }
+
+  /** {@link list} that always gives a list. */
+  async all(req: Omit<GraphRequest, 'method' | 'json'>): Promise<Record<string, unknown>[]> {
+    return (await this.list(req)) ?? [];
   }
 
   #attempt(req: GraphRequest): Promise<HttpAnswer> {

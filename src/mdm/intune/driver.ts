@@ -124,6 +124,8 @@ interface Entry {
 
 class IntuneSession implements MdmSession {
   #entries: Entry[] | undefined;
+  /** Collections that refused `$filter` on displayName (asked whole from then on). */
+  readonly #noFilter = new Set<string>();
 
   constructor(
     readonly client: GraphClient,
@@ -140,7 +142,7 @@ class IntuneSession implements MdmSession {
   async close(): Promise<void> {}
 
   async #groupsOf(path: string, object: string): Promise<string[]> {
-    const list = await this.client.list({ object, action: 'read assignments', path });
+    const list = await this.client.all({ object, action: 'read assignments', path });
     const out: string[] = [];
     for (const a of list) {
       const t = a.target as Record<string, unknown> | undefined;
@@ -150,9 +152,23 @@ class IntuneSession implements MdmSession {
     return out;
   }
 
+  /**
+   * The items of a collection named `name`: asked with `$filter=displayName eq '…'`; a server that refuses that
+   * filter on this collection (HTTP 400) is asked for the whole list, which is then filtered here.
+   */
+  async #byName(object: string, collection: string, name: string): Promise<Record<string, unknown>[]> {
+    if (!this.#noFilter.has(collection)) {
+      const hit = await this.client.list({ object, action: 'find by name', path: `${collection}?$filter=${encodeURIComponent(`displayName eq ${odataQuote(name)}`)}` }, true);
+      if (hit) return hit;
+      this.#noFilter.add(collection);
+      this.ctx.onNote?.(`${this.client.where(object, 'find by name')}: ${collection} refuses $filter on displayName (HTTP 400): reading the whole list`);
+    }
+    return this.client.all({ object, action: 'find by name', path: collection });
+  }
+
   async #observeProfile(d: DesiredIntune): Promise<Observed | undefined> {
     const object = `profile "${d.name}"`;
-    const list = await this.client.list({ object, action: 'find by name', path: `/deviceManagement/deviceConfigurations?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const list = await this.#byName(object, '/deviceManagement/deviceConfigurations', d.name);
     const hit = list.find((v) => v.displayName === d.name);
     if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
     const id = String(hit.id);
@@ -168,7 +184,7 @@ class IntuneSession implements MdmSession {
 
   async #observeApp(d: DesiredIntune): Promise<Observed | undefined> {
     const object = `app "${d.name}"`;
-    const list = await this.client.list({ object, action: 'find by name', path: `/deviceAppManagement/mobileApps?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const list = await this.#byName(object, '/deviceAppManagement/mobileApps', d.name);
     const hit = list.find((v) => v.displayName === d.name && v['@odata.type'] === d.fields.type);
     if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
     const id = String(hit.id);
@@ -214,13 +230,13 @@ class IntuneSession implements MdmSession {
 
   async #observeRemediation(d: DesiredIntune): Promise<Observed | undefined> {
     const object = `remediation "${d.name}"`;
-    const list = await this.client.list({ object, action: 'find by name', path: `/deviceManagement/deviceHealthScripts?$filter=${encodeURIComponent(`displayName eq ${odataQuote(d.name)}`)}` });
+    const list = await this.#byName(object, '/deviceManagement/deviceHealthScripts', d.name);
     const hit = list.find((v) => v.displayName === d.name);
     if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
     const id = String(hit.id);
     const path = `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}`;
     const full = await this.client.json({ object, action: 'read', method: 'GET', path });
-    const assigned = await this.client.list({ object, action: 'read assignments', path: `${path}/assignments` });
+    const assigned = await this.client.all({ object, action: 'read assignments', path: `${path}/assignments` });
     const groups: string[] = [];
     for (const a of assigned) {
       const t = a.target as Record<string, unknown> | undefined;

@@ -132,7 +132,7 @@ export class ContentUpload {
   /** The newest content version holding a file of our name and size that is not a failed commit. */
   async #findResumable(): Promise<{ cv: string; file: FileState } | undefined> {
     const { client, object } = this.#in;
-    const versions = await client.list({ object, action: 'read content versions', path: `${this.#app}/contentVersions` });
+    const versions = await client.all({ object, action: 'read content versions', path: `${this.#app}/contentVersions` });
     const after = this.#in.after !== undefined && /^\d+$/.test(this.#in.after) ? Number(this.#in.after) : undefined;
     const ids = versions
       .map((v) => String(v.id))
@@ -140,7 +140,7 @@ export class ContentUpload {
       .filter((v) => after === undefined || !/^\d+$/.test(v) || Number(v) > after)
       .sort((a, b) => (Number(b) || 0) - (Number(a) || 0) || b.localeCompare(a));
     for (const cv of ids.slice(0, 10)) {
-      const files = (await client.list({ object, action: `read content version ${cv} files`, path: `${this.#app}/contentVersions/${enc(cv)}/files` })).map(fileState);
+      const files = (await client.all({ object, action: `read content version ${cv} files`, path: `${this.#app}/contentVersions/${enc(cv)}/files` })).map(fileState);
       const ours = files.find((f) => f.name === this.#in.fileName && f.size === this.#in.size);
       if (ours && !/Failed|TimedOut|^error$/.test(ours.uploadState ?? '')) return { cv, file: ours };
     }

@@ -222,4 +222,13 @@ describe('intune driver against the local Graph server', () => {
     expect(notes.filter((n) => /create: connection.*but it was made: using it/.test(n))).toHaveLength(2);
     expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
   });
+
+  it('a collection that refuses $filter on displayName is read whole, once per run', async () => {
+    g.refuseFilter.add('deviceManagement/deviceHealthScripts');
+    const release = fakeRelease({ size: 3_000 });
+    await applyAll(release, target());
+    const second = await applyAll(release, target());
+    expect(second.plan.every((o) => o.action === 'unchanged')).toBe(true);
+    expect(notes.some((n) => /deviceHealthScripts refuses \$filter on displayName \(HTTP 400\): reading the whole list/.test(n))).toBe(true);
+  });
 });

@@ -23,6 +23,8 @@ export interface FakeGraph {
   fail: { match: RegExp; status: number; headers?: Record<string, string>; body?: string }[];
   /** The next request matching one of these is carried out, then its connection dropped before the answer. */
   dropAfter: RegExp[];
+  /** Collections that answer 400 to a `$filter` (as some Intune collections do for some properties). */
+  refuseFilter: Set<string>;
   blob403Once: boolean;
   commitPendingPolls: number;
   /** The next commit ends in commitFileFailed whatever was uploaded. */
@@ -52,6 +54,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     decrypted: new Map<string, Buffer>(),
     fail: [] as FakeGraph['fail'],
     dropAfter: [] as RegExp[],
+    refuseFilter: new Set<string>(),
     blob403Once: false,
     commitPendingPolls: 0,
     commitFails: false,
@@ -120,6 +123,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     if (coll) {
       const kind = coll[1]!;
       if (m === 'GET') {
+        if (u.searchParams.has('$filter') && fake.refuseFilter.has(kind)) return send(res, 400, { error: { code: 'BadRequest', message: 'Invalid filter clause' } });
         const name = /displayName eq '(.*)'$/.exec(u.searchParams.get('$filter') ?? '')?.[1]?.replace(/''/g, "'");
         return send(res, 200, { value: [...objects.values()].filter((o) => o._kind === kind && (name === undefined || o.displayName === name)).map(({ _kind, ...o }) => o) });
       }
