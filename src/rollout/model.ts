@@ -8,6 +8,7 @@
  * the observed fields with the desired fields: equal → unchanged; different → update with a field diff (a field the
  * marker says we wrote but that differs now is drift made in the console; it is shown and repaired the same way).
  */
+import type { DeploymentSpec } from '../config/spec-types.js';
 import type { Secret } from '../secret.js';
 
 export type MdmKind = 'jamf' | 'intune' | 'kandji' | 'fleet';
@@ -53,6 +54,8 @@ export interface ResolvedTarget extends Omit<RolloutTarget, 'credentials' | 'ten
 /** What a release contributes to every target (read once from the release zip, validated before any request). */
 export interface ReleaseContent {
   version: string;
+  /** The deployment spec the release is read with (`--spec`, else the default): tenant keys, profile domains. */
+  spec: DeploymentSpec;
   /** The pkg file name, e.g. `aiwatch-1.2.0-macos-arm64.pkg`, its size, hashes and a random-access source. */
   pkg: {
     fileName: string;

@@ -82,6 +82,7 @@ export async function loadRelease(zip: string, o: ReleaseLoadOptions): Promise<R
   }
   return {
     version: manifest.version,
+    spec: o.spec,
     pkg: {
       fileName: pkgFile.name,
       size: source.size,

@@ -97,7 +97,7 @@ describeWithTools(['mcs', 'mono'], 'redaction on .NET (Mono) as Test-Aiwatch.ps1
       fc.constantFrom('\u212A', '\u0085', '\u00A0', '\u3000', '\uFEFF', '\u0130', '\u0131', '\u017F', 'K', 's'),
       fc.string({ unit: 'grapheme-ascii', maxLength: 8 }),
     );
-    const texts = fc.sample(fc.array(piece, { maxLength: 24 }).map((a) => a.join('')), { numRuns: 400 });
+    const texts = fc.sample(fc.array(piece, { maxLength: 24 }).map((a) => a.join('')), { numRuns: 400, seed: 0x5eed });
     const net = dotnet(texts);
     const differ = texts.map((t, i) => ({ t, net: net[i], js: js(t) })).filter((r) => r.net !== r.js);
     expect(differ.slice(0, 3)).toEqual([]);

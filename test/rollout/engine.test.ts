@@ -3,6 +3,7 @@
  * concurrency bound (observed with a gate, not timed), one target's failure isolated from the others, blocked targets
  * applying nothing, abort, and secrets masked in whatever a driver says.
  */
+import { loadDefaultSpec } from '../../src/config/spec.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, NetworkError } from '../../src/errors.js';
@@ -20,6 +21,7 @@ function release(trusted = true, version = '1.2.0'): ReleaseContent {
   const h = (a: string): string => createHash(a).update(bytes).digest('hex');
   return {
     version,
+    spec: loadDefaultSpec(),
     pkg: {
       fileName: `aiwatch-${version}-macos-arm64.pkg`,
       size: bytes.length,

@@ -15,8 +15,6 @@
  *
  * Scope: `scope.group` is an Entra group object id (a GUID); smart groups are a Jamf concept and refused at validation.
  */
-import { loadDefaultSpec } from '../../config/spec.js';
-import type { DeploymentSpec } from '../../config/spec-types.js';
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
 import { sleepFor } from '../../net/retry.js';
@@ -73,10 +71,6 @@ function credentialOf(target: ResolvedTarget): IntuneCredential {
   if (token) return { kind: 'federated-file', token };
   if (c.federated === 'github-actions') return { kind: 'github-actions' };
   throw new UsageError(`target ${target.name}: credentials: give one of clientSecret, certificate, federatedToken or federated: github-actions`);
-}
-
-function specOf(release: ReleaseContent): DeploymentSpec {
-  return (release as ReleaseContent & { spec?: DeploymentSpec }).spec ?? loadDefaultSpec();
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -465,7 +459,7 @@ export const intuneDriver: MdmDriver = {
   },
 
   async connect(target: ResolvedTarget, release: ReleaseContent, ctx: DriverContext): Promise<MdmSession> {
-    const spec = specOf(release);
+    const spec = release.spec;
     const tenant = parseTenantInput(spec, target.tenant as RawTenantValues, `target ${target.name}: tenant`);
     const secrets = [...Object.values(target.credentials), ...Object.values(target.tenant)].filter(isSecret);
     const who = `intune ${target.name}`;

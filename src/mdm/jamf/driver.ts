@@ -16,8 +16,6 @@
  * notes; a policy has neither, so the marker is the Self Service description of a policy not offered in Self Service
  * (docs/decisions.md).
  */
-import type { DeploymentSpec } from '../../config/spec-types.js';
-import { loadDefaultSpec } from '../../config/spec.js';
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
 import type { HttpAnswer } from '../../net/http.js';
@@ -68,11 +66,6 @@ function credentialProblems(target: RolloutTarget): string[] {
   for (const n of ['clientId', 'username']) if (has(n) && typeof c[n] !== 'string') problems.push(`${where}: ${n} is not secret: give it as text, not a file or env reference`);
   for (const n of ['clientSecret', 'password']) if (has(n) && typeof c[n] === 'string') problems.push(`${where}: ${n} is a secret: give it by reference ({file: …} or {env: …}), never as text`);
   return problems;
-}
-
-/** The spec the release was made from; the rollout engine passes it with the release (else the default spec). */
-function specOf(release: ReleaseContent): DeploymentSpec {
-  return (release as ReleaseContent & { spec?: DeploymentSpec }).spec ?? loadDefaultSpec();
 }
 
 class JamfSession implements MdmSession {
@@ -320,7 +313,7 @@ export const jamfDriver: MdmDriver = {
   },
 
   async connect(target: ResolvedTarget, release: ReleaseContent, ctx: DriverContext): Promise<MdmSession> {
-    const spec = specOf(release);
+    const spec = release.spec;
     // Parse, then act: tenant values and credentials are checked before the first request.
     const tenant = parseTenantInput(spec, target.tenant as RawTenantValues, `target ${target.name}: tenant`);
     const creds = credentialsOf(target);

@@ -3,6 +3,7 @@
  * repeating pattern (streamed in 64 KiB chunks, hashes computed once), the default spec's profiles as stand-in bytes,
  * trust facts to toggle, and a tenant with secrets.
  */
+import { loadDefaultSpec } from '../../../src/config/spec.js';
 import { createHash } from 'node:crypto';
 import type { ReleaseContent, ResolvedTarget } from '../../../src/rollout/model.js';
 import { Secret } from '../../../src/secret.js';
@@ -23,6 +24,7 @@ export function fakeRelease(opts: { version?: string; size?: number; seed?: numb
   for (const c of chunks(size, seed)) for (const x of Object.values(h)) x.update(c);
   return {
     version,
+    spec: loadDefaultSpec(),
     pkg: {
       fileName: `aiwatch-${version}-macos-arm64.pkg`,
       size,
