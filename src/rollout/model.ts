@@ -112,6 +112,11 @@ export interface PlannedObject {
   id?: string;
   /** The desired content hash (the marker's value). */
   hash: string;
+  /**
+   * What the MDM holds now, for `status` (issue 15): the hash in the existing object's marker (absent when the object
+   * does not exist or carries no marker of ours) and, for a package / app, the aiwatch version it carries.
+   */
+  observed?: { hash?: string; version?: string };
 }
 
 export interface TargetPlan {
