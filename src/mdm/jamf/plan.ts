@@ -14,7 +14,7 @@
  * match without our marker is an update that adds the marker (the object is adopted). An update whose marker
  * already has the desired hash is `drift` (changed in the console since we made it).
  */
-import { readMarker } from '../../rollout/marker.js';
+import { readMarker, type Marker } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { ObservedPolicy, ObservedProfile } from './classic-xml.js';
 import type { JamfClient } from './client.js';
@@ -131,11 +131,21 @@ function shownFor(d: DesiredObject, field: string, v: FieldValue): FieldDiff {
   return d.secretFields?.includes(field) ? { field, from: null, to: v, secret: true } : { field, from: null, to: v };
 }
 
+/**
+ * What an existing object holds now, for `status`: the hash of its marker (none: not made by us) and, for the package
+ * and the policy that installs it, the release version the marker names (the package's name carries its version, so
+ * an earlier release's package is another object: the policy tells which version Macs are given).
+ */
+function observedOf(d: DesiredObject, marker: Marker | undefined): NonNullable<PlannedObject['observed']> {
+  if (!marker) return {};
+  return d.role === 'package' || d.role === 'policy' ? { hash: marker.sha256, version: marker.version } : { hash: marker.sha256 };
+}
+
 /** Compare one desired object with what was found (undefined: absent) → its planned line. */
 export function compare(d: DesiredObject, o: Observed['value'] | undefined): PlannedObject {
   const base = { kind: d.kind, name: d.name, hash: d.hash };
   if (d.role === 'existing-group') {
-    return o ? { ...base, action: 'unchanged', diff: [], id: (o as { id: string }).id } : { ...base, action: 'blocked', diff: [], reason: `scope group "${d.name}" does not exist in Jamf Pro: create it, or name an existing group in scope.group` };
+    return o ? { ...base, action: 'unchanged', diff: [], id: (o as { id: string }).id, observed: {} } : { ...base, action: 'blocked', diff: [], reason: `scope group "${d.name}" does not exist in Jamf Pro: create it, or name an existing group in scope.group` };
   }
   if (!o) {
     const diff = Object.entries(d.fields).map(([f, v]) => shownFor(d, f, v));
@@ -152,11 +162,12 @@ export function compare(d: DesiredObject, o: Observed['value'] | undefined): Pla
   }
   const marker = readMarker(description);
   const markerDiffers = marker?.sha256 !== d.hash;
+  const observed = observedOf(d, marker);
   const id = (o as { id?: string }).id;
-  if (diff.length === 0 && !markerDiffers) return { ...base, action: 'unchanged', diff: [], ...(id ? { id } : {}) };
+  if (diff.length === 0 && !markerDiffers) return { ...base, action: 'unchanged', diff: [], ...(id ? { id } : {}), observed };
   if (markerDiffers) diff.push({ field: 'marker', from: markerShown(marker?.sha256), to: markerShown(d.hash) });
   const reason = !markerDiffers ? 'drift' : marker === undefined ? 'not made by aiwatch-deploy: adopted (marker added)' : undefined;
-  return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), ...(id ? { id } : {}) };
+  return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), ...(id ? { id } : {}), observed };
 }
 
 /** The release's trust facts → why the package is blocked, if it is. */
@@ -211,7 +222,8 @@ export async function planTarget(client: JamfClient, desired: DesiredObject[], r
 }
 
 function block(e: PlanEntry, reason: string): void {
-  e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(e.planned.id ? { id: e.planned.id } : {}) };
+  const { id, observed } = e.planned;
+  e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(id ? { id } : {}), ...(observed ? { observed } : {}) };
 }
 
 /** Turn objects into `blocked` by the rules in the header (in place). */

@@ -79,6 +79,24 @@ describe('jamf: plan comparison', () => {
     expect(compare(profile, observedProfile() as never)).toMatchObject({ action: 'unchanged', id: '5', diff: [] });
   });
 
+  it('observed (for status): the marker hash found on an existing object; nothing for an absent one; a package or policy also its version', () => {
+    expect(compare(profile, observedProfile() as never).observed).toEqual({ hash: profile.hash });
+    expect(compare(profile, undefined)).not.toHaveProperty('observed');
+    const other = 'c'.repeat(64);
+    const changed = compare(profile, observedProfile({ description: writeMarker('', { kind: profile.role, sha256: other, version: '1.1.0' }) }) as never);
+    expect(changed).toMatchObject({ action: 'update', observed: { hash: other } });
+    expect(changed.observed).not.toHaveProperty('version');
+    // An object made by hand exists but carries no marker: observed, without a hash.
+    expect(compare(profile, observedProfile({ description: 'made in the console' }) as never).observed).toEqual({});
+    const pkg = d[6]!;
+    const policy = d[7]!;
+    const marker = (o: DesiredObject, version: string, hash = o.hash): string => writeMarker('', { kind: o.role, sha256: hash, version });
+    const observedPkg = { id: '3', packageName: pkg.name, fileName: pkg.name, notes: marker(pkg, '1.2.0'), hashType: null, hashValue: null, md5: null, sha256: null, size: null, cloudTransferStatus: null, record: {} };
+    expect(compare(pkg, observedPkg as never).observed).toEqual({ hash: pkg.hash, version: '1.2.0' });
+    const observedPolicy = { id: '4', name: policy.name, selfServiceDescription: marker(policy, '1.1.0', 'd'.repeat(64)), enabled: true, frequency: 'Ongoing', triggerCheckin: true, packages: [], recon: true, scope: { allComputers: false, groups: [], others: 0 } };
+    expect(compare(policy, observedPolicy as never).observed).toEqual({ hash: 'd'.repeat(64), version: '1.1.0' });
+  });
+
   it('a field changed in the console with our marker intact is drift: an update naming the field', () => {
     const p = compare(profile, observedProfile({ scope: { allComputers: true, groups: [], others: 0 } }) as never);
     expect(p).toMatchObject({ action: 'update', reason: 'drift' });
@@ -122,6 +140,18 @@ describe('jamf: blocking', () => {
     const t = entries(release);
     applyBlocks(t, release, true);
     expect(t.every((x) => x.planned.action === 'create')).toBe(true);
+  });
+
+  it('a blocked object keeps what was observed (status still shows the hash and version found)', () => {
+    const release = fakeRelease({ trust: { notarizedStapled: false } });
+    const d = desired(release);
+    const pkg = d[6]!;
+    const found = { id: '3', packageName: pkg.name, fileName: pkg.name, notes: writeMarker('', { kind: 'package', sha256: pkg.hash, version: '1.2.0' }), hashType: null, hashValue: null, md5: null, sha256: null, size: null, cloudTransferStatus: null, record: {} };
+    const e = d.map((o, i) => ({ desired: o, observed: i === 6 ? (found as never) : undefined, planned: compare(o, i === 6 ? (found as never) : undefined) }));
+    applyBlocks(e, release, false);
+    expect(e[6]!.planned).toMatchObject({ action: 'blocked', id: '3', observed: { hash: pkg.hash, version: '1.2.0' } });
+    expect(e[7]!.planned).toMatchObject({ action: 'blocked' });
+    expect(e[7]!.planned).not.toHaveProperty('observed');
   });
 
   it('a missing existing scope group blocks the whole target', () => {

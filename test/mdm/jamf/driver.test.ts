@@ -68,6 +68,11 @@ describe('jamf driver against the local Jamf Pro server', () => {
     const second = await run(target, release);
     expect(second.plan.map((o) => o.action)).toEqual(Array(8).fill('unchanged'));
     expect(s.counts().writes).toBe(0);
+    // observed (for status): nothing before the first apply; after it, every object's marker hash is the desired
+    // one, and the package and the policy name the release's version.
+    expect(first.plan.filter((o) => o.observed !== undefined)).toEqual([]);
+    expect(second.plan.map((o) => o.observed?.hash === o.hash)).toEqual(Array(8).fill(true));
+    expect(second.plan.map((o) => o.observed?.version ?? '-')).toEqual(['-', '-', '-', '-', '-', '-', '1.2.0', '1.2.0']);
     expect(second.session.counts().writes).toBe(0);
     console.log(`first apply:\n  ${firstSeq.join('\n  ')}\nsecond apply:\n  ${sequence(s).join('\n  ')}`);
     // Nothing secret went into any plan line.
@@ -101,6 +106,11 @@ describe('jamf driver against the local Jamf Pro server', () => {
       'update policy',
     ]);
     expect(plan[2]!.diff.find((d) => d.field === 'name')).toEqual({ field: 'name', from: 'AI Watch — aiwatch not 1.1.0', to: 'AI Watch — aiwatch not 1.2.0' });
+    // What the server held before this apply: 1.1.0's policy (its marker hash, not 1.2.0's), no 1.2.0 package.
+    expect(plan[7]!.observed).toEqual({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), version: '1.1.0' });
+    expect(plan[7]!.observed!.hash).not.toBe(plan[7]!.hash);
+    expect(plan[6]).not.toHaveProperty('observed');
+    expect(plan[3]!.observed).toEqual({ hash: plan[3]!.hash });
     expect(s.validationFailures).toEqual([]);
     expect([...s.store.groups.values()].filter((g) => g.name.includes('aiwatch not'))).toHaveLength(1);
     // The Mac that already ran the policy for 1.1.0 runs it again for 1.2.0, then not again; a new Mac gets 1.2.0.
