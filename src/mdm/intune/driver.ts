@@ -18,7 +18,7 @@
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
 import { sleepFor } from '../../net/retry.js';
-import { readMarker, writeMarker } from '../../rollout/marker.js';
+import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
 import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { isSecret, type Secret } from '../../secret.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
@@ -88,6 +88,20 @@ function markerShown(hash: string | undefined): FieldValue {
   return hash === undefined ? null : `sha256=${hash.slice(0, 12)}`;
 }
 
+/**
+ * What an existing object holds now, for `status`: its marker's hash (none: not made by us) and, for the macOS app,
+ * the version of its committed content — the marker's (written together with committedContentVersion), else, for an
+ * app with committed content but no marker of ours, the primaryBundleVersion it declares.
+ */
+function observedOf(d: DesiredIntune, o: Observed, marker: Marker | undefined): NonNullable<PlannedObject['observed']> {
+  const out: NonNullable<PlannedObject['observed']> = marker ? { hash: marker.sha256 } : {};
+  if (d.role !== 'app-macos') return out;
+  const committed = typeof o.raw.committedContentVersion === 'string' && o.raw.committedContentVersion !== '';
+  const declared = o.fields.primaryBundleVersion;
+  const version = marker?.version ?? (committed && typeof declared === 'string' && declared !== '' ? declared : undefined);
+  return version === undefined ? out : { ...out, version };
+}
+
 /** Compare one desired object with what was found → its planned line (as the Jamf driver's plan does). */
 export function compareIntune(d: DesiredIntune, o: Observed | undefined): PlannedObject {
   const base = { kind: d.kind, name: d.name, hash: d.hash };
@@ -104,10 +118,11 @@ export function compareIntune(d: DesiredIntune, o: Observed | undefined): Planne
   }
   const marker = readMarker(o.marker);
   const markerDiffers = marker?.sha256 !== d.hash;
-  if (diff.length === 0 && !markerDiffers) return { ...base, action: 'unchanged', diff: [], id: o.id };
+  const observed = observedOf(d, o, marker);
+  if (diff.length === 0 && !markerDiffers) return { ...base, action: 'unchanged', diff: [], id: o.id, observed };
   if (markerDiffers) diff.push({ field: 'marker', from: markerShown(marker?.sha256), to: markerShown(d.hash) });
   const reason = !markerDiffers ? 'drift' : marker === undefined ? 'not made by aiwatch-deploy: adopted (marker added)' : undefined;
-  return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), id: o.id };
+  return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), id: o.id, observed };
 }
 
 interface Entry {
@@ -275,7 +290,8 @@ class IntuneSession implements MdmSession {
 
   #blocks(entries: Entry[]): void {
     const block = (e: Entry, reason: string): void => {
-      e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(e.planned.id ? { id: e.planned.id } : {}) };
+      const { id, observed } = e.planned;
+      e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(id ? { id } : {}), ...(observed ? { observed } : {}) };
     };
     const t = this.release.trust;
     if (!t.pppcMatchesBinary) {

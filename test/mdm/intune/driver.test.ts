@@ -114,6 +114,11 @@ describe('intune driver against the local Graph server', () => {
     const second = await applyAll(release);
     expect(second.plan.map((o) => o.action)).toEqual(Array(7).fill('unchanged'));
     expect(second.counts.writes).toBe(0);
+    // observed (for status): nothing before the first apply; after it every marker holds the desired hash, and the
+    // macOS app carries the release's version.
+    expect(first.plan.filter((o) => o.observed !== undefined)).toEqual([]);
+    expect(second.plan.map((o) => o.observed?.hash === o.hash)).toEqual(Array(7).fill(true));
+    expect(second.plan.map((o) => o.observed?.version ?? '-')).toEqual(['-', '-', '-', '1.2.0', '-', '-', '-']);
     expect(g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'))).toEqual([]);
     expect(JSON.stringify([first, second, notes])).not.toContain(ORG_KEY);
     expect(JSON.stringify([first, second, notes, g.log])).not.toContain(CLIENT_SECRET);
@@ -127,7 +132,7 @@ describe('intune driver against the local Graph server', () => {
     const s = await intuneDriver.connect(target(), release, ctx());
     const plan = await s.plan();
     const t = plan.find((o) => o.name === 'aiwatch — tenant settings')!;
-    expect(t).toMatchObject({ action: 'update', reason: 'drift', diff: [{ field: 'configurationXml', secret: true }] });
+    expect(t).toMatchObject({ action: 'update', reason: 'drift', diff: [{ field: 'configurationXml', secret: true }], observed: { hash: t.hash } });
     for (const o of plan) await s.apply(o);
     expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
 
@@ -136,6 +141,9 @@ describe('intune driver against the local Graph server', () => {
     expect(up.filter((o) => o.action !== 'unchanged').map((o) => [o.name, o.diff.map((d) => d.field)])).toEqual([
       ['aiwatch agent (macOS)', ['fileName', 'primaryBundleVersion', 'includedApps', 'content', 'marker']],
     ]);
+    const before = up.find((o) => o.name === 'aiwatch agent (macOS)')!;
+    expect(before.observed).toEqual({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), version: '1.2.0' });
+    expect(before.observed!.hash).not.toBe(before.hash);
     const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
     expect(app.committedContentVersion).toBe('2');
     expect(app.primaryBundleVersion).toBe('1.3.0');
@@ -178,6 +186,11 @@ describe('intune driver against the local Graph server', () => {
     expect(plan[3]!.reason).toMatch(/not Developer ID signed and not notarized and stapled/);
     const test = await (await intuneDriver.connect(target({ testServer: true }), release, ctx())).plan();
     expect(test[3]!.action).toBe('create');
+    // Blocked on a tenant that already has the app: status still sees the version it carries.
+    const trusted = fakeRelease();
+    await applyAll(trusted);
+    const again = await (await intuneDriver.connect(target(), fakeRelease({ trust: { notarizedStapled: false } }), ctx())).plan();
+    expect(again[3]).toMatchObject({ action: 'blocked', observed: { hash: again[3]!.hash, version: '1.2.0' } });
   });
 
   it('clear errors naming target, object and status: 401 after signing in again (exit 6), commitFileFailed, a commit pending too long', async () => {

@@ -118,6 +118,22 @@ describe('intune desired objects', () => {
     expect(noContent.diff.map((x) => x.field)).toEqual(['content', 'assignments', 'marker']);
   });
 
+  it('observed (for status): the marker hash of an existing object; for the macOS app the version of its committed content', () => {
+    const d = desired[2]!;
+    expect(compareIntune(d, undefined)).not.toHaveProperty('observed');
+    const old = 'e'.repeat(64);
+    const seen = { id: 'p1', marker: writeMarker('', { kind: d.role, sha256: old, version: '1.1.0' }), fields: { ...d.fields }, raw: {} };
+    expect(compareIntune(d, seen).observed).toEqual({ hash: old });
+    expect(compareIntune(d, { ...seen, marker: 'made by hand' }).observed).toEqual({});
+    const app = desired[3]!;
+    // The marker is written with the committed content: its version is the content's.
+    const ours = { id: 'a1', marker: writeMarker('', { kind: app.role, sha256: old, version: '1.1.0' }), fields: { ...app.fields, primaryBundleVersion: '9.9.9' }, raw: { committedContentVersion: '1' } };
+    expect(compareIntune(app, ours).observed).toEqual({ hash: old, version: '1.1.0' });
+    // No marker: the version the app declares, only if it has committed content at all.
+    expect(compareIntune(app, { ...ours, marker: '' }).observed).toEqual({ version: '9.9.9' });
+    expect(compareIntune(app, { ...ours, marker: '', raw: {} }).observed).toEqual({});
+  });
+
   it('with options.windows: the install and health Remediations, SYSTEM, 64-bit, from the same renderers as `aiwatch-deploy intune`', () => {
     const all = desiredIntune({ spec, release, tenant, prefix: 'aiwatch', groupId: GROUP, windows: true });
     expect(all.map((d) => d.role)).toEqual(['profile-pppc', 'profile-loginitems', 'profile-tenant', 'app-macos', 'app-windows', 'remediation-install', 'remediation-health']);
