@@ -20,7 +20,7 @@ function value(v: FieldValue, secret: boolean | undefined): string {
 }
 
 /** Printable text from a server (a name): control and bidi characters escaped. */
-function safe(s: string): string {
+export function safe(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -39,7 +39,8 @@ function details(o: ObjectReport): string {
   return safe(o.reason ? `${d} (${o.reason})` : d);
 }
 
-function table(rows: string[][]): string[] {
+/** Rows as aligned columns (the first row is the header), each line indented by two spaces. */
+export function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => `  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd());
 }
