@@ -47,6 +47,7 @@ export function validArgs(): Record<string, string[]> {
     'uninstall-script': ['--out', `${OUT}/uninstall.sh`],
     plan: ['rollout.yaml', '--parallel', '2'],
     apply: ['rollout.yaml', '--parallel', '2'],
+    status: ['rollout.yaml', '--parallel', '2'],
   };
 }
 

@@ -45,6 +45,7 @@ const MISSPELLED: Record<string, [string[], string]> = {
   'uninstall-script': [['--otu', 'u.sh'], 'otu'],
   plan: [['--paralel', '2'], 'paralel'],
   apply: [['--taget', 'acme'], 'taget'],
+  status: [['--relase', 'r.zip'], 'relase'],
 };
 
 /** [argv without the required option, what the message must say]; absent: the command has none. */
@@ -67,6 +68,7 @@ function missingRequired(v: Record<string, string[]>): Record<string, [string[],
     staple: [v.staple!.slice(1), /Missing required argument: <pkg>/],
     plan: [v.plan!.slice(1), /Missing required argument: <rollout>/],
     apply: [v.apply!.slice(1), /Missing required argument: <rollout>/],
+    status: [v.status!.slice(1), /Missing required argument: <rollout>/],
   };
 }
 
@@ -88,6 +90,7 @@ const SWITCH_VALUE: Record<string, string> = {
   'uninstall-script': '--json=on',
   plan: '--json=maybe',
   apply: '--json=yes',
+  status: '--json=no',
 };
 
 /** A single-valued option given a second time. */
@@ -96,14 +99,14 @@ const TWICE: Record<string, string[]> = {
   verify: ['--spec', 'a.json', '--spec', 'b.json'], inspect: ['--spec', 'a.json', '--spec', 'b.json'], intune: ['--out', 'other'],
   'sign-pkg': ['--out', 'other.pkg'], 'sign-profile': ['--out', 'other.mobileconfig'], 'sign-binary': ['--out', 'other'],
   notarize: ['--api-key-id', 'OTHER12345'], staple: ['--out', 'other.pkg'], 'cleanup-script': ['--out', 'other.sh'], 'uninstall-script': ['--out', 'other.sh'],
-  plan: ['--parallel', '3'], apply: ['--spec', 'a.json', '--spec', 'b.json'],
+  plan: ['--parallel', '3'], apply: ['--spec', 'a.json', '--spec', 'b.json'], status: ['--release', 'a.zip', '--release', 'b.zip'],
 };
 
 /** A string option given last, without its value. */
 const NO_VALUE: Record<string, string> = {
   build: '--out', profiles: '--out', tenant: '--spec', tenants: '--out', verify: '--spec', inspect: '--spec', intune: '--spec',
   'sign-pkg': '--keychain', 'sign-profile': '--p12-password-file', 'sign-binary': '--spec', notarize: '--submission-id', staple: '--out',
-  'cleanup-script': '--spec', 'uninstall-script': '--spec', plan: '--spec', apply: '--spec',
+  'cleanup-script': '--spec', 'uninstall-script': '--spec', plan: '--spec', apply: '--spec', status: '--release',
 };
 
 /** An option with choices given one it does not have. */

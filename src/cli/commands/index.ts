@@ -12,9 +12,10 @@ import { signBinaryCommand } from './sign-binary.js';
 import { signPkgCommand } from './sign-pkg.js';
 import { signProfileCommand } from './sign-profile.js';
 import { stapleCommand } from './staple.js';
+import { statusCommand } from './status.js';
 import { tenantCommand } from './tenant.js';
 import { tenantsCommand } from './tenants.js';
 import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand, planCommand, applyCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand, planCommand, applyCommand, statusCommand];

@@ -80,15 +80,27 @@ function uploadDisplay(ctx: CliContext): { progress: EngineOptions['onUploadProg
 }
 
 /** Replace every secret value in every string of `v` (a report) by its masked form. */
-function redactDeep(v: unknown, secrets: readonly Secret[]): unknown {
+export function redactDeep(v: unknown, secrets: readonly Secret[]): unknown {
   if (typeof v === 'string') return redact(v, secrets);
   if (Array.isArray(v)) return v.map((x) => redactDeep(x, secrets));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, secrets)]));
   return v;
 }
 
-/** `plan` or `apply`: read and check everything, then run the engine and report. */
-export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx: CliContext, deps: RolloutDeps = {}): Promise<CommandResult> {
+/** What the engine gave back, with what an output needs beside it. */
+export interface RolloutRun {
+  report: RolloutReport;
+  /** The release's version, read from its zip. */
+  version: string;
+  /** The rollout file and the release zip as shown (relative to the working folder when inside it). */
+  rollout: string;
+  zip: string;
+  /** Every secret read: each string of an output passes through redact() with them. */
+  secrets: Secret[];
+}
+
+/** Read and check everything (no request before that), then plan or apply with the engine (`status` plans). */
+export async function runEngine(mode: 'plan' | 'apply', args: RolloutArgs, ctx: CliContext, deps: RolloutDeps = {}): Promise<RolloutRun> {
   const drivers = deps.drivers ?? MDM_DRIVERS;
   if (!Number.isInteger(args.parallel) || args.parallel < 1 || args.parallel > MAX_PARALLEL) {
     throw new UsageError(`--parallel: expected a whole number from 1 to ${MAX_PARALLEL}, got ${JSON.stringify(args.parallel)}`);
@@ -105,6 +117,7 @@ export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx:
   const display = uploadDisplay(ctx);
   const zipShown = path.relative(ctx.cwd, zip).startsWith('..') ? zip : path.relative(ctx.cwd, zip);
   let report: RolloutReport;
+  let version: string;
   try {
     const release = await loadRelease(zip, { spec, env: ctx.env, shown: zipShown, note: (m) => display.note(`note: ${m}`), signal: ctx.signal });
     const opts: EngineOptions = {
@@ -115,10 +128,17 @@ export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx:
       onNote: (target, m) => display.note(redact(`${target}: ${m}`, secrets)),
       ...(deps.http ? { http: deps.http } : {}),
     };
+    version = release.version;
     report = mode === 'plan' ? await planRollout(resolved, release, opts) : await applyRollout(resolved, release, opts);
   } finally {
     display.stop();
   }
+  return { report, version, rollout: shown, zip: zipShown, secrets };
+}
+
+/** `plan` or `apply`: read and check everything, then run the engine and report. */
+export async function runRollout(mode: 'plan' | 'apply', args: RolloutArgs, ctx: CliContext, deps: RolloutDeps = {}): Promise<CommandResult> {
+  const { report, rollout: shown, zip: zipShown, secrets } = await runEngine(mode, args, ctx, deps);
   const summary = summaryCounts(report);
   const failedTargets = report.targets.filter((t) => t.exitCode !== 0 && t.exitCode !== 8);
   // The error kind of the target that decided the exit code (network, rejected, interrupted …).
