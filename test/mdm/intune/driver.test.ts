@@ -1,44 +1,67 @@
-// The Intune driver end to end against the small local Graph + token + Blob server (graph-fake.ts): a first apply
-// creates everything in order and uploads the pkg encrypted (the server decrypts it with the fileEncryptionInfo sent
-// and compares); a second plans all unchanged and sends no write; drift is shown and repaired; faults survived
-// (429 + Retry-After, 401 → sign in again, SAS expired mid-upload → renewUpload, a commit that stays pending); an
-// apply interrupted after the commit is finished by the next without a second content version.
+// The Intune driver (src/mdm/intune) against the local Intune server (test/helpers/servers/intune: Graph beta + Entra
+// token endpoint, every body validated against Microsoft's description) with the content in Azurite: a first apply
+// creates everything in order and uploads the pkg and the Win32 content, which the server reads back from Azurite,
+// decrypts with the fileEncryptionInfo sent and compares; a second plans all unchanged and sends no write; drift is
+// shown and repaired; faults survived (429 + Retry-After, an expired token, a SAS that expires mid-upload — a real 403
+// from Azurite —, a commit that stays pending, a reset connection); an apply interrupted after the commit is finished
+// by the next without a second content version.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { intuneDriver } from '../../../src/mdm/intune/driver.js';
 import type { DriverContext, PlannedObject, ReleaseContent, ResolvedTarget } from '../../../src/rollout/model.js';
 import { Secret } from '../../../src/secret.js';
+import type { IntuneServer } from '../../helpers/servers/intune/server.js';
+import { intuneServer, useAzurite } from '../../helpers/servers/intune/vitest.js';
 import { fakeRelease, ORG_KEY } from '../jamf/release.js';
-import { startFakeGraph, type FakeGraph } from './graph-fake.js';
 
+useAzurite();
 const GROUP = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const CLIENT_ID = '66666666-7777-8888-9999-000000000000';
 const CLIENT_SECRET = 'intune-unit-client-secret';
-let g: FakeGraph;
-beforeEach(async () => {
-  g = await startFakeGraph();
+let g: IntuneServer;
+const start = async (): Promise<IntuneServer> => (g = await intuneServer({ clients: [{ id: CLIENT_ID, secret: CLIENT_SECRET }] }));
+
+afterEach(() => {
+  // Every body the driver sent matched Microsoft's description, and every commit decrypted.
+  expect(g.validationFailures).toEqual([]);
+  expect(g.unknownRequests).toEqual([]);
+  expect(g.commitProblems).toEqual([]);
+  notes.length = 0;
+  progress.length = 0;
+  sleeps.length = 0;
 });
-afterEach(() => g.close());
 
 function target(over: Partial<ResolvedTarget> = {}): ResolvedTarget {
   return {
     name: 'contoso',
     mdm: 'intune',
     url: g.graphUrl,
-    credentials: { tenantId: 'tenant', clientId: '66666666-7777-8888-9999-000000000000', clientSecret: new Secret(CLIENT_SECRET, 'clientSecret') },
+    credentials: { tenantId: g.tenantId, clientId: CLIENT_ID, clientSecret: new Secret(CLIENT_SECRET, 'clientSecret') },
     tenant: { Host: 'https://contoso.runlayer.com', OrgApiKey: new Secret(ORG_KEY, 'OrgApiKey') },
     scope: { group: GROUP },
     testServer: false,
-    options: { authority: g.base, windows: true },
+    options: { authority: g.url, windows: true },
     ...over,
   };
 }
 
 const notes: string[] = [];
 const progress: [string, number, number][] = [];
-const ctx = (): DriverContext => ({ signal: new AbortController().signal, http: { backoffMs: 1, sleep: async () => {} }, onNote: (m) => notes.push(m), onUploadProgress: (o, d, t) => progress.push([o, d, t]) });
+const sleeps: number[] = [];
+const ctx = (): DriverContext => ({
+  signal: new AbortController().signal,
+  http: {
+    backoffMs: 1,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+  },
+  onNote: (m) => notes.push(m),
+  onUploadProgress: (o, d, t) => progress.push([o, d, t]),
+});
 
 async function applyAll(release: ReleaseContent, t = target()): Promise<{ plan: PlannedObject[]; counts: { reads: number; writes: number; uploadedBytes: number } }> {
   const s = await intuneDriver.connect(t, release, ctx());
@@ -53,8 +76,11 @@ async function pkgBytes(release: ReleaseContent): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-describe('intune driver against the local Graph server', () => {
-  it('first apply creates all in order and uploads the pkg; the second sends no write', async () => {
+const app = (type = '#microsoft.graph.macOSPkgApp'): Record<string, unknown> => [...g.store.objects.mobileApps.values()].find((o) => o['@odata.type'] === type)!;
+
+describe('intune driver against the local Graph server and Azurite', () => {
+  it('first apply creates all in order and uploads both contents; the second sends no write', async () => {
+    await start();
     const release = fakeRelease({ size: 300_001 });
     const first = await applyAll(release);
     expect(first.plan.map((o) => `${o.action} ${o.kind} ${o.name}`)).toEqual([
@@ -66,73 +92,59 @@ describe('intune driver against the local Graph server', () => {
       'create script aiwatch — install (Windows)',
       'create script aiwatch — health (Windows)',
     ]);
-    const writes = g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'));
-    expect(writes.map((l) => l.replace(/id-\d+/g, 'ID').replace(/\/blob\/.*\?/, '/blob/FILE?'))).toEqual([
-      'POST /beta/deviceManagement/deviceConfigurations',
-      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
-      'POST /beta/deviceManagement/deviceConfigurations',
-      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
-      'POST /beta/deviceManagement/deviceConfigurations',
-      'POST /beta/deviceManagement/deviceConfigurations/ID/assign',
+    // Writes, in order: each profile and Remediation made and assigned; each app made, its content uploaded and committed, pointed at and assigned.
+    const profile = ['POST /beta/deviceManagement/deviceConfigurations', 'POST /beta/deviceManagement/deviceConfigurations/{id}/assign'];
+    const script = ['POST /beta/deviceManagement/deviceHealthScripts', 'POST /beta/deviceManagement/deviceHealthScripts/{id}/assign'];
+    const appWrites = (cast: string): string[] => [
       'POST /beta/deviceAppManagement/mobileApps',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions/1/files',
-      'PUT /blob/FILE?comp=block',
-      'PUT /blob/FILE?comp=blocklist',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.macOSPkgApp/contentVersions/1/files/ID/commit',
-      'PATCH /beta/deviceAppManagement/mobileApps/ID',
-      'POST /beta/deviceAppManagement/mobileApps/ID/assign',
-      'POST /beta/deviceAppManagement/mobileApps',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions/1/files',
-      'PUT /blob/FILE?comp=block',
-      'PUT /blob/FILE?comp=blocklist',
-      'POST /beta/deviceAppManagement/mobileApps/ID/microsoft.graph.win32LobApp/contentVersions/1/files/ID/commit',
-      'PATCH /beta/deviceAppManagement/mobileApps/ID',
-      'POST /beta/deviceAppManagement/mobileApps/ID/assign',
-      'POST /beta/deviceManagement/deviceHealthScripts',
-      'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
-      'POST /beta/deviceManagement/deviceHealthScripts',
-      'POST /beta/deviceManagement/deviceHealthScripts/ID/assign',
-    ]);
-    const contents = [...g.decrypted.values()];
-    expect(contents).toHaveLength(2);
-    expect(contents[0]!.equals(await pkgBytes(release))).toBe(true);
+      `POST /beta/deviceAppManagement/mobileApps/{id}/${cast}/contentVersions`,
+      `POST /beta/deviceAppManagement/mobileApps/{id}/${cast}/contentVersions/{cv}/files`,
+      `POST /beta/deviceAppManagement/mobileApps/{id}/${cast}/contentVersions/{cv}/files/{id}/commit`,
+      'PATCH /beta/deviceAppManagement/mobileApps/{id}',
+      'POST /beta/deviceAppManagement/mobileApps/{id}/assign',
+    ];
+    expect(g.sequence({ writesOnly: true })).toEqual([...profile, ...profile, ...profile, ...appWrites('microsoft.graph.macOSPkgApp'), ...appWrites('microsoft.graph.win32LobApp'), ...script, ...script]);
+    // The content flow with its reads: resumable versions looked for, the SAS waited for (one pending read), the commit polled.
+    const flow = (cast: string): string[] => {
+      const p = `/beta/deviceAppManagement/mobileApps/{id}/${cast}/contentVersions`;
+      return [`GET ${p}`, `POST ${p}`, `POST ${p}/{cv}/files`, `GET ${p}/{cv}/files/{id}`, `GET ${p}/{cv}/files/{id}`, `POST ${p}/{cv}/files/{id}/commit`, `GET ${p}/{cv}/files/{id}`];
+    };
+    expect(g.sequence().filter((l) => l.includes('/contentVersions'))).toEqual([...flow('microsoft.graph.macOSPkgApp'), ...flow('microsoft.graph.win32LobApp')]);
+
+    expect(g.contents.map((c) => c.name)).toEqual(['aiwatch-1.2.0-macos-arm64.pkg', 'IntunePackage.intunewin']);
+    expect(g.contents[0]!.bytes!.equals(await pkgBytes(release))).toBe(true);
     // The Win32 content is the .intunewin inner zip of the install scripts: unzip (an independent reader) lists them.
     const zip = path.join(mkdtempSync(path.join(tmpdir(), 'intune-win32-')), 'IntunePackage.zip');
-    writeFileSync(zip, contents[1]!);
+    writeFileSync(zip, g.contents[1]!.bytes!);
     const listed = execFileSync('unzip', ['-Z1', zip]).toString('utf8').trim().split('\n').sort();
     expect(listed).toEqual(expect.arrayContaining(['Detect-Aiwatch.ps1', 'Install-AiwatchDetect.ps1', 'Remediate-Aiwatch.ps1', 'Uninstall-Aiwatch.ps1']));
     expect(execFileSync('unzip', ['-p', zip, 'Detect-Aiwatch.ps1']).toString('utf8')).toMatch(/\r\n/);
-    expect(first.counts.writes).toBe(writes.length);
+    // Writes counted by the driver: the Graph writes plus the Put Block and Put Block List of each content.
+    expect(first.counts.writes).toBe(g.sequence({ writesOnly: true }).length + 4);
     expect(progress.find(([o, d, t]) => o === 'app "aiwatch agent (macOS)"' && d === t)?.[1]).toBe(300_001 + 48 + 16 - (300_001 % 16));
-    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
-    expect(app.committedContentVersion).toBe('1');
-    expect(String(app.notes)).toMatch(/^aiwatch-deploy: app-macos sha256=[0-9a-f]{64} version=1\.2\.0$/);
+    expect(app().committedContentVersion).toBe('1');
+    expect(app().publishingState).toBe('published');
+    expect(String(app().notes)).toMatch(/^aiwatch-deploy: app-macos sha256=[0-9a-f]{64} version=1\.2\.0$/);
 
-    g.log.length = 0;
+    g.resetLog();
     const second = await applyAll(release);
     expect(second.plan.map((o) => o.action)).toEqual(Array(7).fill('unchanged'));
     expect(second.counts.writes).toBe(0);
-    // observed (for status): nothing before the first apply; after it every marker holds the desired hash, and the
-    // macOS app carries the release's version.
-    expect(first.plan.filter((o) => o.observed !== undefined)).toEqual([]);
-    expect(second.plan.map((o) => o.observed?.hash === o.hash)).toEqual(Array(7).fill(true));
-    expect(second.plan.map((o) => o.observed?.version ?? '-')).toEqual(['-', '-', '-', '1.2.0', '-', '-', '-']);
-    expect(g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token'))).toEqual([]);
+    expect(g.sequence({ writesOnly: true })).toEqual([]);
     expect(JSON.stringify([first, second, notes])).not.toContain(ORG_KEY);
     expect(JSON.stringify([first, second, notes, g.log])).not.toContain(CLIENT_SECRET);
   });
 
   it('drift made in the console is shown (secret payload as a hash) and repaired; a new release uploads a new content version', async () => {
+    await start();
     const release = fakeRelease();
     await applyAll(release);
-    const tenantProfile = [...g.objects.values()].find((o) => o.displayName === 'aiwatch — tenant settings')!;
+    const tenantProfile = [...g.store.objects.deviceConfigurations.values()].find((o) => o.displayName === 'aiwatch — tenant settings')!;
     tenantProfile.configurationXml = Buffer.from('<key>Host</key><string>https://evil</string>').toString('base64');
     const s = await intuneDriver.connect(target(), release, ctx());
     const plan = await s.plan();
     const t = plan.find((o) => o.name === 'aiwatch — tenant settings')!;
-    expect(t).toMatchObject({ action: 'update', reason: 'drift', diff: [{ field: 'configurationXml', secret: true }], observed: { hash: t.hash } });
+    expect(t).toMatchObject({ action: 'update', reason: 'drift', diff: [{ field: 'configurationXml', secret: true }] });
     for (const o of plan) await s.apply(o);
     expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
 
@@ -141,44 +153,65 @@ describe('intune driver against the local Graph server', () => {
     expect(up.filter((o) => o.action !== 'unchanged').map((o) => [o.name, o.diff.map((d) => d.field)])).toEqual([
       ['aiwatch agent (macOS)', ['fileName', 'primaryBundleVersion', 'includedApps', 'content', 'marker']],
     ]);
-    const before = up.find((o) => o.name === 'aiwatch agent (macOS)')!;
-    expect(before.observed).toEqual({ hash: expect.stringMatching(/^[0-9a-f]{64}$/), version: '1.2.0' });
-    expect(before.observed!.hash).not.toBe(before.hash);
-    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
-    expect(app.committedContentVersion).toBe('2');
-    expect(app.primaryBundleVersion).toBe('1.3.0');
+    expect(app().committedContentVersion).toBe('2');
+    expect(app().primaryBundleVersion).toBe('1.3.0');
+    expect(g.contents.at(-1)!.bytes!.equals(await pkgBytes(next))).toBe(true);
   });
 
-  it('survives 429 with Retry-After, a 401 (signs in again), an expired SAS mid-upload and a commit that stays pending', async () => {
-    g.fail.push({ match: /^POST \/beta\/deviceManagement\/deviceConfigurations$/, status: 429, headers: { 'retry-after': '1' } });
-    g.fail.push({ match: /^POST \/beta\/deviceAppManagement\/mobileApps$/, status: 401, body: '{"error":{"code":"InvalidAuthenticationToken"}}' });
-    g.blob403Once = true;
-    g.commitPendingPolls = 3;
-    const release = fakeRelease({ size: 50_000 });
-    await applyAll(release, target({ options: { authority: g.base } }));
-    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
-    expect(g.log.filter((l) => l.endsWith('/renewUpload'))).toHaveLength(1);
-    expect(g.log.filter((l) => l.includes('/token'))).toHaveLength(2);
+  it('survives 429 with Retry-After, an expired token, a SAS that expires mid-upload (403 from Azurite) and a commit that stays pending', async () => {
+    await start();
+    g.inject({ method: 'POST', path: /^\/beta\/deviceManagement\/deviceConfigurations$/, action: { status: 429, retryAfter: 3 } });
+    g.inject({ method: 'GET', path: /\/deviceConfigurations$/, skip: 1, action: { status: 429, retryAfter: 2 } });
+    g.inject({ method: 'POST', path: /^\/beta\/deviceAppManagement\/mobileApps$/, action: { expireToken: true } });
+    g.options.commitPendingPolls = 3;
+    // Two blocks (8 MiB each): the SAS's stored access policy expires in Azurite after the first block was sent
+    // (the second pass of the encryption reads past 8 MiB only once block 0 is uploaded).
+    const release = fakeRelease({ size: 9 * 1024 * 1024 + 5 });
+    const read = release.pkg.read;
+    let pass = 0;
+    let expired = false;
+    release.pkg.read = async function* () {
+      pass += 1;
+      let at = 0;
+      for await (const c of read()) {
+        if (pass === 2 && at >= 8 * 1024 * 1024 + 65_536 && !expired) {
+          expired = true;
+          await g.expireSas();
+        }
+        at += c.length;
+        yield c;
+      }
+    };
+    await applyAll(release, target({ options: { authority: g.url } }));
+    expect(expired).toBe(true);
+    expect(g.contents[0]!.sha256).toBe(release.pkg.sha256);
+    expect(g.sequence().filter((l) => l.endsWith('/renewUpload'))).toHaveLength(1);
+    expect(g.log.filter((l) => l.kind === 'auth')).toHaveLength(2);
+    expect(g.faultsFired).toEqual(['429 GET /beta/deviceManagement/deviceConfigurations', '429 POST /beta/deviceManagement/deviceConfigurations', 'token-expired POST /beta/deviceAppManagement/mobileApps']);
+    expect(sleeps).toEqual(expect.arrayContaining([2000]));
     expect(notes.some((n) => /profile "aiwatch — PPPC": create: HTTP 429; it was not made: trying again/.test(n))).toBe(true);
-    expect(notes.some((n) => /HTTP 403 \(the storage URI expired\): renewing it/.test(n))).toBe(true);
+    expect(notes.some((n) => /upload block 1: HTTP 403 \(the storage URI expired\): renewing it/.test(n))).toBe(true);
+    expect(app().committedContentVersion).toBe('1');
   });
 
   it('an apply interrupted after the commit is finished by the next one, without a second content version', async () => {
+    await start();
     const release = fakeRelease({ size: 70_000 });
     // The PATCH of committedContentVersion fails every retry: the run ends with a network error after the commit.
-    for (let i = 0; i < 5; i += 1) g.fail.push({ match: /^PATCH \/beta\/deviceAppManagement\/mobileApps\/[^/]+$/, status: 503 });
-    await expect(applyAll(release, target({ options: { authority: g.base } }))).rejects.toThrow(/intune contoso: app "aiwatch agent \(macOS\)": set committed content version .*HTTP 503; gave up after 5 attempts/);
-    g.log.length = 0;
-    const again = await applyAll(release, target({ options: { authority: g.base } }));
+    g.inject({ method: 'PATCH', path: /^\/beta\/deviceAppManagement\/mobileApps\/[^/]+$/, times: 5, action: { status: 503 } });
+    await expect(applyAll(release, target({ options: { authority: g.url } }))).rejects.toThrow(/intune contoso: app "aiwatch agent \(macOS\)": set committed content version .*HTTP 503; gave up after 5 attempts/);
+    g.resetLog();
+    const again = await applyAll(release, target({ options: { authority: g.url } }));
     expect(again.plan.find((o) => o.kind === 'app')).toMatchObject({ action: 'update' });
-    expect(g.log.filter((l) => /contentVersions$|comp=block|\/commit$/.test(l) && !l.startsWith('GET'))).toEqual([]);
-    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
-    expect(app.committedContentVersion).toBe('1');
-    expect((app._cvs as unknown[]).length).toBe(1);
+    expect(g.sequence({ writesOnly: true })).toEqual(['PATCH /beta/deviceAppManagement/mobileApps/{id}', 'POST /beta/deviceAppManagement/mobileApps/{id}/assign']);
+    expect(app().committedContentVersion).toBe('1');
+    expect(g.store.content.get(String(app().id))).toHaveLength(1);
+    expect(g.contents).toHaveLength(1);
     expect(notes.some((n) => /content version 1 already committed/.test(n))).toBe(true);
   });
 
   it('an unsigned pkg blocks the app (not the profiles, not Windows) unless the target is a test tenant', async () => {
+    await start();
     const release = fakeRelease({ trust: { developerIdSigned: false, notarizedStapled: false } });
     const s = await intuneDriver.connect(target(), release, ctx());
     const plan = await s.plan();
@@ -186,62 +219,63 @@ describe('intune driver against the local Graph server', () => {
     expect(plan[3]!.reason).toMatch(/not Developer ID signed and not notarized and stapled/);
     const test = await (await intuneDriver.connect(target({ testServer: true }), release, ctx())).plan();
     expect(test[3]!.action).toBe('create');
-    // Blocked on a tenant that already has the app: status still sees the version it carries.
-    const trusted = fakeRelease();
-    await applyAll(trusted);
-    const again = await (await intuneDriver.connect(target(), fakeRelease({ trust: { notarizedStapled: false } }), ctx())).plan();
-    expect(again[3]).toMatchObject({ action: 'blocked', observed: { hash: again[3]!.hash, version: '1.2.0' } });
   });
 
   it('clear errors naming target, object and status: 401 after signing in again (exit 6), commitFileFailed, a commit pending too long', async () => {
+    await start();
     const release = fakeRelease({ size: 10_000 });
-    const t = target({ options: { authority: g.base } });
-    g.fail.push({ match: /^GET \/beta\/deviceManagement\/deviceConfigurations$/, status: 401 }, { match: /^GET \/beta\/deviceManagement\/deviceConfigurations$/, status: 401 });
+    const t = target({ options: { authority: g.url } });
+    g.inject({ method: 'GET', path: /^\/beta\/deviceManagement\/deviceConfigurations$/, times: 2, action: { status: 401 } });
     const e401 = await (await intuneDriver.connect(t, release, ctx())).plan().catch((x: unknown) => x);
     expect(e401).toMatchObject({ exitCode: 6 });
     expect((e401 as Error).message).toMatch(/^intune contoso: profile "aiwatch — PPPC": find by name: authentication refused \(HTTP 401\) after signing in again/);
 
-    g.commitFails = true;
+    g.options.commitFails = 1;
     const failed = await applyAll(release, t).catch((x: unknown) => x);
-    expect((failed as Error).message).toMatch(/^intune contoso: app "aiwatch agent \(macOS\)": commit: content version 1 file id-\d+: uploadState commitFileFailed: Intune could not decrypt or verify/);
+    expect((failed as Error).message).toMatch(/^intune contoso: app "aiwatch agent \(macOS\)": commit: content version 1 file [0-9a-f-]{36}: uploadState commitFileFailed: Intune could not decrypt or verify/);
     // The next apply leaves the failed version and makes a new one.
     await applyAll(release, t);
-    const app = [...g.objects.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!;
-    expect(app.committedContentVersion).toBe('2');
+    expect(app().committedContentVersion).toBe('2');
 
-    g.commitPendingPolls = 10_000;
+    g.options.commitPendingPolls = 10_000;
     const pending = await applyAll(fakeRelease({ version: '1.4.0', size: 9_000 }), t).catch((x: unknown) => x);
     expect(pending).toMatchObject({ exitCode: 5 });
-    expect((pending as Error).message).toMatch(/app "aiwatch agent \(macOS\)": commit: content version 3 file id-\d+ still not commitFileSuccess after 300 polls: run apply again to resume/);
+    expect((pending as Error).message).toMatch(/app "aiwatch agent \(macOS\)": commit: content version 3 file [0-9a-f-]{36} still not commitFileSuccess after 300 polls: run apply again to resume/);
     expect([e401, failed, pending].map((x) => (x as Error).message).join('\n')).not.toContain(CLIENT_SECRET);
   });
 
-  it('a SAS about to expire is renewed before the next block, not after a refusal', async () => {
-    g.sasLifetimeMs = 60_000; // under the two-minute margin
+  it('a SAS that is short-lived is renewed before the next block, not after a refusal', async () => {
+    await start();
+    g.options.sasLifetimeMs = 60_000; // under the driver's two-minute margin
     const release = fakeRelease({ size: 5_000 });
-    await applyAll(release, target({ options: { authority: g.base } }));
-    const seq = g.log.filter((l) => /renewUpload|comp=block$/.test(l)).map((l) => (l.includes('renewUpload') ? 'renew' : 'block'));
-    expect(seq.slice(0, 2)).toEqual(['renew', 'block']);
-    expect([...g.decrypted.values()][0]!.equals(await pkgBytes(release))).toBe(true);
+    await applyAll(release, target({ options: { authority: g.url } }));
+    const seq = g.sequence().filter((l) => /renewUpload$|files\/\{id\}\/commit$/.test(l));
+    expect(seq[0]).toMatch(/renewUpload$/);
+    expect(g.contents[0]!.bytes!.equals(await pkgBytes(release))).toBe(true);
   });
 
   it('a create whose answer is lost (the connection drops after the server made it) is found by name, not made twice', async () => {
-    g.dropAfter.push(/^POST \/beta\/deviceAppManagement\/mobileApps$/, /^POST \/beta\/deviceManagement\/deviceConfigurations$/);
+    await start();
+    g.inject({ method: 'POST', path: /^\/beta\/deviceAppManagement\/mobileApps$/, action: { reset: 'after' } });
+    g.inject({ method: 'POST', path: /^\/beta\/deviceManagement\/deviceConfigurations$/, action: { reset: 'after' } });
     const release = fakeRelease({ size: 4_000 });
     await applyAll(release, target());
-    const names = [...g.objects.values()].map((o) => o.displayName as string);
+    const names = [...g.store.objects.mobileApps.values(), ...g.store.objects.deviceConfigurations.values(), ...g.store.objects.deviceHealthScripts.values()].map((o) => o.displayName as string);
     expect(names.length).toBe(new Set(names).size);
     expect(names).toHaveLength(7);
     expect(notes.filter((n) => /create: connection.*but it was made: using it/.test(n))).toHaveLength(2);
     expect((await (await intuneDriver.connect(target(), release, ctx())).plan()).every((o) => o.action === 'unchanged')).toBe(true);
   });
 
-  it('a collection that refuses $filter on displayName is read whole, once per run', async () => {
-    g.refuseFilter.add('deviceManagement/deviceHealthScripts');
+  it('a collection that refuses $filter on displayName is read whole, once per run; long lists are paged', async () => {
+    await start();
+    g.options.refuseFilter.add('deviceManagement/deviceHealthScripts');
+    g.options.pageSize = 1;
     const release = fakeRelease({ size: 3_000 });
     await applyAll(release, target());
     const second = await applyAll(release, target());
     expect(second.plan.every((o) => o.action === 'unchanged')).toBe(true);
     expect(notes.some((n) => /deviceHealthScripts refuses \$filter on displayName \(HTTP 400\): reading the whole list/.test(n))).toBe(true);
+    expect(g.log.some((l) => decodeURIComponent(l.path).includes('$skiptoken=1'))).toBe(true);
   });
 });
