@@ -32,7 +32,7 @@ export type ProfileState = 'current' | 'drift' | 'differs' | 'unmarked' | 'missi
 export type TargetState = 'current' | 'pending' | 'drifted' | 'blocked' | 'error';
 
 export interface ProfileStatus {
-  /** The table column: the name after its last " — " (`PPPC`, `login items`, `tenant settings`), else the name. */
+  /** The table column: `PPPC`, `login items`, `tenant settings` (see {@link column}), else part of the name. */
   column: string;
   name: string;
   /** The marker hash found (64 hex), or null. */
@@ -85,9 +85,18 @@ export interface RolloutStatus {
   exitCode: number;
 }
 
-function column(name: string): string {
-  const at = name.lastIndexOf(' — ');
-  return at >= 0 && at + 3 < name.length ? name.slice(at + 3) : name;
+/**
+ * The profile's column, from its name: drivers name profiles their own way (Jamf and Intune `aiwatch — PPPC`; Fleet
+ * and Kandji may use the profile's display name, `AI Watch: privacy permissions (PPPC)`), so the three roles are
+ * recognised by words — the tenant profile first, as only its name holds a host — and any other profile gets the
+ * part of its name after the last " — " or ": ".
+ */
+export function column(name: string): string {
+  if (/tenant settings/i.test(name)) return 'tenant settings';
+  if (/login items/i.test(name)) return 'login items';
+  if (/\bPPPC\b|privacy permissions/i.test(name)) return 'PPPC';
+  const at = Math.max(name.lastIndexOf(' — ') + 3, name.lastIndexOf(': ') + 2);
+  return at > 2 && at < name.length ? name.slice(at) : name;
 }
 
 function profileStatus(o: ObjectReport): ProfileStatus {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { validatorFor } from '../../src/config/validate.js';
 import type { ObjectReport, RolloutReport, TargetReport } from '../../src/rollout/engine.js';
-import { renderStatus, rolloutStatus, statusFailure, targetStatus } from '../../src/rollout/status.js';
+import { column, renderStatus, rolloutStatus, statusFailure, targetStatus } from '../../src/rollout/status.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -52,6 +52,12 @@ describe('status of one target', () => {
     const failed = targetStatus(target('t', [], { error: { kind: 'network', exitCode: 5, message: 'jamf t: connection refused' }, exitCode: 5 }));
     expect(failed).toMatchObject({ state: 'error', versions: [], profiles: [], error: { kind: 'network' } });
     expect(targetStatus(target('t', [obj({ kind: 'package', name: 'k', action: 'create', observed: undefined })])).state).toBe('pending');
+  });
+
+  it('profile columns are the same for every driver\'s naming; another profile gets the end of its name', () => {
+    expect(['aiwatch — PPPC', 'acme — login items', 'aiwatch — tenant settings'].map(column)).toEqual(['PPPC', 'login items', 'tenant settings']);
+    expect(['AI Watch: privacy permissions (PPPC)', 'AI Watch: managed login items', 'AI Watch: tenant settings (privacy.login-items.example)'].map(column)).toEqual(['PPPC', 'login items', 'tenant settings']);
+    expect(['aiwatch — Wi-Fi', 'Example: VPN', 'plain'].map(column)).toEqual(['Wi-Fi', 'VPN', 'plain']);
   });
 
   it('a version from a server is cut to 64 characters', () => {
