@@ -14,6 +14,8 @@ export interface UploadedPart {
   md5: string;
   sha256: string;
   sha512: string;
+  /** The part's bytes, when it is no larger than `keepUpTo` (form fields; a file's bytes are not kept). */
+  value?: Buffer;
 }
 
 const HEADER_LIMIT = 16 * 1024;
@@ -47,10 +49,15 @@ interface Current {
   head: { name?: string; filename?: string; contentType?: string };
   size: number;
   hashes: [Hash, Hash, Hash];
+  kept: Buffer[] | undefined;
 }
 
-/** Read the whole multipart body from `body`, hashing each part; throws Error with a reason when malformed. */
-export async function readMultipart(body: AsyncIterable<Buffer>, boundary: string): Promise<UploadedPart[]> {
+/**
+ * Read the whole multipart body from `body`, hashing each part; throws Error with a reason when malformed. A part of
+ * at most `keepUpTo` bytes (default 0: none) also keeps its bytes in `value` (the local Kandji and S3 servers read
+ * form fields this way).
+ */
+export async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, keepUpTo = 0): Promise<UploadedPart[]> {
   const delimiter = Buffer.from(`\r\n--${boundary}`);
   const parts: UploadedPart[] = [];
   // A virtual CRLF in front lets the first delimiter be found like the others.
@@ -60,13 +67,16 @@ export async function readMultipart(body: AsyncIterable<Buffer>, boundary: strin
   const finishPart = (): void => {
     if (!current) return;
     const [md5, sha256, sha512] = current.hashes.map((h) => h.digest('hex')) as [string, string, string];
-    parts.push({ name: current.head.name ?? '', filename: current.head.filename, contentType: current.head.contentType, size: current.size, md5, sha256, sha512 });
+    const value = current.kept ? Buffer.concat(current.kept) : undefined;
+    parts.push({ name: current.head.name ?? '', filename: current.head.filename, contentType: current.head.contentType, size: current.size, md5, sha256, sha512, ...(value ? { value } : {}) });
     current = undefined;
   };
   const feed = (data: Buffer): void => {
     if (!current || data.length === 0) return;
     current.size += data.length;
     for (const h of current.hashes) h.update(data);
+    if (current.kept && current.size <= keepUpTo) current.kept.push(Buffer.from(data));
+    else current.kept = undefined;
   };
   const step = (): boolean => {
     switch (state) {
@@ -107,7 +117,7 @@ export async function readMultipart(body: AsyncIterable<Buffer>, boundary: strin
           return false;
         }
         if (parts.length >= PART_LIMIT) throw new Error(`more than ${PART_LIMIT} parts`);
-        current = { head: parseHeaders(buf.subarray(0, end).toString('utf8')), size: 0, hashes: [createHash('md5'), createHash('sha256'), createHash('sha512')] };
+        current = { head: parseHeaders(buf.subarray(0, end).toString('utf8')), size: 0, hashes: [createHash('md5'), createHash('sha256'), createHash('sha512')], kept: keepUpTo > 0 ? [] : undefined };
         buf = buf.subarray(end + 4);
         state = 'data';
         return true;
