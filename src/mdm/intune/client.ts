@@ -10,7 +10,7 @@
  * (`{"error":{code,message}}`) with the target's secrets masked; URLs are printed without their query (a SAS URI
  * carries its signature there).
  */
-import { RemoteRejection } from '../../errors.js';
+import { NetworkError, RemoteRejection } from '../../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod, type HttpOptions } from '../../net/http.js';
 import { redact, type Secret } from '../../secret.js';
 import type { RequestCounts } from '../../rollout/model.js';
@@ -37,6 +37,16 @@ export interface BlobRequest {
   url: string;
   body: Uint8Array | string;
   headers?: Record<string, string>;
+}
+
+/** A request that gave up on a 429 or 5xx, with the server's Retry-After (ms), for a caller that retries itself. */
+export class GraphGaveUp extends NetworkError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
 }
 
 export interface GraphClientOptions extends HttpOptions {
@@ -163,7 +173,10 @@ export class GraphClient {
         },
       },
       req.retries !== undefined ? { ...this.opts, retries: req.retries } : this.opts,
-      { where: `${this.where(req.object, req.action)} (${printableUrl(url)})` },
+      {
+        where: `${this.where(req.object, req.action)} (${printableUrl(url)})`,
+        gaveUp: (last, attempts) => new GraphGaveUp(`${this.where(req.object, req.action)} (${printableUrl(url)}): ${last.message}; gave up after ${attempts} attempts`, last.retryAfterMs),
+      },
     );
   }
 

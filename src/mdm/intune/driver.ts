@@ -22,7 +22,7 @@ import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
 import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { isSecret, type Secret } from '../../secret.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
-import { GraphClient } from './client.js';
+import { GraphClient, GraphGaveUp } from './client.js';
 import { appAssignBody, assignmentShown, desiredIntune, normalText, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
 import { ContentUpload } from './upload.js';
 import { secretShown } from '../../rollout/marker.js';
@@ -355,8 +355,10 @@ class IntuneSession implements MdmSession {
           this.ctx.onNote?.(`${this.client.where(object, 'create')}: ${why}, but it was made: using it`);
           return found.id;
         }
-        this.ctx.onNote?.(`${this.client.where(object, 'create')}: ${why}; it was not made: trying again in ${Math.round(wait / 1000)} s`);
-        await this.#sleep(wait);
+        // Graph's Retry-After (a throttled create) is honoured as the retry of any other request honours it.
+        const pause = Math.max(wait, e instanceof GraphGaveUp ? (e.retryAfterMs ?? 0) : 0);
+        this.ctx.onNote?.(`${this.client.where(object, 'create')}: ${why}; it was not made: trying again in ${Math.round(pause / 1000)} s`);
+        await this.#sleep(pause);
         wait *= 2;
       }
     }

@@ -188,7 +188,8 @@ describe('intune driver against the local Graph server and Azurite', () => {
     expect(g.sequence().filter((l) => l.endsWith('/renewUpload'))).toHaveLength(1);
     expect(g.log.filter((l) => l.kind === 'auth')).toHaveLength(2);
     expect(g.faultsFired).toEqual(['429 GET /beta/deviceManagement/deviceConfigurations', '429 POST /beta/deviceManagement/deviceConfigurations', 'token-expired POST /beta/deviceAppManagement/mobileApps']);
-    expect(sleeps).toEqual(expect.arrayContaining([2000]));
+    // Retry-After is honoured by a read's retry (2 s) and by a create's look-up-then-retry (3 s) alike.
+    expect(sleeps).toEqual(expect.arrayContaining([2000, 3000]));
     expect(notes.some((n) => /profile "aiwatch — PPPC": create: HTTP 429; it was not made: trying again/.test(n))).toBe(true);
     expect(notes.some((n) => /upload block 1: HTTP 403 \(the storage URI expired\): renewing it/.test(n))).toBe(true);
     expect(app().committedContentVersion).toBe('1');
