@@ -48,6 +48,7 @@ export function validArgs(): Record<string, string[]> {
     plan: ['rollout.yaml', '--parallel', '2'],
     apply: ['rollout.yaml', '--parallel', '2'],
     status: ['rollout.yaml', '--parallel', '2'],
+    'fleet-gitops': ['--release', 'release.zip', ...HOST, '--out', `${OUT}/fleet`],
   };
 }
 

@@ -29,7 +29,7 @@ function expectFailure(j: Record<string, unknown>, kind: string, exitCode: numbe
 }
 
 /** Commands that run offline here; notarize, staple and sign-binary need a server or rcodesign. */
-const OFFLINE = ['build', 'profiles', 'tenant', 'tenants', 'verify', 'inspect', 'intune', 'sign-pkg', 'sign-profile', 'cleanup-script', 'uninstall-script'];
+const OFFLINE = ['build', 'profiles', 'tenant', 'tenants', 'verify', 'inspect', 'intune', 'sign-pkg', 'sign-profile', 'cleanup-script', 'uninstall-script', 'fleet-gitops'];
 
 /** An input that does not exist, per command: [argv, the option it names]. */
 function missingInput(name: string, args: string[]): string[] {

@@ -46,6 +46,7 @@ const MISSPELLED: Record<string, [string[], string]> = {
   plan: [['--paralel', '2'], 'paralel'],
   apply: [['--taget', 'acme'], 'taget'],
   status: [['--relase', 'r.zip'], 'relase'],
+  'fleet-gitops': [['--lable', 'macOS'], 'lable'],
 };
 
 /** [argv without the required option, what the message must say]; absent: the command has none. */
@@ -69,6 +70,7 @@ function missingRequired(v: Record<string, string[]>): Record<string, [string[],
     plan: [v.plan!.slice(1), /Missing required argument: <rollout>/],
     apply: [v.apply!.slice(1), /Missing required argument: <rollout>/],
     status: [v.status!.slice(1), /Missing required argument: <rollout>/],
+    'fleet-gitops': [v['fleet-gitops']!.slice(2), /Missing required argument: release/],
   };
 }
 
@@ -91,6 +93,7 @@ const SWITCH_VALUE: Record<string, string> = {
   plan: '--json=maybe',
   apply: '--json=yes',
   status: '--json=no',
+  'fleet-gitops': '--with-enrollment-key=sure',
 };
 
 /** A single-valued option given a second time. */
@@ -100,18 +103,19 @@ const TWICE: Record<string, string[]> = {
   'sign-pkg': ['--out', 'other.pkg'], 'sign-profile': ['--out', 'other.mobileconfig'], 'sign-binary': ['--out', 'other'],
   notarize: ['--api-key-id', 'OTHER12345'], staple: ['--out', 'other.pkg'], 'cleanup-script': ['--out', 'other.sh'], 'uninstall-script': ['--out', 'other.sh'],
   plan: ['--parallel', '3'], apply: ['--spec', 'a.json', '--spec', 'b.json'], status: ['--release', 'a.zip', '--release', 'b.zip'],
+  'fleet-gitops': ['--label', 'a', '--label', 'b'],
 };
 
 /** A string option given last, without its value. */
 const NO_VALUE: Record<string, string> = {
   build: '--out', profiles: '--out', tenant: '--spec', tenants: '--out', verify: '--spec', inspect: '--spec', intune: '--spec',
   'sign-pkg': '--keychain', 'sign-profile': '--p12-password-file', 'sign-binary': '--spec', notarize: '--submission-id', staple: '--out',
-  'cleanup-script': '--spec', 'uninstall-script': '--spec', plan: '--spec', apply: '--spec', status: '--release',
+  'cleanup-script': '--spec', 'uninstall-script': '--spec', plan: '--spec', apply: '--spec', status: '--release', 'fleet-gitops': '--out',
 };
 
 /** An option with choices given one it does not have. */
 const BAD_CHOICE: Record<string, [string, string]> = {
-  build: ['--arch', 'ppc'], tenant: ['--format', 'yaml'], tenants: ['--format', 'yaml'], 'sign-pkg': ['--signer', 'xcode'], 'sign-binary': ['--signer', 'xcode'],
+  build: ['--arch', 'ppc'], tenant: ['--format', 'yaml'], tenants: ['--format', 'yaml'], 'sign-pkg': ['--signer', 'xcode'], 'sign-binary': ['--signer', 'xcode'], 'fleet-gitops': ['--keys', 'yaml'],
 };
 
 interface Case {

@@ -53,7 +53,7 @@ function placements(name: string, args: string[]): Sweep[] {
     { name: 'the refused --org-api-key', argv: [...args, '--org-api-key', ORG], says: /org-api-key/ },
     { name: 'the refused --p12-password', argv: [...args, `--p12-password=${PASSWORD}`], says: /p12-password/ },
     { name: 'a key as --spec', argv: [...at('--spec'), '--spec', ORG], says: name === 'sign-pkg' || name === 'sign-profile' || name === 'notarize' || name === 'staple' ? /Unknown argument: spec/ : /rl_org_\*{8}/ },
-    { name: 'a key as --host', argv: [...at('--host'), '--host', ORG], says: ['tenant', 'intune'].includes(name) ? /Host rl_org_\*{8}/ : /Unknown argument: host/ },
+    { name: 'a key as --host', argv: [...at('--host'), '--host', ORG], says: ['tenant', 'intune', 'fleet-gitops'].includes(name) ? /Host rl_org_\*{8}/ : /Unknown argument: host/ },
     { name: 'a key given twice as the key file', argv: [...args, '--org-api-key-file', ORG, '--org-api-key-file', ENROLL], says: /org-api-key-file/ },
   ];
 }

@@ -3,6 +3,7 @@ import type { AiwatchCommand } from '../command.js';
 import { applyCommand } from './apply.js';
 import { buildCommand } from './build.js';
 import { cleanupScriptCommand } from './cleanup-script.js';
+import { fleetGitopsCommand } from './fleet-gitops.js';
 import { inspectCommand } from './inspect.js';
 import { intuneCommand } from './intune.js';
 import { notarizeCommand } from './notarize.js';
@@ -18,4 +19,4 @@ import { tenantsCommand } from './tenants.js';
 import { uninstallScriptCommand } from './uninstall-script.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand, planCommand, applyCommand, statusCommand];
+export const commands: AiwatchCommand[] = [buildCommand, profilesCommand, tenantCommand, tenantsCommand, verifyCommand, inspectCommand, intuneCommand, signPkgCommand, signProfileCommand, signBinaryCommand, notarizeCommand, stapleCommand, cleanupScriptCommand, uninstallScriptCommand, planCommand, applyCommand, statusCommand, fleetGitopsCommand];
