@@ -73,11 +73,14 @@ export class Store {
       await s.storage.createContainer(f.container);
       this.#containers.push(f.container);
     }
-    const policy = { id: `p${++this.#seq}`, expiresAt: s.options.now() + s.options.sasLifetimeMs, permissions: 'rcw' };
+    const expiresAt = s.options.now() + s.options.sasLifetimeMs;
+    const dead = s.options.expireNextSas > 0;
+    if (dead) s.options.expireNextSas--;
+    const policy = { id: `p${++this.#seq}`, expiresAt: dead ? s.options.now() - 120_000 : expiresAt, permissions: 'rcw' };
     f.policies = [...f.policies, policy].slice(-5);
     await s.storage.setPolicies(f.container, f.policies);
     f.azureStorageUri = s.storage.sasUri({ container: f.container, blob: `${f.id}.bin`, policyId: policy.id });
-    f.azureStorageUriExpirationDateTime = new Date(policy.expiresAt).toISOString();
+    f.azureStorageUriExpirationDateTime = new Date(expiresAt).toISOString();
   }
 
   async expireAllSas(): Promise<void> {

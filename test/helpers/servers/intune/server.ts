@@ -34,7 +34,11 @@ export interface IntuneServer {
     commitPendingPolls: number;
     /** Collections (`deviceManagement/deviceHealthScripts`) that answer 400 to `$filter`. */
     refuseFilter: Set<string>;
+    /** The next n SAS URIs are handed out already expired in Azurite while their expiry date says an hour (skew). */
+    expireNextSas: number;
   };
+  /** Called after each request is answered (a test interrupts a client at a chosen request). */
+  after?: (e: LogEntry) => void;
   store: Store;
   storage: BlobAccount;
   log: LogEntry[];
@@ -91,6 +95,7 @@ export async function startIntuneServer(opts: IntuneServerOptions): Promise<Intu
       commitFails: 0,
       commitPendingPolls: 0,
       refuseFilter: new Set(),
+      expireNextSas: 0,
     },
     store: undefined as unknown as Store,
     storage: new BlobAccount(opts.storageUrl),
@@ -195,6 +200,7 @@ export async function startIntuneServer(opts: IntuneServerOptions): Promise<Intu
     if (fault && 'reset' in fault.action && fault.action.reset === 'after') return drop();
     entry.status = reply.status;
     send(res, reply);
+    server.after?.(entry);
   };
 
   const http: Server = createServer((req, res) => {
