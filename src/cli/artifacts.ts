@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BatchWriter } from '../io/batch.js';
 import { sweepStaleDebris, withSubfolders } from '../io/debris.js';
 import { checkOutputTarget, writeFileAtomic, type OutputKind } from '../io/fs.js';
 import { writeDestination } from '../io/output-target.js';
@@ -40,11 +41,15 @@ export async function sweepDebris(ctx: CliContext, dirs: readonly string[] = [])
   await sweepStaleDebris([tmpdir(), ...dirs], { report: (line) => ctx.stderr(`${line}\n`) });
 }
 
-export async function writeArtifact(file: string, a: Artifact): Promise<WrittenFile> {
-  await writeFileAtomic(file, a.bytes, { mode: a.mode });
+function described(file: string, a: Artifact): WrittenFile {
   const w: WrittenFile = { path: file, bytes: a.bytes.length, mode: `0${a.mode.toString(8)}`, secret: a.secret };
   if (!a.secret) w.sha256 = createHash('sha256').update(a.bytes).digest('hex');
   return w;
+}
+
+export async function writeArtifact(file: string, a: Artifact): Promise<WrittenFile> {
+  await writeFileAtomic(file, a.bytes, { mode: a.mode });
+  return described(file, a);
 }
 
 /** Write every artifact under `dir`; each destination is checked first, so a refused one leaves the others unwritten. */
@@ -54,4 +59,11 @@ export async function writeArtifacts(dir: string, artifacts: readonly Artifact[]
   const out: WrittenFile[] = [];
   for (const [i, a] of artifacts.entries()) out.push(await writeArtifact(files[i]!, a));
   return out;
+}
+
+/** {@link writeArtifacts} through a batch writer (io/batch.ts: the same guarantees, for thousands of files; `writer.finish()` ends it). */
+export async function writeArtifactsBatch(writer: BatchWriter, dir: string, artifacts: readonly Artifact[]): Promise<WrittenFile[]> {
+  const files = artifacts.map((a) => path.join(dir, ...a.path.split('/')));
+  await writer.writeAll(artifacts.map((a, i) => ({ target: files[i]!, data: a.bytes, mode: a.mode })));
+  return artifacts.map((a, i) => described(files[i]!, a));
 }

@@ -11,7 +11,7 @@
  * before the rename. Between that last lstat and rename(2) a hostile process could still swap the path (there is no
  * portable "rename unless a device"); the window is one system call wide.
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import { lstatSync, promises as fsp, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { OutputError } from '../errors.js';
 import { errno, explain } from './errno.js';
@@ -129,6 +129,52 @@ export async function writeDestination(target: string): Promise<string> {
  */
 export async function assertReplaceable(dest: string, shown: string): Promise<void> {
   const st = await lstatOrUndefined(dest);
+  if (!st || st.isFile()) return;
+  const where = dest === shown ? '' : ` (${dest})`;
+  throw new OutputError(shown, `${st.isDirectory() ? 'a folder now stands where the file should go' : `is ${describeStat(st)}${where}; refusing to write over it`}`);
+}
+
+/** {@link lstatOrUndefined} without a promise, and without building an error for a path that does not exist. */
+function lstatSyncOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    if (errno(e) === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/** {@link followLink}, synchronously. */
+function followLinkSync(p: string): { real: string; st: Stats } | undefined {
+  try {
+    const real = realpathSync(p);
+    return { real, st: statSync(real) };
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ELOOP' || errno(e) === 'ENOTDIR') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * {@link writeDestination} as one synchronous call (the batch writer of io/batch.ts): the same answers and
+ * refusals, word for word.
+ */
+export function writeDestinationSync(target: string): string {
+  const st = lstatSyncOrUndefined(target);
+  if (!st || st.isFile()) return target;
+  if (st.isSymbolicLink()) {
+    const to = followLinkSync(target);
+    if (to?.st.isFile()) return to.real;
+    if (to?.st.isDirectory()) throw new OutputError(target, `is a symbolic link to ${to.real}, a folder; a folder stands where the file should go`);
+    throw new OutputError(target, to ? `is a symbolic link to ${to.real}, which is ${describeStat(to.st)}; refusing to write over it` : `is a symbolic link to ${readlinkSync(target)}, which does not exist; refusing to write through a dangling link (remove it, or give the path of a regular file)`);
+  }
+  if (st.isDirectory()) throw new OutputError(target, 'a folder stands where the file should go');
+  throw new OutputError(target, `is ${describeStat(st)}; refusing to write over it`);
+}
+
+/** {@link assertReplaceable} as one synchronous call. */
+export function assertReplaceableSync(dest: string, shown: string): void {
+  const st = lstatSyncOrUndefined(dest);
   if (!st || st.isFile()) return;
   const where = dest === shown ? '' : ` (${dest})`;
   throw new OutputError(shown, `${st.isDirectory() ? 'a folder now stands where the file should go' : `is ${describeStat(st)}${where}; refusing to write over it`}`);

@@ -5,32 +5,18 @@ import { ExitCode } from '../../errors.js';
 import { readInputText } from '../../io/fs.js';
 import { planTenant, TENANT_FORMATS } from '../../profiles/plan.js';
 import { csvColumnName, parseTenantsCsv } from '../../profiles/tenants-plan.js';
-import { prepareOutput, writeArtifacts, type WrittenFile } from '../artifacts.js';
+import { BatchWriter } from '../../io/batch.js';
+import { prepareOutput, writeArtifactsBatch, type WrittenFile } from '../artifacts.js';
 import { defineCommand } from '../command.js';
 import { createProgress } from '../progress.js';
 
 /**
- * Tenants written at once (each one's files in order): every file is an atomic write ending in fsync + rename, and
- * waiting for those one tenant at a time left the process idle most of the run (docs/decisions.md, issue 14).
+ * How long the batch runs on before it lets the event loop in (a signal, the progress bar): files are written with
+ * synchronous calls (io/batch.ts), and an interrupt must still stop it between tenants.
  */
-const WRITERS = 16;
+const SLICE_MS = 50;
 
-/** `fn` over `items` with at most `n` running; no new item starts once `signal` is aborted; the first error wins. */
-async function inPool<T>(items: readonly T[], n: number, signal: AbortSignal, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < items.length && !signal.aborted && !failure; i = next++) {
-      try {
-        await fn(items[i]!, i);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
-  if (failure) throw failure.error;
-}
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export const tenantsCommand = defineCommand({
   command: 'tenants',
@@ -59,15 +45,24 @@ export const tenantsCommand = defineCommand({
     await prepareOutput(ctx, out, 'folder');
     const progress = createProgress(ctx, rows.length, 'tenants');
     const written: Array<{ row: number; name: string; folder: string; files: WrittenFile[] } | undefined> = [];
+    const writer = new BatchWriter();
     try {
-      await inPool(rows, WRITERS, ctx.signal, async (r, i) => {
+      let slice = performance.now();
+      for (const [i, r] of rows.entries()) {
+        if (performance.now() - slice > SLICE_MS) {
+          await yieldToLoop();
+          slice = performance.now();
+        }
+        if (ctx.signal.aborted) break;
         if (r.tenant && r.folder) {
           const folder = path.join(out, r.folder);
-          written[i] = { row: r.row, name: r.name, folder, files: await writeArtifacts(folder, formats.map((f) => planTenant(spec, r.tenant!, f))) };
+          written[i] = { row: r.row, name: r.name, folder, files: await writeArtifactsBatch(writer, folder, formats.map((f) => planTenant(spec, r.tenant!, f))) };
         }
         progress.tick(r.name);
-      });
+      }
+      await writer.finish();
     } finally {
+      await writer.finish().catch(() => undefined); // after a failure: let the files already on their way land whole
       progress.stop();
     }
     const done = written.filter((w) => w !== undefined);
