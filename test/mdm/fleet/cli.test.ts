@@ -76,6 +76,10 @@ it('plan (8) → apply (0) → plan (0, all unchanged) → apply (0 writes); a c
   expect(p2.code, p2.stderr).toBe(0);
   expect(actions(p2.json())).toEqual(['profile:unchanged', 'profile:unchanged', 'profile:unchanged', 'package:unchanged']);
 
+  const st = await run(['status', 'rollout.yaml', '--json']);
+  expect(st.code, st.stderr).toBe(0);
+  expect(st.json()).toMatchObject({ targets: [{ target: 'acme-fleet', mdm: 'fleet', state: 'current', versions: expect.arrayContaining(['1.0.0']) }] });
+
   s.resetLog();
   const a2 = await run(['apply', 'rollout.yaml', '--json']);
   expect(a2.code, a2.stderr).toBe(0);
@@ -84,6 +88,10 @@ it('plan (8) → apply (0) → plan (0, all unchanged) → apply (0 writes); a c
   // A profile changed in Fleet (uploaded again with other content under our identifier): shown, then repaired.
   const pppc = [...s.store.profiles.values()].find((p) => /pppc/i.test(p.identifier))!;
   pppc.bytes = Buffer.from(pppc.bytes.toString().replace('</dict>\n</plist>', '<key>PayloadDescription</key>\n<string>edited in Fleet</string>\n</dict>\n</plist>'));
+  const st2 = await run(['status', 'rollout.yaml', '--json']);
+  expect(st2.code).toBe(8);
+  const profiles = (st2.json().targets as { profiles: { column: string; state: string }[] }[])[0]!.profiles;
+  expect(profiles.find((p) => p.column === 'PPPC')?.state).toBe('differs');
   const p3 = await run(['plan', 'rollout.yaml']);
   expect(p3.code).toBe(8);
   expect(p3.stdout).toMatch(/update.*changed in Fleet/s);

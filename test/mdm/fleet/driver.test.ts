@@ -136,6 +136,21 @@ describe('fleet driver against the local Fleet server', () => {
     clean(s);
   });
 
+  it('resumes: a run stopped after two objects is finished by the next, without duplicates', async () => {
+    const { s, target } = await setup();
+    const release = fakeRelease();
+    const first = await fleetDriver.connect(target, release, ctx());
+    const plan = await first.plan();
+    for (const o of plan.slice(0, 2)) await first.apply(o);
+    await first.close();
+    s.resetLog();
+    const next = await run(target, release);
+    expect(next.plan.map((o) => o.action)).toEqual(['unchanged', 'unchanged', 'create', 'create']);
+    expect(s.log.filter((e) => e.kind === 'write').map((e) => `${e.method} ${e.object}`)).toEqual(['POST profile', 'POST package']);
+    expect(s.store.profiles.size).toBe(3);
+    clean(s);
+  });
+
   it('survives 429 + Retry-After, 5xx and a reset mid-upload; a create whose answer was lost (409 on the retry) is looked up, not duplicated', async () => {
     const { s, target } = await setup();
     s.inject({ method: 'GET', path: /configuration_profiles$/, action: { status: 429, retryAfter: 7 } });
