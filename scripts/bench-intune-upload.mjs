@@ -1,58 +1,106 @@
 /**
- * Runnable alone (issue 12): the client-side cost of the Intune content upload for a 1 GiB pkg — our content flow's
- * two streamed encryption passes (dist/mdm/intune/encrypt.js: MAC pass, then HMAC ‖ IV ‖ AES-256-CBC) cut into
- * 8 MiB Put Blocks sent by our HTTP client (dist/net/http.js) — against `curl -T` of the plain file, both to the same
- * local sink on 127.0.0.1 (its own process; it counts and discards bodies, answers 201). Reported per client: wall,
- * CPU (user + system) and peak RSS by /usr/bin/time. Graph's own requests (a few small JSON calls) and Azure
- * Storage's cost are not in it: the end-to-end run against the local Graph server with Azurite is test/publish/intune*.
+ * Runnable alone (issue 12): the Intune content upload of a 1 GiB pkg end to end against Azure Storage's emulator,
+ * in one run, against `curl -T` of the same file to the same Azurite:
+ *
+ *   ours  the driver's content flow (dist/mdm/intune/upload.js ContentUpload, dist/mdm/intune/client.js GraphClient,
+ *         signing in with dist/mdm/intune/auth.js) against the local Intune server (test/helpers/servers/intune):
+ *         content version, file, SAS, the two streamed encryption passes (HMAC ‖ IV ‖ AES-256-CBC), 8 MiB Put Blocks
+ *         and a Put Block List to Azurite, commit, and the polls until the server has read the blob back from
+ *         Azurite, decrypted it and checked its digest (commitFileSuccess);
+ *   curl  `curl -T` of the plain file as one Put Blob to a SAS URI of the same Azurite (no encryption, no Graph).
+ *
+ * Each client is its own process under /usr/bin/time: wall, CPU (user + system) and peak RSS. Azurite and the Graph
+ * server run in other processes (not counted); for ours the wall to the last block (before the commit and the
+ * server's check) is given too. The load average is printed: the machine may be shared.
  *
  *   node scripts/bench-intune-upload.mjs                 # 1024 MiB
  *   node scripts/bench-intune-upload.mjs --mib 256 --dir /tmp/aiwatch-bench
  *
- * Needs dist/ (npm run build), curl and /usr/bin/time.
+ * Needs dist/ (npm run build), curl and /usr/bin/time, and ~2.5 GiB of free memory (Azurite keeps blobs in memory).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const at = (flag, dflt) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : dflt);
 const mib = Number(at('--mib', '1024'));
 const dir = at('--dir', path.join(os.tmpdir(), 'aiwatch-bench-intune'));
+const url = (p) => JSON.stringify(pathToFileURL(path.join(root, p)).href);
 
-const SINK = `import { createServer } from 'node:http';
-const s = createServer((req, res) => { req.on('data', () => {}); req.on('end', () => res.writeHead(201).end()); });
-s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+/** A `.js` specifier whose file does not exist resolves to the `.ts` next to it (the sources are NodeNext TypeScript). */
+const HOOK = `data:text/javascript,${encodeURIComponent(`
+import { registerHooks } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+registerHooks({ resolve(spec, ctx, next) {
+  if (spec.startsWith('.') && spec.endsWith('.js') && ctx.parentURL && ctx.parentURL.startsWith('file:') && !existsSync(fileURLToPath(new URL(spec, ctx.parentURL)))) return next(spec.slice(0, -3) + '.ts', ctx);
+  return next(spec, ctx);
+} });`)}`;
 
-const CLIENT = `import { createReadStream } from 'node:fs';
-import { blockId, blocksOf, encryptedStream, measure, newContentKeys } from ${JSON.stringify(path.join(root, 'dist/mdm/intune/encrypt.js'))};
-import { requestBytes } from ${JSON.stringify(path.join(root, 'dist/net/http.js'))};
-const [file, url] = process.argv.slice(2);
-const read = () => createReadStream(file, { highWaterMark: 1 << 20 });
-const keys = newContentKeys();
-const { mac } = await measure(read, keys);
-let i = 0;
-for await (const b of blocksOf(encryptedStream(read, keys, mac), 8 << 20)) {
-  const a = await requestBytes({ url: url + '?sig=x&comp=block&blockid=' + encodeURIComponent(blockId(i++)), method: 'PUT', body: b }, {}, { where: 'bench' });
-  if (a.status !== 201) throw new Error('HTTP ' + a.status);
-}`;
+/**
+ * The server process: Azurite (its own child) and the local Intune server; prints one JSON line (Graph URL, sign-in,
+ * a SAS for curl's blob), then on stdin: `check` prints what the server verified, `clean` drops our blobs; EOF stops.
+ */
+const SERVER = `
+import { createInterface } from 'node:readline';
+const { startAzurite, BlobAccount } = await import(${url('test/helpers/servers/intune/azurite.ts')});
+const { startIntuneServer } = await import(${url('test/helpers/servers/intune/server.ts')});
+const azurite = await startAzurite({ memoryLimitMiB: ${mib * 2 + 512} });
+const s = await startIntuneServer({ storageUrl: azurite.accountUrl, storageUriPendingPolls: 0, keepContentUpTo: 0 });
+const storage = new BlobAccount(azurite.accountUrl);
+await storage.createContainer('bench-curl');
+const curlSas = storage.sasUri({ container: 'bench-curl', blob: 'pkg.bin', permissions: 'cw', expiresAt: Date.now() + 3_600_000 });
+process.stdout.write(JSON.stringify({ url: s.url, graphUrl: s.graphUrl, tenantId: s.tenantId, clientId: s.clients[0].id, secret: s.clients[0].secret, curlSas, azuriteStartMs: azurite.startMs, azuritePid: azurite.pid }) + '\\n');
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  if (line === 'check') process.stdout.write(JSON.stringify({ contents: s.contents.map((c) => ({ name: c.name, size: c.size, sha256: c.sha256 })), problems: [...s.validationFailures, ...s.commitProblems] }) + '\\n');
+  if (line === 'clean') { await s.store.dispose(); process.stdout.write('{}\\n'); }
+  if (line === 'curl-size') { const b = await storage.read('bench-curl', 'pkg.bin'); let n = 0; for await (const c of b.body) n += c.length; process.stdout.write(JSON.stringify({ size: n }) + '\\n'); }
+}
+await s.close();
+await azurite.stop();
+process.exit(0);
+`;
 
-function timed(cmd, args) {
+/** Our client: argv url graphUrl tenantId clientId file size; the client secret on stdin. Prints {lastBlockMs}. */
+const OURS = `
+import { createReadStream, readFileSync } from 'node:fs';
+const [url, graphUrl, tenantId, clientId, file, size] = process.argv.slice(2);
+const { IntuneAuth } = await import(${url('dist/mdm/intune/auth.js')});
+const { GraphClient } = await import(${url('dist/mdm/intune/client.js')});
+const { ContentUpload } = await import(${url('dist/mdm/intune/upload.js')});
+const { Secret } = await import(${url('dist/secret.js')});
+const t0 = performance.now();
+const secret = new Secret(readFileSync(0, 'utf8').trim(), 'clientSecret');
+const ctl = new AbortController();
+const http = { signal: ctl.signal };
+const auth = new IntuneAuth({ tenantId, clientId, credential: { kind: 'secret', clientSecret: secret }, authority: url, graphUrl }, http, 'intune bench');
+const client = new GraphClient(graphUrl, auth, { ...http, secrets: [secret] }, 'intune bench');
+const app = await client.json({ object: 'app', action: 'create', method: 'POST', path: '/deviceAppManagement/mobileApps', json: { '@odata.type': '#microsoft.graph.macOSPkgApp', displayName: 'bench', fileName: 'bench.pkg', primaryBundleId: 'com.example.bench', primaryBundleVersion: '1.0', includedApps: [{ bundleId: 'com.example.bench', bundleVersion: '1.0' }], ignoreVersionDetection: false } }, [201]);
+let lastBlockMs = 0;
+const ctx = { signal: ctl.signal, onUploadProgress: (o, done, total) => { if (done === total) lastBlockMs = performance.now() - t0; } };
+const cv = await new ContentUpload({ client, ctx, object: 'app "bench"', appId: app.id, cast: 'microsoft.graph.macOSPkgApp', fileName: 'bench.pkg', size: Number(size), read: () => createReadStream(file, { highWaterMark: 1 << 20 }), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))) }).run();
+await client.expect({ object: 'app', action: 'commit version', method: 'PATCH', path: '/deviceAppManagement/mobileApps/' + app.id, json: { '@odata.type': '#microsoft.graph.macOSPkgApp', committedContentVersion: cv } }, [200, 204]);
+process.stdout.write(JSON.stringify({ lastBlockMs: Math.round(lastBlockMs), counts: client.totals() }) + '\\n');
+`;
+
+function timed(cmd, args, input) {
   const report = path.join(dir, 'time.txt');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-o', report, '-f', '%U %S %M', cmd, ...args], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-o', report, '-f', '%U %S %M', cmd, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 20 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const [u, s, kb] = readFileSync(report, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-  return { wallS: +wall.toFixed(2), cpuS: +(u + s).toFixed(2), peakRssMiB: +(kb / 1024).toFixed(0), MiBps: +(mib / wall).toFixed(0) };
+  return { out: r.stdout, wallS: +wall.toFixed(2), cpuS: +(u + s).toFixed(2), peakRssMiB: +(kb / 1024).toFixed(0), MiBps: +(mib / wall).toFixed(0) };
 }
 
 export async function benchIntuneUpload() {
-  if (!existsSync(path.join(root, 'dist/mdm/intune/encrypt.js'))) throw new Error('dist/ is missing: npm run build');
+  for (const f of ['dist/mdm/intune/upload.js', 'dist/mdm/intune/client.js', 'dist/mdm/intune/auth.js']) if (!existsSync(path.join(root, f))) throw new Error(`${f} is missing: npm run build`);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `pkg-${mib}.bin`);
   if (!existsSync(file)) {
@@ -60,21 +108,49 @@ export async function benchIntuneUpload() {
     for (let i = 0; i < mib; i += 1) writeSync(fd, randomBytes(1 << 20));
     closeSync(fd);
   }
-  const sink = spawn(process.execPath, ['--input-type=module', '-e', SINK], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve) => sink.stdout.once('data', (d) => resolve(String(d).trim())));
-  const url = `http://127.0.0.1:${port}/blob`;
+  const size = mib * 1024 * 1024;
+  const server = spawn(process.execPath, ['--experimental-transform-types', '--no-warnings', '--import', HOOK, '--input-type=module', '-e', SERVER], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [];
+  let buf = '';
+  const waiters = [];
+  server.stdout.on('data', (d) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(line);
+      else lines.push(line);
+    }
+  });
+  const next = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r)));
+  const ask = (cmd) => {
+    server.stdin.write(`${cmd}\n`);
+    return next();
+  };
   try {
-    const clientFile = path.join(dir, 'client.mjs');
-    const fd = openSync(clientFile, 'w');
-    writeSync(fd, CLIENT);
-    closeSync(fd);
-    const ours = timed(process.execPath, [clientFile, file, url]);
-    const curl = timed('curl', ['-s', '-f', '-o', '/dev/null', '-T', file, url]);
-    console.log(`intune upload ${mib} MiB (encrypt + 8 MiB Put Blocks) vs curl -T, local sink:`);
-    console.log(`  ours: ${JSON.stringify(ours)}`);
-    console.log(`  curl: ${JSON.stringify(curl)}`);
+    const info = await next();
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    const client = path.join(dir, 'ours.mjs');
+    writeFileSync(client, OURS);
+    const ours = timed(process.execPath, [client, info.url, info.graphUrl, info.tenantId, info.clientId, file, String(size)], `${info.secret}\n`);
+    const detail = JSON.parse(ours.out.trim().split('\n').pop());
+    const check = await ask('check');
+    if (check.problems.length > 0 || check.contents[0]?.size !== size) throw new Error(`the server did not verify our upload: ${JSON.stringify(check)}`);
+    await ask('clean');
+    const curl = timed('curl', ['-s', '-f', '-o', '/dev/null', '-T', file, '-H', 'x-ms-blob-type: BlockBlob', '-H', 'x-ms-version: 2021-10-04', info.curlSas]);
+    const stored = await ask('curl-size');
+    if (stored.size !== size) throw new Error(`curl's blob is ${stored.size} bytes, expected ${size}`);
+    delete ours.out;
+    delete curl.out;
+    console.log(`intune upload ${mib} MiB to Azurite (load average before: ${load}; Azurite started in ${info.azuriteStartMs} ms):`);
+    console.log(`  ours (sign-in, content version, 2-pass AES-256-CBC + HMAC, ${Math.ceil((size + 64) / (8 << 20))} × 8 MiB Put Block, Put Block List, commit, server check): ${JSON.stringify({ ...ours, lastBlockS: +(detail.lastBlockMs / 1000).toFixed(2), requests: detail.counts })}`);
+    console.log(`  curl -T (one Put Blob, plain): ${JSON.stringify(curl)}`);
+    console.log(`  verified by the server: ${check.contents[0].name} ${check.contents[0].size} bytes sha256 ${check.contents[0].sha256.slice(0, 16)}…`);
+    console.log(`  load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
-    sink.kill();
+    server.stdin.end();
+    await new Promise((r) => server.once('exit', r));
     if (!argv.includes('--keep')) rmSync(file, { force: true });
   }
 }
