@@ -8,12 +8,11 @@
  * NetworkError naming the target, object and what was wrong).
  */
 import { NetworkError } from '../../errors.js';
-import { readMarker } from '../../rollout/marker.js';
+import { readMarker, secretShown } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { KandjiClient } from './client.js';
 import { fileShown, normalScript, NOT_ASSIGNED, textShown, type DesiredObject } from './desired.js';
 import { profileContent, profileDescription, profileRoot, ProfileTextError } from './mobileconfig.js';
-import { secretShown } from '../../rollout/marker.js';
 
 export interface Blueprint {
   id: string;
@@ -185,14 +184,17 @@ export function compare(d: DesiredObject, o: Observed | undefined, assigned: boo
   }
   const { fields, markerText } = observedFields(d, o, assigned, blueprint);
   const marker = readMarker(markerText);
-  const observed = { ...(marker ? { hash: marker.sha256 } : {}), ...(d.kind === 'app' ? { version: appVersion(o as ObservedApp, marker?.version) } : marker ? { version: marker.version } : {}) };
+  // The version is the app's only (what status shows per target): a profile's marker names the release it was last
+  // written for, which says nothing about what the Macs run.
+  const version = d.kind === 'app' ? appVersion(o as ObservedApp, marker?.version) : undefined;
+  const observed = { ...(marker ? { hash: marker.sha256 } : {}), ...(version ? { version } : {}) };
   const diff: FieldDiff[] = [];
   for (const [f, want] of Object.entries(d.fields)) {
     const have = fields[f] ?? null;
     if (have !== want) diff.push(secret(f) ? { field: f, from: have, to: want, secret: true } : { field: f, from: have, to: want });
   }
   const markerDiffers = marker?.sha256 !== d.hash;
-  const common = { ...base, id: o.id, observed: Object.fromEntries(Object.entries(observed).filter(([, v]) => v !== undefined)) };
+  const common = { ...base, id: o.id, observed };
   if (diff.length === 0 && !markerDiffers) return { ...common, action: 'unchanged', diff: [] };
   if (markerDiffers) diff.push({ field: 'marker', from: markerShown(marker?.sha256), to: markerShown(d.hash) });
   const reason = !markerDiffers ? 'drift' : marker === undefined ? 'not made by aiwatch-deploy: adopted (marker added)' : undefined;

@@ -161,7 +161,7 @@ export async function sendApp(s: SendApp): Promise<Record<string, unknown>> {
         body: new URLSearchParams(s.form).toString(),
         retries: 0,
       });
-      if (answer.status === (s.id ? 200 : 201) || answer.status === 200 || answer.status === 201) return client.parse(answer, { object, action });
+      if (answer.status === 200 || answer.status === 201) return client.parse(answer, { object, action });
       throw client.refused({ object, action }, answer);
     } catch (e) {
       if (!(e instanceof KandjiUnavailable) || ctx.signal.aborted) throw e;
