@@ -11,6 +11,7 @@ import type { DriverContext, MdmSession, PlannedObject, ReleaseContent, Resolved
 import { Secret } from '../../../src/secret.js';
 import type { KandjiServer, KandjiServerOptions } from '../../helpers/servers/kandji/server.js';
 import { kandjiServer } from '../../helpers/servers/kandji/vitest.js';
+import { startLocalServer } from '../../helpers/servers/listen.js';
 import { fakeRelease, ORG_KEY } from '../jamf/release.js';
 
 const ctx = (notes: string[] = [], progress: number[] = []): DriverContext => ({
@@ -281,5 +282,41 @@ describe('kandji target checks (before any request)', () => {
       expect.stringMatching(/unknown option "colour"/),
       expect.stringMatching(/scope.smartGroup is a Jamf concept; for Kandji give scope.group: the name of the blueprint/),
     ]);
+  });
+});
+
+describe('hostile or broken answers are bounded and named', () => {
+  /** A Kandji stand-in answering `answer(path)` as JSON to every request (the token is not checked). */
+  async function fixed(answer: (path: string, method: string) => unknown): Promise<string> {
+    const s = await startLocalServer((req, res) => {
+      const body = answer(new URL(req.url ?? '/', 'http://x').pathname, req.method ?? 'GET');
+      res.writeHead(body === undefined ? 404 : req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body ?? { detail: 'Not found.' }));
+    });
+    return s.url;
+  }
+  const t = (url: string): ResolvedTarget => ({ name: 'acme', mdm: 'kandji', url, credentials: { apiToken: new Secret('00000000-0000-4000-8000-000000000001', 'apiToken') }, tenant: { Host: 'https://acme.runlayer.com', OrgApiKey: new Secret(ORG_KEY, 'OrgApiKey') }, scope: { group: 'Macs' }, testServer: true, options: {} });
+
+  it('a list whose next never ends stops after 100 pages (exit 5)', async () => {
+    let url = '';
+    url = await fixed((p) => ({ count: 1, next: `${url}${p}?offset=1`, previous: null, results: [] }));
+    await expect(planOf(t(url), fakeRelease())).rejects.toMatchObject({ exitCode: 5, message: expect.stringMatching(/^kandji acme: blueprint "Macs": list: more than 100 pages; not followed further$/) });
+  });
+
+  it('an item without a usable id, an upload slot whose post_url is not https: named errors, nothing sent on', async () => {
+    const noId = await fixed((p) => ({ count: 1, next: null, previous: null, results: p === '/api/v1/blueprints' ? [{ id: '../../etc', name: 'Macs' }] : [] }));
+    await expect(planOf(t(noId), fakeRelease())).rejects.toThrow(/^kandji acme: blueprint "Macs": read: an item without a usable "id"$/);
+    const badSlot = await fixed((p, m) => {
+      if (p === '/api/v1/blueprints') return { count: 1, next: null, previous: null, results: [{ id: 'b1', name: 'Macs' }] };
+      if (m === 'GET') return { count: 0, next: null, previous: null, results: [] };
+      if (p.endsWith('/upload')) return { post_url: 'ftp://bucket.example/x', post_data: { key: 'k' }, file_key: 'k' };
+      if (p.endsWith('/assign-library-item')) return [];
+      return { id: '00000000-0000-4000-8000-00000000000a', name: 'x', profile: '' };
+    });
+    const session = await kandjiDriver.connect(t(badSlot), fakeRelease(), ctx());
+    const plan = await session.plan();
+    for (const o of plan.slice(0, 3)) await session.apply(o);
+    await expect(session.apply(plan[3]!)).rejects.toThrow(/^kandji acme: custom app "aiwatch — agent": request upload: the answer's post_url is not an https URL$/);
+    expect(session.counts().uploadedBytes).toBe(0);
   });
 });
