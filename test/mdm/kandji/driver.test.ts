@@ -145,8 +145,8 @@ describe('kandji driver against the local Kandji server', () => {
     expect(s.store.apps.size).toBe(1);
   });
 
-  it('a new release replaces the file of the one custom app (PATCH with a new file_key); the profiles stay', async () => {
-    const s = await server();
+  it('a new release replaces the file of the one custom app (PATCH with a new file_key, through a 503 while processing); the profiles stay', async () => {
+    const s = await server({ processingAnswers: 1 });
     await run(target(s), fakeRelease({ version: '1.1.0', seed: 1 }));
     s.resetLog();
     const next = fakeRelease({ version: '1.2.0', seed: 2, size: 150_000 });
@@ -154,7 +154,7 @@ describe('kandji driver against the local Kandji server', () => {
     expect(plan.map((o) => `${o.action} ${o.kind}`)).toEqual(['unchanged profile', 'unchanged profile', 'unchanged profile', 'update app']);
     expect(plan[3]!.observed?.version).toBe('1.1.0');
     expect(plan[3]!.diff.find((d) => d.field === 'file')).toEqual({ field: 'file', from: 'aiwatch-1.1.0-macos-arm64.pkg, 200000 bytes', to: 'aiwatch-1.2.0-macos-arm64.pkg, 150000 bytes' });
-    expect(s.log.filter((e) => e.kind !== 'read').map((e) => `${e.method} ${e.object}`)).toEqual(['POST upload', 'POST s3', 'PATCH custom-app']);
+    expect(s.log.filter((e) => e.kind !== 'read').map((e) => `${e.method} ${e.object} ${e.status}`)).toEqual(['POST upload 201', 'POST s3 204', 'PATCH custom-app 503', 'PATCH custom-app 200']);
     clean(s);
     const app = [...s.store.apps.values()];
     expect(app).toHaveLength(1);
