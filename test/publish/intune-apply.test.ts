@@ -115,13 +115,13 @@ describe('plan and apply against the local Intune server', () => {
     const work = tempDir('intune-e2e-resume');
     const rollout = writeIntuneRollout(work, zip, [{ name: 'contoso', s }]);
     const stop = new AbortController();
-    // Ctrl-C as the pkg's commit is answered, while Intune still reports it pending.
-    s.options.commitPendingPolls = 1;
+    // Ctrl-C as the pkg's commit is answered (204), while Intune reports it commitFilePending.
     s.after = (e) => {
       if (e.method === 'POST' && /macOSPkgApp\/contentVersions\/\d+\/files\/[^/]+\/commit$/.test(e.path)) stop.abort();
     };
     const cut = await cli(['apply', rollout], { cwd: work, signal: stop.signal });
     expect(cut.code, cut.stderr + cut.stdout).toBe(130);
+    expect(s.sequence().at(-1)).toMatch(/macOSPkgApp\/contentVersions\/\{cv\}\/files\/\{id\}\/commit$/);
     s.after = undefined;
     const appId = [...s.store.objects.mobileApps.values()].find((o) => o['@odata.type'] === '#microsoft.graph.macOSPkgApp')!.id as string;
     expect(s.store.content.get(appId)).toHaveLength(1);
@@ -129,7 +129,7 @@ describe('plan and apply against the local Intune server', () => {
     s.resetLog();
     const resumed = await cli(['apply', rollout], { cwd: work });
     expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
-    expect(resumed.stdout + resumed.stderr).toMatch(/content version 1 (is being committed|already committed)/);
+    expect(resumed.stdout + resumed.stderr).toMatch(/app "aiwatch agent \(macOS\)": content version 1 is being committed \(an earlier apply\): waiting for it/);
     const writes = s.sequence({ writesOnly: true });
     expect(writes.filter((l) => /macOSPkgApp\/contentVersions(\/\{cv\}\/files)?$|\/commit$/.test(l) && l.includes('macOSPkgApp'))).toEqual([]);
     expect(s.store.content.get(appId)).toHaveLength(1);
