@@ -60,6 +60,14 @@ describe('fleet driver against the local Fleet server', () => {
     ]);
     clean(s);
     const firstSeq = sequence(s);
+    expect(firstSeq).toEqual([
+      'GET /api/v1/fleet/configuration_profiles?team_id=3&page=0&per_page=100 200',
+      'GET /api/v1/fleet/software/titles?team_id=3&packages_only=true&page=0&per_page=100 200',
+      'POST /api/v1/fleet/configuration_profiles 200',
+      'POST /api/v1/fleet/configuration_profiles 200',
+      'POST /api/v1/fleet/configuration_profiles 200',
+      'POST /api/v1/fleet/software/package 200',
+    ]);
     expect(s.log.filter((e) => e.kind === 'write').map((e) => `${e.method} ${e.object}`)).toEqual(['POST profile', 'POST profile', 'POST profile', 'POST package']);
     expect(s.store.uploads).toEqual([{ fileName: release.pkg.fileName, size: release.pkg.size, sha256: release.pkg.sha256 }]);
     const pkg = [...s.store.titles.values()][0]!.packages.get(3)!;
