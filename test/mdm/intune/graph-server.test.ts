@@ -2,9 +2,16 @@
 // driver tests that find its lists empty mean something: a body with a field the description does not have, a wrong
 // enum value, a read-only field, a polymorphic create without @odata.type, a type cast that is not the app's; it takes
 // the three path forms of the type cast; a commit whose encryption info does not match the blob ends in
-// commitFileFailed with the reason; a SAS past its expiry is refused by Azurite itself (403).
+// commitFileFailed with the reason; a SAS past its expiry is refused by Azurite itself (403). Its token endpoint
+// checks a certificate's client assertion (signature, x5t#S256, claims) and a federated token's issuer and subject.
+import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IntuneAuth } from '../../../src/mdm/intune/auth.js';
+import { Secret } from '../../../src/secret.js';
 import type { IntuneServer } from '../../helpers/servers/intune/server.js';
 import { intuneServer, useAzurite } from '../../helpers/servers/intune/vitest.js';
 
@@ -90,6 +97,27 @@ describe('the local Intune server', () => {
     expect(refused.status).toBe(403);
     // Azurite's code for a SAS outside its time frame (Azure says AuthenticationFailed); the driver goes by the 403.
     expect(refused.headers.get('x-ms-error-code')).toBe('AuthorizationFailure');
+    expect(g.validationFailures).toEqual([]);
+  });
+
+  it("token endpoint: a certificate assertion verified with the registered certificate, a federated token by issuer and subject; others refused", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'intune-token-'));
+    const cert = (name: string): string => {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, `${name}.key`), '-out', path.join(dir, `${name}.crt`), '-days', '2', '-subj', `/CN=${name}`], { stdio: 'ignore' });
+      return readFileSync(path.join(dir, `${name}.key`), 'utf8') + readFileSync(path.join(dir, `${name}.crt`), 'utf8');
+    };
+    const [registered, other] = [cert('registered'), cert('other')];
+    const fed = { issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:acme/aiwatch-release:ref:refs/heads/main' };
+    const g = await intuneServer({ clients: [{ id: CLIENT.id, certificatePem: registered.slice(registered.indexOf('-----BEGIN CERTIFICATE')) }, { id: '22222222-3333-4444-5555-666666666666', federated: fed }] });
+    const sign = (clientId: string, credential: ConstructorParameters<typeof IntuneAuth>[0]['credential']): Promise<string> =>
+      new IntuneAuth({ tenantId: g.tenantId, clientId, credential, authority: g.url, graphUrl: g.graphUrl }, { retries: 0 }, 'intune t').header();
+    expect(await sign(CLIENT.id, { kind: 'certificate', certificate: new Secret(registered, 'certificate') })).toMatch(/^Bearer /);
+    await expect(sign(CLIENT.id, { kind: 'certificate', certificate: new Secret(other, 'certificate') })).rejects.toThrow(/refused with HTTP 401 \(invalid_client, AADSTS700027\)/);
+    const jwt = (claims: Record<string, unknown>): string => `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 600, ...claims })).toString('base64url')}.c2ln`;
+    const good = jwt({ iss: fed.issuer, sub: fed.subject, aud: 'api://AzureADTokenExchange' });
+    expect(await sign('22222222-3333-4444-5555-666666666666', { kind: 'federated-file', token: new Secret(good, 'federatedToken') })).toMatch(/^Bearer /);
+    const wrongRepo = jwt({ iss: fed.issuer, sub: 'repo:evil/fork:ref:refs/heads/main', aud: 'api://AzureADTokenExchange' });
+    await expect(sign('22222222-3333-4444-5555-666666666666', { kind: 'federated-file', token: new Secret(wrongRepo, 'federatedToken') })).rejects.toThrow(/HTTP 401 \(invalid_client/);
     expect(g.validationFailures).toEqual([]);
   });
 });
