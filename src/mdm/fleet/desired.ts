@@ -115,11 +115,14 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** `aiwatch-1.2.0-macos-arm64.pkg` with version 1.2.0 → /^aiwatch-[0-9A-Za-z.+_-]{1,64}-macos-arm64\.pkg$/. */
+/**
+ * `aiwatch-1.2.0-macos-arm64.pkg` with version 1.2.0 → /^aiwatch-[0-9][0-9A-Za-z.+_-]{0,63}-macos-arm64\.pkg$/: any
+ * release of this pkg (a version starts with a digit, so `aiwatch-helper-1.0-macos-arm64.pkg` is not one).
+ */
 export function fileNamePattern(fileName: string, version: string): RegExp {
   const at = fileName.indexOf(version);
   if (at < 0) return new RegExp(`^${escapeRe(fileName)}$`);
-  return new RegExp(`^${escapeRe(fileName.slice(0, at))}[0-9A-Za-z.+_-]{1,64}${escapeRe(fileName.slice(at + version.length))}$`);
+  return new RegExp(`^${escapeRe(fileName.slice(0, at))}[0-9][0-9A-Za-z.+_-]{0,63}${escapeRe(fileName.slice(at + version.length))}$`);
 }
 
 export interface DesiredInput {

@@ -1,4 +1,4 @@
-// The install script the Fleet driver sends, with our marker as its last line: a shell never reaches the marker
+// The file name pattern that finds our package among a team's titles, and the install script the Fleet driver sends, with our marker as its last line: a shell never reaches the marker
 // (it runs after `exit`), the script passes the installer's exit code through, shellcheck finds nothing, and the
 // marker reads back. Run under dash (the strictest common /bin/sh) with the installer replaced by a stub.
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -37,4 +37,11 @@ describeWithTools(['dash', 'shellcheck'], 'the install script under a shell', ()
     // SC2317 "command appears to be unreachable" is the point: the marker line is never run.
     expect(run('shellcheck', ['-s', 'sh', '-e', 'SC2317', original])).toBe('');
   });
+});
+
+it('the package file name pattern takes any release of this pkg and nothing else', async () => {
+  const { fileNamePattern } = await import('../../../src/mdm/fleet/desired.js');
+  const re = fileNamePattern('aiwatch-1.2.0-macos-arm64.pkg', '1.2.0');
+  for (const yes of ['aiwatch-1.2.0-macos-arm64.pkg', 'aiwatch-1.1.0-macos-arm64.pkg', 'aiwatch-2.0.0-rc.1-macos-arm64.pkg']) expect(re.test(yes), yes).toBe(true);
+  for (const no of ['aiwatch-helper-1.0-macos-arm64.pkg', 'aiwatch-1.2.0-macos-x86_64.pkg', 'xaiwatch-1.2.0-macos-arm64.pkg', 'aiwatch-1.2.0-macos-arm64.pkg.zip']) expect(re.test(no), no).toBe(false);
 });
