@@ -1,6 +1,7 @@
-// The file name pattern that finds our package among a team's titles, and the install script the Fleet driver sends, with our marker as its last line: a shell never reaches the marker
-// (it runs after `exit`), the script passes the installer's exit code through, shellcheck finds nothing, and the
-// marker reads back. Run under dash (the strictest common /bin/sh) with the installer replaced by a stub.
+// The file name pattern that finds our package among a team's titles, and the install script the Fleet driver
+// sends with our marker as its last line: a shell never reaches the marker (it runs after `exit`), the script passes
+// the installer's exit code through, shellcheck finds nothing, and the marker reads back. Run under dash (the
+// strictest common /bin/sh) with the installer replaced by a stub.
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
