@@ -1,7 +1,8 @@
 /**
  * The local Fleet server itself, driven by Node's own FormData encoder (not our client): it takes a form Fleet
  * documents, hashes the uploaded bytes, and refuses — and records as a validation failure — a field Fleet does not
- * read, both team spellings at once, and a missing file; a wrong token is 401 in Fleet's error shape.
+ * read, both team spellings at once, and a missing file; a wrong token is 401 in Fleet's error shape. And the driver
+ * facing a server that answers what Fleet never would (HTML, a malformed list): a NetworkError, not a crash.
  */
 import { createHash } from 'node:crypto';
 import { expect, it } from 'vitest';
@@ -52,4 +53,24 @@ it('accepts a documented form, hashes the pkg, and fails unknown fields, both te
   expect((await post('/api/v1/fleet/configuration_profiles', fine)).status).toBe(409);
   const denied = await post('/api/v1/fleet/configuration_profiles', fine, 'wrong');
   expect(denied).toMatchObject({ status: 401, body: { message: expect.any(String), errors: [{ name: 'base', reason: expect.any(String) }] } });
+});
+
+it('a server answering what Fleet never would (not JSON, a list that is not one) is a NetworkError naming the target and object', async () => {
+  const { createServer } = await import('node:http');
+  const { fleetDriver } = await import('../../../src/mdm/fleet/driver.js');
+  const { fakeRelease, fakeTarget } = await import('./release.js');
+  const answers = ['<html>proxy error</html>', JSON.stringify({ profiles: 'all of them' })];
+  for (const body of answers) {
+    const http = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const port = (http.address() as { port: number }).port;
+    try {
+      const session = await fleetDriver.connect(fakeTarget(`http://127.0.0.1:${port}`, 'tok'), fakeRelease({ size: 10 }), { signal: new AbortController().signal, http: { backoffMs: 1, sleep: async () => undefined } });
+      const e = await session.plan().catch((x: Error) => x);
+      expect(e).toMatchObject({ exitCode: 5 });
+      expect(String(e)).toMatch(/^NetworkError: fleet acme: configuration profiles: read: the answer (\(HTTP 200\) is not a JSON object|has no "profiles" list)/);
+    } finally {
+      await new Promise((r) => http.close(r));
+    }
+  }
 });
