@@ -1,6 +1,6 @@
 /**
  * `aiwatch-deploy status` end to end through the real CLI entry, over a mixed rollout against local servers: Jamf Pro
- * (test/helpers/servers/jamf) and Intune (the Intune driver's local Graph server, test/mdm/intune/graph-fake.ts).
+ * (test/helpers/servers/jamf) and Intune (test/helpers/servers/intune: Graph beta + Entra token, content in Azurite).
  * Release 1.1.0 (built by the project itself) is compared with:
  *   jamf-fresh      an empty Jamf Pro                          → pending, no version, every profile missing
  *   jamf-current    1.1.0 applied                              → current
@@ -16,15 +16,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorFor } from '../../src/config/validate.js';
 import { startJamfServer, type JamfServer } from '../helpers/servers/jamf/server.js';
 import type { Json } from '../helpers/servers/jamf/classic-xml.js';
-import { startFakeGraph, type FakeGraph } from '../mdm/intune/graph-fake.js';
+import { startIntuneServer, type IntuneServer } from '../helpers/servers/intune/server.js';
+import { useAzurite } from '../helpers/servers/intune/vitest.js';
 import { buildRelease, cli, CLIENT_ID, leakedSecrets, SECRETS, SERVER_OPTIONS, tempDir } from './publish-helpers.js';
 
 const GROUP = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const INTUNE_CLIENT = '66666666-7777-8888-9999-000000000000';
 const INTUNE_SECRET = 'intune-PLANTED-client-secret-77c2';
+const azurite = useAzurite();
 
 let dir: string;
 const jamf: Record<string, JamfServer> = {};
-const graph: Record<string, FakeGraph> = {};
+const graph: Record<string, IntuneServer> = {};
 
 function jamfTarget(name: string, s: JamfServer): string {
   return `  - name: ${name}
@@ -34,13 +37,13 @@ function jamfTarget(name: string, s: JamfServer): string {
     scope: { smartGroup: { name: AI Watch, criteria: [{ name: Computer Name, searchType: like, value: mac }] } }`;
 }
 
-function intuneTarget(name: string, g: FakeGraph): string {
+function intuneTarget(name: string, g: IntuneServer): string {
   return `  - name: ${name}
     mdm: intune
     url: "${g.graphUrl}"
-    credentials: { tenantId: contoso.onmicrosoft.com, clientId: 66666666-7777-8888-9999-000000000000, clientSecret: { file: intune.secret } }
+    credentials: { tenantId: ${g.tenantId}, clientId: ${INTUNE_CLIENT}, clientSecret: { file: intune.secret } }
     scope: { group: ${GROUP} }
-    options: { authority: "${g.base}" }`;
+    options: { authority: "${g.url}" }`;
 }
 
 function rollout(file: string, zip: string, targets: string[]): string {
@@ -57,17 +60,17 @@ ${targets.join('\n')}
   return file;
 }
 
-/** Writes every server received since it started (Jamf: its own count; Graph: every request but GET and sign-in). */
+/** Writes every server received since its log was last reset. */
 function writes(): Record<string, number> {
   return {
     ...Object.fromEntries(Object.entries(jamf).map(([n, s]) => [n, s.counts().writes])),
-    ...Object.fromEntries(Object.entries(graph).map(([n, g]) => [n, g.log.filter((l) => !l.startsWith('GET') && !l.includes('/token')).length])),
+    ...Object.fromEntries(Object.entries(graph).map(([n, g]) => [n, g.log.filter((e) => e.kind === 'write').length])),
   };
 }
 
 function resetLogs(): void {
   for (const s of Object.values(jamf)) s.resetLog();
-  for (const g of Object.values(graph)) g.log.length = 0;
+  for (const g of Object.values(graph)) g.resetLog();
 }
 
 let zip100: string;
@@ -81,13 +84,15 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'client.secret'), `${SECRETS.clientSecret}\n`, { mode: 0o600 });
   writeFileSync(path.join(dir, 'intune.secret'), `${INTUNE_SECRET}\n`, { mode: 0o600 });
   for (const n of ['jamf-fresh', 'jamf-current', 'jamf-drift']) jamf[n] = await startJamfServer(SERVER_OPTIONS);
-  for (const n of ['intune-current', 'intune-old']) graph[n] = await startFakeGraph();
+  for (const n of ['intune-current', 'intune-old']) graph[n] = await startIntuneServer({ storageUrl: azurite().accountUrl, clients: [{ id: INTUNE_CLIENT, secret: INTUNE_SECRET }], storageUriPendingPolls: 0 });
   const applied = rollout('setup-110.yaml', zip110, [jamfTarget('jamf-current', jamf['jamf-current']!), jamfTarget('jamf-drift', jamf['jamf-drift']!), intuneTarget('intune-current', graph['intune-current']!)]);
   const old = rollout('setup-100.yaml', zip100, [intuneTarget('intune-old', graph['intune-old']!)]);
   for (const f of [applied, old]) {
     const r = await cli(['apply', f], { cwd: dir });
     if (r.code !== 0) throw new Error(`apply ${f}: exit ${r.code}\n${r.stdout}${r.stderr}`);
   }
+  // The apply's upload was checked by the Intune server: decrypted from Azurite, compared.
+  for (const g of Object.values(graph)) expect([g.commitProblems, g.contents.length]).toEqual([[], 1]);
   // A console admin changes how the login-items profile is distributed on one Jamf Pro.
   const li = [...jamf['jamf-drift']!.store.profiles.values()].find((p) => p.name === 'aiwatch — login items')!;
   (li.body.general as Record<string, Json>).distribution_method = 'Make Available in Self Service';
@@ -172,7 +177,7 @@ describe('status over a mixed rollout (Jamf Pro + Intune)', () => {
     const outputs = [text.stdout, text.stderr, json.stdout, json.stderr];
     expect(leakedSecrets(...outputs)).toEqual([]);
     for (const o of outputs) expect(o).not.toContain(INTUNE_SECRET);
-    for (const s of Object.values(jamf)) expect([s.validationFailures, s.unknownRequests]).toEqual([[], []]);
+    for (const s of [...Object.values(jamf), ...Object.values(graph)]) expect([s.validationFailures, s.unknownRequests]).toEqual([[], []]);
   });
 
   it('a target whose MDM refuses the credentials is an error row (exit 6), the others are still read; the secret is not shown', async () => {
