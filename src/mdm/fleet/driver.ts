@@ -20,7 +20,7 @@ import { isSecret, Secret } from '../../secret.js';
 import { readMarker, writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { FleetClient } from './client.js';
-import { desiredObjects, type DesiredObject, type DesiredPackage, type DesiredProfile } from './desired.js';
+import { desiredObjects, profileHash, type DesiredObject, type DesiredPackage, type DesiredProfile } from './desired.js';
 import { fieldsForm, fileForm } from './form.js';
 import { findProfile, type ObservedPackage, type ObservedProfile, type TeamRef } from './observe.js';
 import { comparePackage, findPackage, planTarget, type PlanEntry } from './plan.js';
@@ -107,7 +107,7 @@ class FleetSession implements MdmSession {
     const answer = await this.#postProfile(d, object);
     if (answer === 'ok') return;
     const found = await findProfile(this.client, this.team, d.identifier, object);
-    if (found && Buffer.from(found.bytes).toString('utf8').replace(/\r\n?/g, '\n').trim() === Buffer.from(d.bytes).toString('utf8') && sameLabels(found.labels, d.labels)) {
+    if (found && profileHash(d.role, found.bytes, found.labels) === d.hash) {
       this.ctx.onNote?.(`${this.client.where(object, 'create')}: HTTP 409, it exists already with this content (an earlier attempt made it)`);
       return;
     }
@@ -151,7 +151,7 @@ class FleetSession implements MdmSession {
     if (!existing) {
       const form = fileForm(this.#pkgFile(d), [this.#teamField(), ['install_script', this.#script(d)], ['self_service', 'false'], ['automatic_install', 'true'], ...d.labels.map((l) => ['labels_include_any', l] as const)]);
       const req = { object, action: 'upload', method: 'POST' as const, path: '/api/v1/fleet/software/package', headers: { 'content-type': form.contentType, accept: 'application/json' }, body: form.body };
-      const answer = await this.#upload(req, form.fileStart);
+      const answer = await this.#upload(req, d.name, form.fileStart);
       if (answer.status === 200 || answer.status === 201) return;
       // 409: the title has an installer already — an earlier attempt whose answer was lost, or one made since the plan.
       if (answer.status === 409) existing = await findPackage(this.client, this.team, d);
@@ -171,26 +171,22 @@ class FleetSession implements MdmSession {
     const fileDiffers = o.name !== d.fileName || readMarker(o.installScript)?.sha256 !== d.hash;
     if (fileDiffers) {
       const form = fileForm(this.#pkgFile(d), fields);
-      await this.#upload({ object, action: 'update', method: 'PATCH', path, headers: { 'content-type': form.contentType, accept: 'application/json' }, body: form.body }, form.fileStart, [200]);
+      await this.#upload({ object, action: 'update', method: 'PATCH', path, headers: { 'content-type': form.contentType, accept: 'application/json' }, body: form.body }, d.name, form.fileStart, [200]);
       return;
     }
     const form = fieldsForm(fields);
     await this.client.expect({ object, action: 'update', method: 'PATCH', path, headers: { 'content-type': form.contentType, accept: 'application/json' }, body: form.body }, [200]);
   }
 
-  async #upload(req: Parameters<FleetClient['send']>[0], fileStart: number, ok?: number[]): Promise<Awaited<ReturnType<FleetClient['send']>>> {
+  /** Send a request that carries the pkg, telling the upload's progress in pkg bytes (`name`: the pkg's). */
+  async #upload(req: Parameters<FleetClient['send']>[0], name: string, fileStart: number, ok?: number[]): Promise<Awaited<ReturnType<FleetClient['send']>>> {
     const size = this.release.pkg.size;
-    const name = req.object;
     this.ctx.onUploadProgress?.(name, 0, size);
     const withProgress = { ...req, onProgress: (sent: number) => this.ctx.onUploadProgress?.(name, Math.min(size, Math.max(0, sent - fileStart)), size) };
     const answer = ok ? await this.client.expect(withProgress, ok) : await this.client.send(withProgress);
     if (answer.status >= 200 && answer.status < 300) this.ctx.onUploadProgress?.(name, size, size);
     return answer;
   }
-}
-
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
-  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
 }
 
 export const fleetDriver: MdmDriver = {

@@ -51,7 +51,11 @@ describe('fleet driver against the local Fleet server', () => {
   it('first apply: profiles before the package, the pkg uploaded whole; second apply: all unchanged and 0 writes', async () => {
     const { s, target } = await setup();
     const release = fakeRelease();
-    const first = await run(target, release);
+    const progress: string[] = [];
+    const first = await run(target, release, { ...ctx(), onUploadProgress: (name, done, total) => void progress.push(`${name} ${done}/${total}`) });
+    // Progress in pkg bytes, named after the pkg, from 0 to the whole.
+    expect(progress[0]).toBe(`${release.pkg.fileName} 0/${release.pkg.size}`);
+    expect(progress.at(-1)).toBe(`${release.pkg.fileName} ${release.pkg.size}/${release.pkg.size}`);
     expect(first.plan.map((o) => `${o.action} ${o.kind} ${o.name}`)).toEqual([
       `create profile ${PPPC}`,
       `create profile ${LOGIN}`,
