@@ -7,6 +7,7 @@
  *   - a second apply makes 0 writes; plan then exits 0;
  *   - an apply interrupted (Ctrl-C) right after a commit started is resumed by the next: the pending commit is found
  *     and finished, no second content version, the app points at the first;
+ *   - two tenants applied at once (--parallel 2), each complete;
  *   - no planted secret and no access token in any output.
  */
 import { execFileSync } from 'node:child_process';
@@ -137,5 +138,25 @@ describe('plan and apply against the local Intune server', () => {
     expect(s.contents.filter((c) => c.app === appId)).toHaveLength(1);
     expect((await cli(['plan', rollout], { cwd: work })).code).toBe(0);
     cleanIntune(s);
+  });
+
+  it('two tenants at once (--parallel 2): each signs in to its own tenant and gets its objects and its decrypted content', async () => {
+    const a = await intuneServer(INTUNE_OPTIONS);
+    const b = await intuneServer({ ...INTUNE_OPTIONS, tenantId: 'fabrikam.onmicrosoft.com' });
+    const work = tempDir('intune-e2e-two');
+    const rollout = writeIntuneRollout(work, zip, [
+      { name: 'contoso', s: a },
+      { name: 'fabrikam', s: b },
+    ]);
+    const run = await cli(['apply', rollout, '--parallel', '2'], { cwd: work });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    for (const s of [a, b]) {
+      expect(s.contents.map((c) => c.name)).toEqual([expect.stringMatching(/\.pkg$/), 'IntunePackage.intunewin']);
+      expect(s.store.objects.deviceConfigurations.size + s.store.objects.mobileApps.size + s.store.objects.deviceHealthScripts.size).toBe(7);
+      expect(s.log.filter((e) => e.kind === 'auth')).toHaveLength(1);
+      cleanIntune(s);
+    }
+    expect(a.contents[0]!.sha256).toBe(b.contents[0]!.sha256);
+    expect(leakedSecrets(run.stdout, run.stderr)).toEqual([]);
   });
 });
