@@ -10,8 +10,8 @@
  *   curl  `curl -T` of the plain file as one Put Blob to a SAS URI of the same Azurite (no encryption, no Graph).
  *
  * Each client is its own process under /usr/bin/time: wall, CPU (user + system) and peak RSS. Azurite and the Graph
- * server run in other processes (not counted); for ours the wall to the last block (before the commit and the
- * server's check) is given too. The load average is printed: the machine may be shared.
+ * server run in other processes (not counted in those; Azurite's CPU during each client is given apart, from /proc);
+ * for ours the wall to the last block (before the commit and the server's check) is given too. The load average is printed: the machine may be shared.
  *
  *   node scripts/bench-intune-upload.mjs                 # 1024 MiB
  *   node scripts/bench-intune-upload.mjs --mib 256 --dir /tmp/aiwatch-bench
@@ -89,6 +89,16 @@ await client.expect({ object: 'app', action: 'commit version', method: 'PATCH', 
 process.stdout.write(JSON.stringify({ lastBlockMs: Math.round(lastBlockMs), counts: client.totals() }) + '\\n');
 `;
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; undefined elsewhere). */
+function cpuOf(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function timed(cmd, args, input) {
   const report = path.join(dir, 'time.txt');
   const t0 = process.hrtime.bigint();
@@ -133,12 +143,19 @@ export async function benchIntuneUpload() {
     const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
     const client = path.join(dir, 'ours.mjs');
     writeFileSync(client, OURS);
+    const a0 = cpuOf(info.azuritePid);
     const ours = timed(process.execPath, [client, info.url, info.graphUrl, info.tenantId, info.clientId, file, String(size)], `${info.secret}\n`);
+    const a1 = cpuOf(info.azuritePid);
     const detail = JSON.parse(ours.out.trim().split('\n').pop());
     const check = await ask('check');
     if (check.problems.length > 0 || check.contents[0]?.size !== size) throw new Error(`the server did not verify our upload: ${JSON.stringify(check)}`);
     await ask('clean');
+    const a2 = cpuOf(info.azuritePid);
     const curl = timed('curl', ['-s', '-f', '-o', '/dev/null', '-T', file, '-H', 'x-ms-blob-type: BlockBlob', '-H', 'x-ms-version: 2021-10-04', info.curlSas]);
+    const a3 = cpuOf(info.azuritePid);
+    // Azurite's own CPU while each client ran (for ours it includes the server's read-back of the blob).
+    if (a0 !== undefined) ours.azuriteCpuS = +(a1 - a0).toFixed(2);
+    if (a2 !== undefined) curl.azuriteCpuS = +(a3 - a2).toFixed(2);
     const stored = await ask('curl-size');
     if (stored.size !== size) throw new Error(`curl's blob is ${stored.size} bytes, expected ${size}`);
     delete ours.out;
