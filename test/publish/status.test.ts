@@ -249,10 +249,21 @@ describe('status over a mixed rollout (Jamf Pro + Intune + Kandji + Fleet)', () 
     expect(writes()['jamf-current']).toBe(0);
   });
 
-  it('--target picks targets; after apply every target is current: exit 0, JSON ok without an error', async () => {
+  it('--release compares with another release; --target picks targets; after apply every target is current: exit 0, JSON ok without an error', async () => {
+    // Against 1.0.0 the targets left on 1.0.0 are the current ones, and those on 1.1.0 have the app / package to change.
+    const older = await cli(['status', all, '--release', zip100, '--target', 'intune-old', '--target', 'fleet-old', '--target', 'intune-current', '--target', 'jamf-current', '--json'], { cwd: dir });
+    expect(older.code, older.stdout).toBe(8);
+    expect(older.json()).toMatchObject({ release: { version: '1.0.0' } });
+    expect((older.json().targets as StatusTarget[]).map((x) => `${x.target} ${x.state} ${x.versions.join(',')} ${x.pending.map((o) => o.kind).join(',')}`)).toEqual([
+      'jamf-current pending 1.1.0 smart-group,package,policy',
+      'intune-current pending 1.1.0 app',
+      'intune-old current 1.0.0 ',
+      'fleet-old current 1.0.0 ',
+    ]);
     const one = await cli(['status', all, '--target', 'jamf-drift', '--json'], { cwd: dir });
     expect(one.code).toBe(8);
     expect((one.json().targets as StatusTarget[]).map((x) => x.target)).toEqual(['jamf-drift']);
+    expect(Object.values(writes()).every((n) => n === 0)).toBe(true);
     const applied = await cli(['apply', all, '--parallel', '7'], { cwd: dir });
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     resetLogs();
