@@ -211,6 +211,21 @@ describe('intune driver against the local Graph server and Azurite', () => {
     expect(notes.some((n) => /content version 1 already committed/.test(n))).toBe(true);
   });
 
+  it('an apply cut off after the upload but before the commit is resumed into the same file entry: new keys, the blob uploaded again, one content version', async () => {
+    await start();
+    const release = fakeRelease({ size: 80_000 });
+    g.inject({ method: 'POST', path: /macOSPkgApp\/contentVersions\/1\/files\/[^/]+\/commit$/, times: 5, action: { reset: 'before' } });
+    await expect(applyAll(release, target({ options: { authority: g.url } }))).rejects.toThrow(/intune contoso: app "aiwatch agent \(macOS\)": commit .*gave up after 5 attempts/);
+    expect(g.contents).toEqual([]);
+    g.resetLog();
+    await applyAll(release, target({ options: { authority: g.url } }));
+    expect(notes.some((n) => /content version 1 was not committed \(an earlier apply was interrupted\): uploading into it again/.test(n))).toBe(true);
+    expect(g.sequence({ writesOnly: true }).filter((l) => /contentVersions(\/\{cv\}\/files)?$/.test(l))).toEqual([]);
+    expect(g.store.content.get(String(app().id))).toHaveLength(1);
+    expect(g.contents[0]!.bytes!.equals(await pkgBytes(release))).toBe(true);
+    expect(app().committedContentVersion).toBe('1');
+  });
+
   it('an unsigned pkg blocks the app (not the profiles, not Windows) unless the target is a test tenant', async () => {
     await start();
     const release = fakeRelease({ trust: { developerIdSigned: false, notarizedStapled: false } });
