@@ -47,7 +47,11 @@ export interface ZipEntryInput {
   name: string;
   /** Unix permission bits (0o644, 0o755). */
   mode: number;
-  source: { bytes: Uint8Array } | { file: string; known?: ZipKnownCrc };
+  /**
+   * In memory, a file, or bytes read by `open` (stored entries only, with their size and CRC-32 known: the release's
+   * pkg, laid out but never written as a file of its own).
+   */
+  source: { bytes: Uint8Array } | { file: string; known?: ZipKnownCrc } | { open: () => AsyncIterable<Uint8Array>; known: ZipKnownCrc };
   /** DEFLATE the entry (default true); false stores it, for data that is compressed already (the .pkg). */
   compress?: boolean;
 }
@@ -150,9 +154,14 @@ function endRecord(count: number, size: number, offset: number): Buffer {
  * build, measured). Returns their CRC-32; a file of another size is an InputFileError.
  */
 async function copyFile(file: string, size: number, out: Writable | undefined, what: string): Promise<number> {
+  return copySource(file, fileRange(file), size, out, what);
+}
+
+/** {@link copyFile} of any source; `file` names it in messages. */
+async function copySource(file: string, source: AsyncIterable<Uint8Array>, size: number, out: Writable | undefined, what: string): Promise<number> {
   let crc = 0;
   let at = 0;
-  const chunks = (fileRange(file) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const chunks = source[Symbol.asyncIterator]();
   try {
     for (;;) {
       // Only a read fails as the input's problem; a write error (a full disk) propagates as it is.
@@ -198,6 +207,7 @@ async function fileSizes(entries: readonly ZipEntryInput[]): Promise<number[]> {
   return Promise.all(
     entries.map(async (e) => {
       if ('bytes' in e.source) return e.source.bytes.length;
+      if ('open' in e.source) return e.source.known.size;
       const { file, known } = e.source;
       const size = await stat(file).then(
         (st) => st.size,
@@ -233,6 +243,14 @@ export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: 
       Object.assign(p, { crc: zlib.crc32(s.bytes) >>> 0, compressedSize: data.length });
       await put(localHeader(p, when));
       await put(data);
+    } else if ('open' in s) {
+      if (method !== 0) throw new Error(`internal: zip entry ${e.name}: a streamed entry must be stored`);
+      const what = `zip entry ${e.name}`;
+      Object.assign(p, { crc: s.known.crc32 >>> 0, compressedSize: p.size });
+      await put(localHeader(p, when));
+      const crc = await copySource(e.name, s.open(), p.size, out, what);
+      cursor += p.size;
+      if (crc !== p.crc) throw new InputFileError(e.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
     } else if (method === 0) {
       const what = `zip entry ${e.name}`;
       p.crc = s.known ? s.known.crc32 >>> 0 : await copyFile(s.file, p.size, undefined, what);
@@ -264,6 +282,7 @@ async function writeZipWithYazl(entries: readonly ZipEntryInput[], epochSeconds:
     const compression = e.compress === false ? { compress: false } : { compress: true, compressionLevel: 6 };
     const opts = { mtime, mode: 0o100000 | e.mode, ...compression, forceDosTimestamp: true };
     if ('bytes' in e.source) zip.addBuffer(Buffer.from(e.source.bytes), e.name, opts);
+    else if ('open' in e.source) zip.addReadStream(Readable.from(e.source.open(), { objectMode: false }), e.name, opts);
     else zip.addReadStream(createReadStream(e.source.file), e.name, opts);
   }
   zip.end();

@@ -12,8 +12,10 @@
  * It knows nothing of the product: it takes the install files, the identifiers and titles (the release layer,
  * src/release/package.ts, maps the deployment spec and its launchd units to them).
  * It runs as a list of named steps; each failure is wrapped with the step's name. The Payload is streamed
- * cpio → parallel gzip → a temporary file while its SHA-1 and size are measured, so the xar writer copies it once
- * and memory does not grow with the binary's size.
+ * cpio → parallel gzip → a temporary file while its SHA-1 and size are measured, so the xar is laid out without
+ * reading it again and memory does not grow with the binary's size. {@link buildProductArchive} then writes the
+ * archive to a stream; {@link layoutProductArchive} stops before that, for a caller that copies the bytes where they
+ * finally go (the release zip) instead of into a pkg file first.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -28,7 +30,8 @@ import { renderDistribution, type HostArchitecture } from './distribution.js';
 import { gzipParallel } from '../formats/gzip.js';
 import { renderPackageInfo } from './package-info.js';
 import { payloadStats, planPayload, planScripts, type InstallFile, type PayloadEntry, type PayloadStats } from './payload.js';
-import { writeXar, type XarInput, type XarSigner, type XarWriteResult } from './xar.js';
+import { layoutXar, type XarInput, type XarLayout, type XarSigner, type XarWriteResult } from './xar.js';
+import { writeChunk } from '../formats/byte-stream.js';
 
 /** What the Distribution and PackageInfo say about the product. */
 export interface ProductArchiveMeta {
@@ -158,8 +161,28 @@ async function gzipBytes(entries: PayloadEntry[]): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** A product archive laid out (every member measured, the TOC sealed and signed), its bytes not written yet. */
+export interface ProductArchiveLayout {
+  result: FlatPackageResult;
+  /** The archive's bytes, read from its sources (the staged Payload in `workDir`) each time (see {@link XarLayout}). */
+  bytes: XarLayout['bytes'];
+}
+
 /** Build the product archive into `out`. */
 export async function buildProductArchive(input: ProductArchiveInput, out: Writable): Promise<FlatPackageResult> {
+  const layout = await layoutProductArchive(input);
+  await step(input.signer ? 'write signed product archive (xar)' : 'write product archive (xar)', undefined, async () => {
+    for await (const chunk of layout.bytes()) await writeChunk(out, chunk);
+  });
+  return layout.result;
+}
+
+/**
+ * Everything of {@link buildProductArchive} but the last copy: the Payload staged in `input.workDir`, the other
+ * members made, the xar laid out. The caller reads its bytes where they are needed (the release streams them into
+ * its zip, so the pkg is never a file of its own).
+ */
+export async function layoutProductArchive(input: ProductArchiveInput): Promise<ProductArchiveLayout> {
   const { onStep } = input;
   const comp = input.componentName;
   const entries = await step('plan payload', onStep, () => planPayload(input.files, { mtime: input.epoch, what: 'payload' }));
@@ -197,7 +220,7 @@ export async function buildProductArchive(input: ProductArchiveInput, out: Writa
     { path: `${comp}/Scripts`, source: { bytes: scripts } },
   ];
   const xar = await step(input.signer ? 'write signed product archive (xar)' : 'write product archive (xar)', onStep, () =>
-    writeXar(out, members, { creationTime: new Date(input.epoch * 1000), signer: input.signer }),
+    layoutXar(members, { creationTime: new Date(input.epoch * 1000), signer: input.signer }),
   );
-  return { componentName: comp, payloadEntries: entries.length, stats, payloadBytes: payload.size, xar };
+  return { result: { componentName: comp, payloadEntries: entries.length, stats, payloadBytes: payload.size, xar: xar.result }, bytes: (o) => xar.bytes(o) };
 }

@@ -26,7 +26,7 @@ import { encodeXarHeader, XAR_HEADER_SIZE } from './xar-header.js';
 import { sealToc, type SealedToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, buildToc, type TocNode } from './xar-toc.js';
-import { bytesSource, deflateSource, drain, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
+import { bytesSource, deflateSource, drain, fileChunksReused, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
 
 export { resignXar } from './xar-resign.js';
 export type { XarSigner } from './xar-signature.js';
@@ -181,17 +181,18 @@ function buildTree(inputs: XarInput[]): Tree {
   return { roots, members };
 }
 
-function rawSource(input: XarFileInput): ByteSource {
+/** A member's bytes as given; `reuse`: a stored file read into one reused buffer (see fileChunksReused). */
+function rawSource(input: XarFileInput, reuse = false): ByteSource {
   const s = input.source;
   if ('bytes' in s) return bytesSource(s.bytes);
-  if ('file' in s) return fileRange(s.file);
+  if ('file' in s) return reuse && input.encoding !== 'zlib' ? fileChunksReused(s.file) : fileRange(s.file);
   return s.open();
 }
 
 /** The bytes as stored: deflated for zlib members. */
-function storedSource(m: Member): ByteSource {
+function storedSource(m: Member, reuse = false): ByteSource {
   if (m.stored) return bytesSource(m.stored);
-  const raw = rawSource(m.input);
+  const raw = rawSource(m.input, reuse);
   return m.input.encoding === 'zlib' ? deflateSource(raw) : raw;
 }
 
@@ -243,26 +244,49 @@ async function measureAll(tree: Tree): Promise<void> {
   }
 }
 
-/** Copying pass for one member: write, re-hash, and refuse if it is not what was measured. */
-async function copyMember(out: Writable, m: Member): Promise<void> {
-  const meter = new Meter();
+/**
+ * Copying pass for one member: its stored bytes; with `verify`, re-hashed, and refused if they are not what was
+ * measured (without, only the byte count is checked: for a caller that checks the copy otherwise, e.g. by CRC-32).
+ */
+async function* memberBytes(m: Member, verify: boolean, reuse: boolean): ByteSource {
+  const meter = verify ? new Meter() : undefined;
+  let bytes = 0;
   try {
-    for await (const chunk of metered(storedSource(m), meter)) await writeChunk(out, chunk);
+    for await (const chunk of storedSource(m, reuse)) {
+      meter?.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
   } catch (e) {
     throw readError(m, e);
   }
   const d = m.node.data!;
-  if (meter.bytes !== d.length || meter.hex() !== d.archivedSha1) {
+  if (bytes !== d.length || (meter && meter.hex() !== d.archivedSha1)) {
     const what = 'file' in m.input.source ? m.input.source.file : 'its source';
-    throw new InputFileError(what, `xar entry "${m.input.path}": changed while the archive was written (expected ${d.length} bytes, sha1 ${d.archivedSha1}; read ${meter.bytes} bytes)`);
+    throw new InputFileError(what, `xar entry "${m.input.path}": changed while the archive was written (expected ${d.length} bytes, sha1 ${d.archivedSha1}; read ${bytes} bytes)`);
   }
 }
 
 /**
- * Write a xar of `inputs` to `out` (e.g. the stream {@link writeStreamAtomic} hands out). Does not end `out`.
- * Throws UsageError for bad inputs (all problems at once), InputFileError for unreadable or changing members.
+ * A xar whose TOC is sealed and whose every member is measured, not yet written: its {@link XarWriteResult} and its
+ * bytes, to be read as often as needed (each time the members are read again from their sources).
  */
-export async function writeXar(out: Writable, inputs: XarInput[], opts: XarWriteOptions = {}): Promise<XarWriteResult> {
+export interface XarLayout {
+  result: XarWriteResult;
+  /**
+   * The whole archive. `verify` (default true): re-hash every member as it is read (see memberBytes). `reuse`
+   * (default false): stored file members come as views of one reused buffer, each valid only until the next chunk
+   * is asked for — for a consumer that hashes, not one that queues chunks in a stream.
+   */
+  bytes(opts?: { verify?: boolean; reuse?: boolean }): ByteSource;
+}
+
+/**
+ * Lay out a xar of `inputs`: measure every member, seal (and sign) the TOC. Nothing is written; {@link writeXar} is
+ * this, then the bytes to a stream. Throws UsageError for bad inputs (all problems at once), InputFileError for
+ * unreadable members.
+ */
+export async function layoutXar(inputs: XarInput[], opts: XarWriteOptions = {}): Promise<XarLayout> {
   const creationTime = resolveCreationTime(opts.creationTime, opts.env);
   const tree = buildTree(inputs);
   await measureAll(tree);
@@ -272,14 +296,8 @@ export async function writeXar(out: Writable, inputs: XarInput[], opts: XarWrite
   };
   const sealed: SealedToc = await sealToc(render, opts.signer);
   render(sealed.dataStart);
-  await writeChunk(out, encodeXarHeader(sealed.compressedToc.length, sealed.tocXmlLength));
-  await writeChunk(out, sealed.compressedToc);
-  await writeChunk(out, sealed.heapPrefix);
-  let size = XAR_HEADER_SIZE + sealed.compressedToc.length + sealed.heapPrefix.length;
-  for (const m of tree.members) {
-    await copyMember(out, m);
-    size += m.node.data!.length;
-  }
+  const head = [encodeXarHeader(sealed.compressedToc.length, sealed.tocXmlLength), sealed.compressedToc, sealed.heapPrefix];
+  const size = head.reduce((n, b) => n + b.length, 0) + tree.members.reduce((n, m) => n + m.node.data!.length, 0);
   const result: XarWriteResult = {
     tocXml: sealed.tocXml,
     tocChecksum: sealed.checksum,
@@ -288,5 +306,21 @@ export async function writeXar(out: Writable, inputs: XarInput[], opts: XarWrite
     dataStart: sealed.dataStart,
   };
   if (sealed.layout && sealed.cmsLength !== undefined) result.cms = { length: sealed.cmsLength, reserve: sealed.layout.cms.size };
-  return result;
+  return {
+    result,
+    async *bytes({ verify = true, reuse = false } = {}) {
+      yield* head;
+      for (const m of tree.members) yield* memberBytes(m, verify, reuse);
+    },
+  };
+}
+
+/**
+ * Write a xar of `inputs` to `out` (e.g. the stream {@link writeStreamAtomic} hands out). Does not end `out`.
+ * Throws UsageError for bad inputs (all problems at once), InputFileError for unreadable or changing members.
+ */
+export async function writeXar(out: Writable, inputs: XarInput[], opts: XarWriteOptions = {}): Promise<XarWriteResult> {
+  const layout = await layoutXar(inputs, opts);
+  for await (const chunk of layout.bytes()) await writeChunk(out, chunk);
+  return layout.result;
 }

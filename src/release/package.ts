@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import { renderLaunchdPlist } from '../launchd/plist.js';
-import { buildProductArchive, type FlatPackageResult, type ProductArchiveInput } from '../pkg/flat-package.js';
+import { buildProductArchive, layoutProductArchive, type FlatPackageResult, type ProductArchiveInput, type ProductArchiveLayout } from '../pkg/flat-package.js';
 import type { InstallFile } from '../pkg/payload.js';
 import { buildProductWithAppleTools } from '../tools/apple-pkg.js';
 
@@ -53,6 +53,11 @@ export function productArchiveInput(input: FlatPackageInput): ProductArchiveInpu
 /** Build the release's product archive into `out` with our writer. */
 export function buildFlatPackage(input: FlatPackageInput, out: Writable): Promise<FlatPackageResult> {
   return buildProductArchive(productArchiveInput(input), out);
+}
+
+/** Lay out the release's product archive with our writer, its bytes not written yet (src/pkg/flat-package.ts). */
+export function layoutFlatPackage(input: FlatPackageInput): Promise<ProductArchiveLayout> {
+  return layoutProductArchive(productArchiveInput(input));
 }
 
 /** Build the release's product archive at `pkgFile` with Apple's pkgbuild + productbuild (`--builder apple`). */

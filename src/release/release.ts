@@ -18,7 +18,7 @@ import { checkOutputDir, createStagingStream, hashFile, readInputFile, withTempD
 import { checkReleaseBinary, startReleaseBinaryCheck, type ReleaseBinaryCheckFeed, type ReleaseBinaryIdentity } from '../sign/binary-check.js';
 import type { TrustAnchors } from '../sign/binary-trust.js';
 import type { FlatPackageResult } from '../pkg/flat-package.js';
-import { buildFlatPackage, type FlatPackageInput } from './package.js';
+import { buildFlatPackage, layoutFlatPackage, type FlatPackageInput } from './package.js';
 import { createUniversal } from '../macho/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
 import { writeZip, type ZipEntryInput } from '../formats/zip.js';
@@ -85,19 +85,31 @@ interface PkgDigest {
   crc32?: number;
 }
 
+/** SHA-256 and (natively) CRC-32 of bytes as they pass, and their count. */
+class PkgHasher {
+  readonly #sha = createHash('sha256');
+  #size = 0;
+  #crc = 0;
+  update(chunk: Uint8Array): void {
+    this.#sha.update(chunk);
+    this.#crc = zlib.crc32(chunk, this.#crc);
+    this.#size += chunk.length;
+  }
+  digest(): PkgDigest {
+    return { sha256: this.#sha.digest('hex'), size: this.#size, crc32: this.#crc >>> 0 };
+  }
+}
+
 /**
- * The built-in builder: the flat package streamed into `pkgFile`, hashed on its way there (SHA-256 and, natively,
- * CRC-32: saves reading the largest file of the release once more for the manifest, and the zip's JavaScript CRC).
+ * The built-in builder, for a pkg that must be a file (notarize and staple work on one): the flat package streamed
+ * into `pkgFile`, hashed on its way there (SHA-256 and, natively, CRC-32: saves reading the largest file of the
+ * release once more for the manifest, and the zip's JavaScript CRC).
  */
 async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promise<{ pkg: FlatPackageResult; digest: PkgDigest }> {
-  const sha = createHash('sha256');
-  let size = 0;
-  let crc = 0;
+  const h = new PkgHasher();
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      sha.update(chunk);
-      crc = zlib.crc32(chunk, crc);
-      size += chunk.length;
+      h.update(chunk);
       done(null, chunk);
     },
   });
@@ -109,7 +121,23 @@ async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promis
     hasher.end();
     await written;
   }
-  return { pkg, digest: { sha256: sha.digest('hex'), size, crc32: crc >>> 0 } };
+  return { pkg, digest: h.digest() };
+}
+
+/**
+ * The built-in builder, for a pkg that only goes into the zip: laid out, never written as a file of its own. Its
+ * bytes (the xar's TOC and small members from memory, the Payload from its staging file) are read once here for
+ * SHA-256 and CRC-32 (each member re-hashed against the TOC's SHA-1), and once more by the zip writer, which copies
+ * them behind the entry's header and checks that CRC-32 again. The Payload is written once before the zip, not twice.
+ */
+async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPackageResult; digest: PkgDigest; open: () => AsyncIterable<Uint8Array> }> {
+  const layout = await layoutFlatPackage(input);
+  const h = new PkgHasher();
+  for await (const chunk of layout.bytes({ reuse: true })) {
+    checkAborted(input.signal);
+    h.update(chunk);
+  }
+  return { pkg: layout.result, digest: h.digest(), open: () => layout.bytes({ verify: false }) };
 }
 
 const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
@@ -181,10 +209,12 @@ class ZipContents {
   readonly files: ReleaseFile[] = [];
   readonly entries: ZipEntryInput[] = [];
 
-  addFile(name: string, role: FileRole, file: string, hash: PkgDigest): void {
+  addFile(name: string, role: FileRole, from: { file: string } | { open: () => AsyncIterable<Uint8Array> }, hash: PkgDigest): void {
     const { crc32, ...digest } = hash;
     this.files.push({ name, role, mode: 0o644, ...digest });
-    this.entries.push({ name, mode: 0o644, source: crc32 === undefined ? { file } : { file, known: { size: digest.size, crc32 } }, compress: false });
+    const known = crc32 === undefined ? undefined : { size: digest.size, crc32 };
+    const source: ZipEntryInput['source'] = 'open' in from ? { open: from.open, known: known! } : known ? { file: from.file, known } : { file: from.file };
+    this.entries.push({ name, mode: 0o644, source, compress: false });
   }
 
   add(name: string, role: FileRole, data: string | Uint8Array, mode = 0o644): void {
@@ -200,7 +230,9 @@ class ZipContents {
 }
 
 interface BuiltPkg {
+  /** The pkg as a file in the staging folder, or its bytes when it was only laid out (no notarize or staple step). */
   file: string;
+  open?: () => AsyncIterable<Uint8Array>;
   /** What the built-in builder wrote (absent with another packageBuilder). */
   pkg?: FlatPackageResult;
   /** Its hash as it was written (absent when another builder wrote it, or stapling changed it since). */
@@ -237,6 +269,7 @@ async function buildPkgStep(
     await o.packageBuilder(input, file);
     return { file };
   }
+  if (!o.afterPkg) return { file, ...(await layOutOurPackage(input)) };
   return { file, ...(await writeOurPackage(input, file)) };
 }
 
@@ -267,7 +300,8 @@ function binarySummary(identity: ReleaseBinaryIdentity): Pick<ReleaseManifest, '
 /** Step "write release documents": the pkg, the planned documents (signed where asked), README, manifest, sums. */
 async function documentsStep(plan: ReleasePlan, o: ReleaseIo, built: BuiltPkg, identity: ReleaseBinaryIdentity, trust: ReleaseManifest['pkg']): Promise<{ contents: ZipContents; manifest: ReleaseManifest }> {
   const contents = new ZipContents();
-  contents.addFile(plan.pkgName, 'pkg', built.file, built.digest ?? (await hashFile(built.file)));
+  if (built.open && built.digest) contents.addFile(plan.pkgName, 'pkg', { open: built.open }, built.digest);
+  else contents.addFile(plan.pkgName, 'pkg', { file: built.file }, built.digest ?? (await hashFile(built.file)));
   for (const d of plan.documents) contents.add(d.name, d.role, d.sign && o.signProfile ? await o.signProfile(d.bytes, d.name) : d.bytes, d.mode);
   const manifest: ReleaseManifest = { ...plan.manifest, ...binarySummary(identity), pkg: trust, files: [] };
   contents.add('README.txt', 'readme', renderReadme(plan.spec, { ...manifest, files: contents.files }));

@@ -90,6 +90,24 @@ describe('release zip: a stored file with the CRC-32 its writer computed', () =>
     await expect(make('stale.zip', stored({ size: 300_000, crc32: (crc ^ 1) >>> 0 }))).rejects.toThrow(/changed while the zip was written \(CRC-32/);
     await expect(make('short.zip', stored({ size: 299_999, crc32: crc }))).rejects.toThrow(/is 300000 bytes, its writer said 299999/);
   });
+
+  // The release's pkg when it is only laid out (no notarize/staple step): its bytes come from a reader, in pieces.
+  const pieces = (): AsyncIterable<Uint8Array> =>
+    (async function* () {
+      const all = readFileSync(big);
+      for (let at = 0; at < all.length; at += 70_001) yield all.subarray(at, at + 70_001);
+    })();
+
+  it('a streamed stored entry gives the same bytes as the same data from a file', async () => {
+    const a = readFileSync(await make('open.zip', [{ ...stored()[0]!, source: { open: pieces, known: { size: 300_000, crc32: crc } } }, stored()[1]!]));
+    expect(a.equals(readFileSync(await make('file.zip', stored())))).toBe(true);
+  });
+
+  it('refuses a streamed entry whose bytes do not match its CRC-32 or size', async () => {
+    const entry = (known: { size: number; crc32: number }): ZipEntryInput[] => [{ name: 'a.pkg', mode: 0o644, source: { open: pieces, known }, compress: false }];
+    await expect(make('open-crc.zip', entry({ size: 300_000, crc32: (crc ^ 1) >>> 0 }))).rejects.toThrow(/zip entry a\.pkg: changed while the zip was written \(CRC-32/);
+    await expect(make('open-size.zip', entry({ size: 300_001, crc32: crc }))).rejects.toThrow(/changed while the zip was written \(expected 300001 bytes, read 300000\)/);
+  });
 });
 
 describeWithTools(['unzip'], 'release zip with a known CRC read by unzip', () => {
