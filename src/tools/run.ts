@@ -14,7 +14,6 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ToolError } from '../errors.js';
 import { redact, type Secret } from '../secret.js';
 
@@ -106,6 +105,8 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
   const secrets = opts.secrets ?? [];
   // umask 077 for the child (execa cannot set one): `sh` sets it and execs the program, so the PID, signals and
   // exit status are the program's. osslsigncode creates its output 0666 & ~umask and refuses an existing one.
+  // execa (~110 modules) is loaded by the first tool run, not by every command's start (docs/benchmarks.md).
+  const { execa } = await import('execa');
   const r = await execa('/bin/sh', ['-c', 'umask 077 && exec "$0" "$@"', program, ...args], {
     cwd: opts.cwd,
     env: childEnv(opts.env),
