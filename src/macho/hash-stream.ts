@@ -86,6 +86,21 @@ export class CodeDirectoryHasher {
     this.#pos += chunk.length - at;
   }
 
+  /**
+   * Instead of {@link update}: the page digests computed beforehand, `digests` holding one `algorithm` digest (32
+   * bytes, SHA-256) per `pageSize` page of the image up to `limit`, the last page short. Returns false, checking
+   * nothing, when the CodeDirectory asks for other pages (another hash, page size or code limit): the image must
+   * then be read again. Then {@link finish} as usual.
+   */
+  checkPageDigests(digests: Uint8Array, algorithm: string, pageSize: number, limit: number): boolean {
+    if (!this.#algorithm) return true;
+    if (this.#algorithm !== algorithm || this.#page !== pageSize || this.#limit !== limit || this.#pos !== 0) return false;
+    const pages = Math.min(this.#cd.nCodeSlots, Math.ceil(limit / pageSize), Math.floor(digests.length / 32));
+    for (let i = 0; i < pages; i++) this.#checkPage(Buffer.from(digests.buffer, digests.byteOffset + i * 32, 32));
+    this.#pos = limit;
+    return true;
+  }
+
   /** After the whole image was fed: the verdict, including the special slots. */
   finish(): StreamVerdict {
     if (!this.#algorithm) return this.#verdict;

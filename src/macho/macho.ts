@@ -276,6 +276,32 @@ async function readThinFromFile(fh: import('node:fs/promises').FileHandle, offse
   return slice;
 }
 
+/**
+ * What {@link readMachOFile} reads by range for a thin file, from its first bytes instead (a file that streams past
+ * once: src/macho/stream-scan.ts): the header and load commands, with the same checks and messages. Undefined when
+ * `head` is too short to hold them; throws {@link MachOFormatError} as the file reader does. The code signature, if
+ * the load commands place one, is decoded afterwards with {@link decodeThinSignature}.
+ */
+export function parseThinHead(head: Uint8Array, size: number, name: string): MachOSlice | undefined {
+  const ctx: ReadContext = { name };
+  const probe = head.subarray(0, Math.min(size, 32));
+  const m = thinMagic(probe);
+  if (!m) notMachO(probe, ctx);
+  if (probe.length < headerSize(m.bits)) fail(ctx, `is ${size} bytes long, too short for a ${m.bits}-bit Mach-O header`);
+  const sizeofcmds = new DataView(probe.buffer, probe.byteOffset).getUint32(20, m.littleEndian);
+  checkSizeofcmds(sizeofcmds, headerSize(m.bits), size, ctx);
+  if (head.length < headerSize(m.bits) + sizeofcmds) return undefined;
+  const slice = parseThinHeaders(head.subarray(0, headerSize(m.bits) + sizeofcmds), size, 0, ctx);
+  if (slice.codeSignatureRange) checkSignatureSize(slice.codeSignatureRange.datasize, sliceContext(name, slice.arch));
+  return slice;
+}
+
+/** Decode the code signature of a slice from {@link parseThinHead}, given the bytes of its signature area. */
+export function decodeThinSignature(slice: MachOSlice, sig: Uint8Array, name: string): void {
+  const r = slice.codeSignatureRange;
+  if (r) slice.codeSignature = decodeCodeSignature(sig, r.dataoff, sliceContext(name, slice.arch));
+}
+
 export function isMachOFormatError(e: unknown): e is MachOFormatError {
   return e instanceof MachOFormatError;
 }

@@ -14,10 +14,11 @@
  * the Bom declares (every entry's header, name and data; else PackageInfo's installKBytes and numberOfFiles) plus
  * a margin, and never beyond a ratio of its own compressed size or the absolute cap — a limit hit makes the member
  * unreadable with a message naming it. Which data is kept is decided from each cpio header (executables, launchd
- * plists): small ones in memory within a byte budget, larger programs streamed to a private temporary file and
- * scanned there (src/macho/file-scan.ts), so memory does not grow with the payload. That file stays although the
- * pkg itself can be read in place (a path or a named source, src/formats/source.ts): a program comes out of the
- * Payload's gzip stream, which cannot be read by random access, and the Mach-O scan needs ranges of it.
+ * plists): small ones in memory within a byte budget, larger programs scanned as they stream past
+ * (src/macho/stream-scan.ts: hash, headers, signature, page hashes checked once the CodeDirectory arrives), so memory
+ * does not grow with the payload. A program that scan cannot judge (universal, another page size, a format error)
+ * is read again: the Payload a second time, the program streamed to a private temporary file and scanned there by
+ * range (src/macho/file-scan.ts) — a gzip stream cannot be read by random access.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -30,6 +31,7 @@ import { byteText, InputLimitError, LIMITS } from '../formats/limits.js';
 import type { NamedSource } from '../formats/source.js';
 import { isMachOFormatError, type MachOFile } from '../macho/macho.js';
 import { scanMachOFile } from '../macho/file-scan.js';
+import { StreamedMachOScan, type StreamedScan } from '../macho/stream-scan.js';
 import { parsePackageInfo, type PackageInfo } from '../pkg/package-info.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes, type XarArchive } from '../pkg/xar-reader.js';
 import { writeChunk } from '../formats/byte-stream.js';
@@ -188,16 +190,24 @@ interface SpilledProgram {
   done: Promise<void>;
 }
 
+/** A large program scanned as it streams past (src/macho/stream-scan.ts), instead of spilled to a file. */
+interface StreamedProgram {
+  path: string;
+  scan: StreamedMachOScan;
+}
+
 /**
  * The Payload's data policy: executables and launchd plists (by their cpio header) are wanted; small ones are kept
- * in memory within the kept-bytes budget, larger programs go to files in `dir` (0600), listed in `spilled`.
+ * in memory within the kept-bytes budget; larger programs are scanned as they stream (listed in `streamed`), or —
+ * for the paths in `spill`, those the streamed scan could not judge — written to files in `dir` (0600), listed in
+ * `spilled`.
  */
-function payloadPolicy(dir: string, spilled: SpilledProgram[]): DataPolicy {
+function payloadPolicy(dir: string, spilled: SpilledProgram[], streamed: StreamedProgram[], spill?: ReadonlySet<string>): DataPolicy {
   let budget = LIMITS['cpio.kept-bytes'];
   const wanted = (h: CpioEntryHead): boolean => h.kind === 'file' && isProgramCandidate(h.mode, h.path);
   return {
     keep: (h) => {
-      if (!wanted(h)) return false;
+      if (spill || !wanted(h)) return false;
       // A launchd plist is always kept (its text is checked); the cpio reader enforces the budget on it.
       if (!LAUNCHD_PLIST.test(h.path) && (h.size > IN_MEMORY_FILE_BYTES || h.size > budget)) return false;
       budget -= h.size;
@@ -205,6 +215,12 @@ function payloadPolicy(dir: string, spilled: SpilledProgram[]): DataPolicy {
     },
     sinkFor: (h) => {
       if (!wanted(h) || LAUNCHD_PLIST.test(h.path) || (h.size <= IN_MEMORY_FILE_BYTES && h.size <= budget)) return undefined;
+      if (!spill) {
+        const scan = new StreamedMachOScan(h.path, h.size);
+        streamed.push({ path: h.path, scan });
+        return (chunk) => scan.update(chunk);
+      }
+      if (!spill.has(h.path)) return undefined;
       const file = path.join(dir, `program-${spilled.length + 1}`);
       const out = createStagingStream(file, 0o600);
       const closed = new Promise<void>((resolve, reject) => {
@@ -254,27 +270,47 @@ async function spilledProgram(file: string, member: string, s: SpilledProgram): 
   }
 }
 
-/** The Payload: entries within the declared bound, programs (kept or spilled and scanned), launchd plists. */
+/** A program scanned as it streamed: its name in messages is the one the file scan would give. */
+function streamedProgram(file: string, member: string, s: StreamedProgram, scan: StreamedScan): PayloadProgram {
+  const parsed = { ...scan.parsed, name: `${memberWhere(file, member)}:${s.path}` };
+  return { path: s.path, size: scan.size, sha256: scan.sha256, macho: parsed, identity: machoIdentity(parsed, { verdicts: [scan.verdict] }) };
+}
+
+/**
+ * The Payload: entries within the declared bound, programs (kept, or scanned as they stream), launchd plists. A
+ * large program the streamed scan cannot judge (universal, another page hash, a format error) is read again: the
+ * Payload a second time, that program spilled to a private file and scanned there.
+ */
 async function readPayload(a: XarArchive, c: ComponentContents): Promise<void> {
   const member = `${c.prefix}Payload`;
-  await withTempDir('pkg-payload', async (dir) => {
-    const spilled: SpilledProgram[] = [];
-    try {
-      c.payload = await readArchiveMember(a, member, payloadPolicy(dir, spilled), inflateBound(c, true));
-    } finally {
-      for (const s of spilled) if (!s.ended) s.out.destroy();
-      await Promise.allSettled(spilled.map((s) => s.done));
-    }
-    const programs = programsOf(a.file, member, c.payload.entries);
-    for (const s of spilled) {
-      const p = await spilledProgram(a.file, member, s);
-      if (p) programs.push(p);
-    }
-    const order = new Map(c.payload.entries.map((e, i) => [e.path, i]));
-    c.programs = programs.sort((x, y) => (order.get(x.path) ?? 0) - (order.get(y.path) ?? 0));
-  });
-  c.launchdPlists = c.payload!.entries.filter((e) => e.data && LAUNCHD_PLIST.test(e.path)).map((e) => ({ path: e.path, text: e.data!.toString('utf8') }));
-  for (const e of c.payload!.entries) delete e.data;
+  const streamed: StreamedProgram[] = [];
+  c.payload = await readArchiveMember(a, member, payloadPolicy('', [], streamed), inflateBound(c, true));
+  const programs = programsOf(a.file, member, c.payload.entries);
+  const again = new Set<string>();
+  for (const s of streamed) {
+    const scan = s.scan.finish();
+    if (scan === undefined) again.add(s.path);
+    else if (scan !== 'not Mach-O') programs.push(streamedProgram(a.file, member, s, scan));
+  }
+  if (again.size > 0) {
+    await withTempDir('pkg-payload', async (dir) => {
+      const spilled: SpilledProgram[] = [];
+      try {
+        await readArchiveMember(a, member, payloadPolicy(dir, spilled, [], again), inflateBound(c, true));
+      } finally {
+        for (const s of spilled) if (!s.ended) s.out.destroy();
+        await Promise.allSettled(spilled.map((s) => s.done));
+      }
+      for (const s of spilled) {
+        const p = await spilledProgram(a.file, member, s);
+        if (p) programs.push(p);
+      }
+    });
+  }
+  const order = new Map(c.payload.entries.map((e, i) => [e.path, i]));
+  c.programs = programs.sort((x, y) => (order.get(x.path) ?? 0) - (order.get(y.path) ?? 0));
+  c.launchdPlists = c.payload.entries.filter((e) => e.data && LAUNCHD_PLIST.test(e.path)).map((e) => ({ path: e.path, text: e.data!.toString('utf8') }));
+  for (const e of c.payload.entries) delete e.data;
 }
 
 /** Scripts: every file under 1 MiB kept (their text is shown and checked for `#!`), within the kept-bytes budget. */
