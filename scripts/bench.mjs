@@ -14,8 +14,10 @@
  * `verify` and `inspect` of the Intune scripts and .intunewin that `intune --intunewin` writes — wall time and peak
  * RSS, no ratio (target ≤ 200 MiB each).
  *
- *   npm run bench                                  # build dist/, then both sizes, 3 runs each
+ *   npm run bench                                  # build dist/, then both sizes, 3 runs each, then the other benches
  *   node scripts/bench.mjs --sizes 64 --runs 5      # options: --sizes, --runs, --dir, --keep (leave temp files)
+ *   npm run bench -- --only build,tenants           # only these parts: build (with verify/inspect), tenants, doctor,
+ *                                                  # upload, intune-upload
  *
  * The generated binaries stay in --dir (default <tmp>/aiwatch-bench) for the next run; everything else is removed.
  *
@@ -343,8 +345,18 @@ async function main() {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await main();
-await (await import('./bench-tenants.mjs')).benchTenants(process.argv.slice(2)); // issue 14: tenants at scale (runnable alone)
-await (await import('./bench-doctor.mjs')).benchDoctor(process.argv.slice(2)); // issue 13: the macOS doctor in the fake root (runnable alone)
-await (await import('./bench-upload.mjs')).benchUpload(process.argv.slice(2)); // issue 11: a 1 GiB Jamf upload, ours vs curl -F (runnable alone)
-await (await import('./bench-intune-upload.mjs')).benchIntuneUpload(); // issue 12: Intune content upload (encrypt + Put Blocks) vs curl -T, 1 GiB (runnable alone)
+/** `--only build,tenants,…`: the parts to run (default all): build (with verify and inspect), tenants, doctor, upload, intune-upload. */
+const PARTS = ['build', 'tenants', 'doctor', 'upload', 'intune-upload'];
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return new Set(PARTS);
+  const asked = String(process.argv[i + 1] ?? '').split(',').filter(Boolean);
+  const unknown = asked.filter((p) => !PARTS.includes(p));
+  if (asked.length === 0 || unknown.length > 0) throw new Error(`--only: expected a comma-separated list of ${PARTS.join(', ')}; got ${JSON.stringify(process.argv[i + 1] ?? '')}`);
+  return new Set(asked);
+})();
+if (only.has('build')) await main();
+if (only.has('tenants')) await (await import('./bench-tenants.mjs')).benchTenants(process.argv.slice(2)); // issue 14: tenants at scale (runnable alone)
+if (only.has('doctor')) await (await import('./bench-doctor.mjs')).benchDoctor(process.argv.slice(2)); // issue 13: the macOS doctor in the fake root (runnable alone)
+if (only.has('upload')) await (await import('./bench-upload.mjs')).benchUpload(process.argv.slice(2)); // issue 11: a 1 GiB Jamf upload, ours vs curl -F (runnable alone)
+if (only.has('intune-upload')) await (await import('./bench-intune-upload.mjs')).benchIntuneUpload(); // issue 12: Intune content upload (encrypt + Put Blocks) vs curl -T, 1 GiB (runnable alone)
