@@ -358,7 +358,11 @@ async function readComponent(a: XarArchive, name: string): Promise<ComponentCont
  * damaged members are recorded (see {@link ComponentContents.errors}) and TOC problems are in `archive.problems`.
  */
 export async function readPkg(input: string | NamedSource): Promise<PkgContents> {
-  const archive = await openXar(input, { strict: false });
+  return readPkgArchive(await openXar(input, { strict: false }));
+}
+
+/** {@link readPkg} of a xar already opened (non-strict), e.g. to check its checksums alongside (src/verify/pkg.ts). */
+export async function readPkgArchive(archive: XarArchive): Promise<PkgContents> {
   const file = archive.file;
   const product = findXarEntry(archive, 'Distribution')?.type === 'file';
   const out: PkgContents = { file, archive, flavor: product ? 'product' : 'component', components: [] };

@@ -9,9 +9,9 @@
  */
 import { InputFileError, type Problem } from '../errors.js';
 import { bufferSource, type NamedSource } from '../formats/source.js';
-import { findXarEntry } from '../pkg/xar-reader.js';
+import { findXarEntry, openXar, type XarArchive } from '../pkg/xar-reader.js';
 import { verifyXar } from '../pkg/xar-verify.js';
-import { memberWhere, readPkg, type PkgContents } from '../read/pkg-read.js';
+import { memberWhere, readPkgArchive, type PkgContents } from '../read/pkg-read.js';
 import { analyzeXarSignature, type XarSignatureReport } from '../read/signature.js';
 import { bomSliceProblems } from './bom-slices.js';
 import { pkgTrustRules } from './cross-trust.js';
@@ -79,14 +79,20 @@ function signatureNotes(s: XarSignatureReport, staples: number): string[] {
  */
 export async function verifyPkgFile(input: string | NamedSource, ctx: Pick<VerifyContext, 'spec'>): Promise<PkgVerification> {
   const file = typeof input === 'string' ? input : input.name;
-  let contents: PkgContents;
+  let archive: XarArchive;
   try {
-    contents = await readPkg(input);
+    archive = await openXar(input, { strict: false });
   } catch (e) {
     if (!(e instanceof InputFileError) || e.file !== file) throw e;
     return { problems: await verifyXar(input), notes: [] };
   }
-  const xar = await verifyXar(contents.archive);
+  // The members' checksums (one more read of each) run alongside the read of the contents: the Payload's inflate
+  // leaves this thread waiting for part of its read, and the hashing fits there.
+  const [read, checked] = await Promise.allSettled([readPkgArchive(archive), verifyXar(archive)]);
+  if (read.status === 'rejected') throw read.reason;
+  if (checked.status === 'rejected') throw checked.reason;
+  const contents = read.value;
+  const xar = checked.value;
   const signature = await analyzeXarSignature(contents.archive);
   const problems = [
     ...xar,
