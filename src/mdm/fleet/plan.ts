@@ -15,6 +15,7 @@
  * satisfy blocks the PPPC profile and everything after it; a pkg that is not Developer ID signed, notarized and
  * stapled blocks the package, unless the target is a test server.
  */
+import { applyReleaseBlocks } from '../../rollout/blocks.js';
 import { readMarker, secretShown } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { FleetClient } from './client.js';
@@ -88,28 +89,9 @@ export async function findPackage(client: FleetClient, team: TeamRef, d: Desired
   return read.find((p) => readMarker(p.installScript)?.kind === 'package') ?? read.find((p) => p.name === d.fileName) ?? read[0];
 }
 
-function pkgTrustProblem(release: ReleaseContent): string | undefined {
-  const missing: string[] = [];
-  if (!release.trust.developerIdSigned) missing.push('not Developer ID signed');
-  if (!release.trust.notarizedStapled) missing.push('not notarized and stapled');
-  return missing.length === 0 ? undefined : `the pkg is ${missing.join(' and ')}; a production Mac would refuse or warn (set testServer: true only for a test server)`;
-}
-
-function block(e: PlanEntry, reason: string): void {
-  const p = e.planned;
-  e.planned = { kind: p.kind, name: p.name, hash: p.hash, action: 'blocked', diff: [], reason, ...(p.id ? { id: p.id } : {}), ...(p.observed ? { observed: p.observed } : {}) };
-}
-
+/** Turn objects into `blocked` by the rules in the header (in place). */
 export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testServer: boolean): void {
-  const pppcAt = entries.findIndex((e) => e.desired.role === 'profile-pppc');
-  if (!release.trust.pppcMatchesBinary && pppcAt >= 0) {
-    const why = release.trust.problems.length > 0 ? `: ${release.trust.problems.join('; ')}` : '';
-    block(entries[pppcAt]!, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-    for (const e of entries.slice(pppcAt + 1)) block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied');
-    return;
-  }
-  const trust = testServer ? undefined : pkgTrustProblem(release);
-  if (trust) for (const e of entries) if (e.desired.kind === 'package') block(e, trust);
+  applyReleaseBlocks(entries, release, testServer, { isPackage: (e) => e.desired.kind === 'package' });
 }
 
 /** Read the team and plan every desired object (GET requests only). */

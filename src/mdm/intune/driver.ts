@@ -18,6 +18,7 @@
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
 import { sleepFor } from '../../net/retry.js';
+import { applyReleaseBlocks } from '../../rollout/blocks.js';
 import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
 import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { isSecret, type Secret } from '../../secret.js';
@@ -289,25 +290,11 @@ class IntuneSession implements MdmSession {
   }
 
   #blocks(entries: Entry[]): void {
-    const block = (e: Entry, reason: string): void => {
-      const { id, observed } = e.planned;
-      e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(id ? { id } : {}), ...(observed ? { observed } : {}) };
-    };
-    const t = this.release.trust;
-    if (!t.pppcMatchesBinary) {
-      const why = t.problems.length > 0 ? `: ${t.problems.join('; ')}` : '';
-      const at = entries.findIndex((e) => e.desired.role === 'profile-pppc');
-      entries.forEach((e, i) => {
-        if (i === at) block(e, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-        else if (i > at && e.desired.kind !== 'script' && e.desired.role !== 'app-windows') block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied on Macs');
-      });
-      return;
-    }
-    if (this.target.testServer) return;
-    const missing = [...(t.developerIdSigned ? [] : ['not Developer ID signed']), ...(t.notarizedStapled ? [] : ['not notarized and stapled'])];
-    if (missing.length > 0) {
-      for (const e of entries) if (e.desired.role === 'app-macos') block(e, `the pkg is ${missing.join(' and ')}; a production Mac would refuse or warn (set testServer: true only for a test tenant)`);
-    }
+    applyReleaseBlocks(entries, this.release, this.target.testServer, {
+      isPackage: (e) => e.desired.role === 'app-macos',
+      forMac: (e) => e.desired.kind !== 'script' && e.desired.role !== 'app-windows',
+      testTarget: 'tenant',
+    });
   }
 
   #marker(d: DesiredIntune, old: string): string {

@@ -14,6 +14,7 @@
  * match without our marker is an update that adds the marker (the object is adopted). An update whose marker
  * already has the desired hash is `drift` (changed in the console since we made it).
  */
+import { applyReleaseBlocks, block } from '../../rollout/blocks.js';
 import { readMarker, type Marker } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { ObservedPolicy, ObservedProfile } from './classic-xml.js';
@@ -170,14 +171,6 @@ export function compare(d: DesiredObject, o: Observed['value'] | undefined): Pla
   return { ...base, action: 'update', diff, ...(reason ? { reason } : {}), ...(id ? { id } : {}), observed };
 }
 
-/** The release's trust facts → why the package is blocked, if it is. */
-function pkgTrustProblem(release: ReleaseContent): string | undefined {
-  const missing: string[] = [];
-  if (!release.trust.developerIdSigned) missing.push('not Developer ID signed');
-  if (!release.trust.notarizedStapled) missing.push('not notarized and stapled');
-  return missing.length === 0 ? undefined : `the pkg is ${missing.join(' and ')}; a production Mac would refuse or warn (set testServer: true only for a test server)`;
-}
-
 /** Read the target and plan every desired object (GET requests only). */
 export async function planTarget(client: JamfClient, desired: DesiredObject[], release: ReleaseContent, testServer: boolean, versionGroupPrefix: string): Promise<PlanEntry[]> {
   const entries: PlanEntry[] = [];
@@ -221,11 +214,6 @@ export async function planTarget(client: JamfClient, desired: DesiredObject[], r
   return entries;
 }
 
-function block(e: PlanEntry, reason: string): void {
-  const { id, observed } = e.planned;
-  e.planned = { kind: e.planned.kind, name: e.planned.name, hash: e.planned.hash, action: 'blocked', diff: [], reason, ...(id ? { id } : {}), ...(observed ? { observed } : {}) };
-}
-
 /** Turn objects into `blocked` by the rules in the header (in place). */
 export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testServer: boolean): void {
   const scope = entries.find((e) => e.desired.role === 'existing-group');
@@ -233,18 +221,5 @@ export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testS
     for (const e of entries) if (e !== scope) block(e, `the scope group "${scope.desired.name}" does not exist`);
     return;
   }
-  const pppcAt = entries.findIndex((e) => e.desired.role === 'profile-pppc');
-  if (!release.trust.pppcMatchesBinary && pppcAt >= 0) {
-    const why = release.trust.problems.length > 0 ? `: ${release.trust.problems.join('; ')}` : '';
-    block(entries[pppcAt]!, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-    for (const e of entries.slice(pppcAt + 1)) block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied');
-    return;
-  }
-  const trust = testServer ? undefined : pkgTrustProblem(release);
-  if (trust) {
-    for (const e of entries) {
-      if (e.desired.role === 'package') block(e, trust);
-      if (e.desired.role === 'policy') block(e, `the package is blocked: ${trust}`);
-    }
-  }
+  applyReleaseBlocks(entries, release, testServer, { isPackage: (e) => e.desired.role === 'package', needsPackage: (e) => e.desired.role === 'policy' });
 }

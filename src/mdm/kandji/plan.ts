@@ -8,6 +8,7 @@
  * NetworkError naming the target, object and what was wrong).
  */
 import { NetworkError } from '../../errors.js';
+import { applyReleaseBlocks, block } from '../../rollout/blocks.js';
 import { readMarker, secretShown } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { KandjiClient } from './client.js';
@@ -201,34 +202,13 @@ export function compare(d: DesiredObject, o: Observed | undefined, assigned: boo
   return { ...common, action: 'update', diff, ...(reason ? { reason } : {}) };
 }
 
-/** The release's trust facts → why the custom app is blocked, if it is. */
-function pkgTrustProblem(release: ReleaseContent): string | undefined {
-  const missing: string[] = [];
-  if (!release.trust.developerIdSigned) missing.push('not Developer ID signed');
-  if (!release.trust.notarizedStapled) missing.push('not notarized and stapled');
-  return missing.length === 0 ? undefined : `the pkg is ${missing.join(' and ')}; a production Mac would refuse or warn (set testServer: true only for a test server)`;
-}
-
-function block(e: PlanEntry, reason: string): void {
-  const p = e.planned;
-  e.planned = { kind: p.kind, name: p.name, hash: p.hash, action: 'blocked', diff: [], reason, ...(p.id ? { id: p.id } : {}), ...(p.observed ? { observed: p.observed } : {}) };
-}
-
 /** Turn objects into `blocked`: no blueprint, a PPPC that does not match the binary, an untrusted pkg (in place). */
 export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testServer: boolean, blueprint: Blueprint | undefined, blueprintName: string): void {
   if (!blueprint) {
     for (const e of entries) block(e, `the blueprint "${blueprintName}" does not exist in Kandji: create it, or name an existing blueprint in scope.group`);
     return;
   }
-  const pppcAt = entries.findIndex((e) => e.desired.role === 'profile-pppc');
-  if (!release.trust.pppcMatchesBinary && pppcAt >= 0) {
-    const why = release.trust.problems.length > 0 ? `: ${release.trust.problems.join('; ')}` : '';
-    block(entries[pppcAt]!, `the PPPC profile's code requirement does not match the binary in the pkg${why}`);
-    for (const e of entries.slice(pppcAt + 1)) block(e, 'the PPPC profile is blocked (its code requirement does not match the binary); nothing after it is applied');
-    return;
-  }
-  const trust = testServer ? undefined : pkgTrustProblem(release);
-  if (trust) for (const e of entries) if (e.desired.kind === 'app') block(e, trust);
+  applyReleaseBlocks(entries, release, testServer, { isPackage: (e) => e.desired.kind === 'app' });
 }
 
 /** Read the target and plan every desired object (GET requests only). */
