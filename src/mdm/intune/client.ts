@@ -11,9 +11,10 @@
  * carries its signature there).
  */
 import { NetworkError, RemoteRejection } from '../../errors.js';
-import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod, type HttpOptions } from '../../net/http.js';
+import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod } from '../../net/http.js';
+import type { Retryable } from '../../net/retry.js';
 import { redact, type Secret } from '../../secret.js';
-import type { RequestCounts } from '../../rollout/model.js';
+import { jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 import type { IntuneAuth } from './auth.js';
 
 export interface GraphRequest {
@@ -49,9 +50,7 @@ export class GraphGaveUp extends NetworkError {
   }
 }
 
-export interface GraphClientOptions extends HttpOptions {
-  secrets?: Secret[];
-}
+export type GraphClientOptions = MdmClientOptions;
 
 /** Graph's error (`{"error":{code,message}}`) or the start of the body, masked and bounded. */
 export function graphErrorOf(answer: HttpAnswer, secrets: readonly Secret[]): string {
@@ -69,60 +68,63 @@ export function graphErrorOf(answer: HttpAnswer, secrets: readonly Secret[]): st
   return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
 }
 
-export class GraphClient {
-  readonly counts: RequestCounts = { reads: 0, writes: 0, uploadedBytes: 0 };
-  readonly #base: string;
+export class GraphClient extends MdmHttpClient<GraphRequest> {
+  protected readonly refusals: AuthRefusals = {
+    unauthorized: "authentication refused (HTTP 401) after signing in again: check the credentials and the app's Graph permissions",
+  };
 
   constructor(
     graphUrl: string,
     readonly auth: IntuneAuth,
-    readonly opts: GraphClientOptions,
+    opts: GraphClientOptions,
     /** `intune acme`. */
-    readonly who: string,
-    readonly extraReads: { reads: number } = { reads: 0 },
+    who: string,
+    extraReads: { reads: number } = { reads: 0 },
   ) {
-    this.#base = graphUrl.replace(/\/+$/, '');
+    super(graphUrl, opts, who, extraReads);
   }
 
-  totals(): RequestCounts {
-    return { ...this.counts, reads: this.counts.reads + this.extraReads.reads };
+  protected authorization(): Promise<string> {
+    return this.auth.header();
   }
 
-  where(object: string, action: string): string {
-    return `${this.who}: ${object}: ${action}`;
+  /** A 401 signs in again and repeats the request once. */
+  protected override renew(): boolean {
+    this.auth.invalidate();
+    return true;
   }
 
-  refused(req: Pick<GraphRequest, 'object' | 'action'>, answer: HttpAnswer): RemoteRejection {
+  protected excerpt(answer: HttpAnswer): string {
+    return graphErrorOf(answer, this.opts.secrets ?? []);
+  }
+
+  protected wire(req: GraphRequest): MdmRequest {
+    const body = req.json !== undefined ? JSON.stringify(req.json) : undefined;
+    return {
+      object: req.object,
+      action: req.action,
+      method: req.method,
+      path: req.path,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body,
+      retries: req.retries,
+    };
+  }
+
+  protected override gaveUp(where: string, last: Retryable, attempts: number): GraphGaveUp {
+    return new GraphGaveUp(`${where}: ${last.message}; gave up after ${attempts} attempts`, last.retryAfterMs);
+  }
+
+  override refused(req: Pick<GraphRequest, 'object' | 'action'>, answer: HttpAnswer): RemoteRejection {
     const hint = answer.status === 403 ? ' (the app registration lacks a Graph application permission: docs/intune-macos.md lists them)' : '';
-    return new RemoteRejection(`${this.where(req.object, req.action)}: refused with HTTP ${answer.status}: ${graphErrorOf(answer, this.opts.secrets ?? [])}${hint}`);
-  }
-
-  /** A Graph request; resolves to any answer but 401 (after signing in again once), 429 and 5xx (after retries). */
-  async send(req: GraphRequest): Promise<HttpAnswer> {
-    let answer = await this.#attempt(req);
-    if (answer.status === 401) {
-      this.auth.invalidate();
-      answer = await this.#attempt(req);
-      if (answer.status === 401) throw new RemoteRejection(`${this.where(req.object, req.action)}: authentication refused (HTTP 401) after signing in again: check the credentials and the app's Graph permissions`);
-    }
-    return answer;
-  }
-
-  async expect(req: GraphRequest, ok: readonly number[]): Promise<HttpAnswer> {
-    const answer = await this.send(req);
-    if (!ok.includes(answer.status)) throw this.refused(req, answer);
-    return answer;
+    return new RemoteRejection(`${super.refused(req, answer).message}${hint}`);
   }
 
   /** {@link expect} 200 and the JSON body as an object. */
   async json(req: GraphRequest, ok: readonly number[] = [200]): Promise<Record<string, unknown>> {
     const answer = await this.expect(req, ok);
-    try {
-      const v = JSON.parse(Buffer.from(answer.body).toString('utf8')) as unknown;
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch {
-      // fall through
-    }
+    const v = jsonObjectOf(answer.body);
+    if (v) return v;
     throw new RemoteRejection(`${this.where(req.object, req.action)}: HTTP ${answer.status} without a JSON object in the answer`);
   }
 
@@ -147,7 +149,7 @@ export class GraphClient {
       }
       if (Array.isArray(body?.value)) for (const v of body.value) if (v !== null && typeof v === 'object') out.push(v as Record<string, unknown>);
       const next = typeof body?.['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
-      path = next && next.startsWith(this.#base) ? next.slice(this.#base.length) : undefined;
+      path = next && next.startsWith(this.base) ? next.slice(this.base.length) : undefined;
     }
     return out;
   }
@@ -155,29 +157,6 @@ export class GraphClient {
   /** {@link list} that always gives a list. */
   async all(req: Omit<GraphRequest, 'method' | 'json'>): Promise<Record<string, unknown>[]> {
     return (await this.list(req)) ?? [];
-  }
-
-  #attempt(req: GraphRequest): Promise<HttpAnswer> {
-    const url = `${this.#base}${req.path}`;
-    const body = req.json !== undefined ? JSON.stringify(req.json) : undefined;
-    return requestBytes(
-      {
-        url,
-        method: req.method,
-        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body,
-        authorization: () => {
-          if (req.method === 'GET') this.counts.reads += 1;
-          else this.counts.writes += 1;
-          return this.auth.header();
-        },
-      },
-      req.retries !== undefined ? { ...this.opts, retries: req.retries } : this.opts,
-      {
-        where: `${this.where(req.object, req.action)} (${printableUrl(url)})`,
-        gaveUp: (last, attempts) => new GraphGaveUp(`${this.where(req.object, req.action)} (${printableUrl(url)}): ${last.message}; gave up after ${attempts} attempts`, last.retryAfterMs),
-      },
-    );
   }
 
   /** A request to Azure Blob Storage by SAS: no bearer token; counted as a write. */

@@ -15,31 +15,14 @@
  * Every error names the target, the object and the HTTP status, with an excerpt of the answer where the target's
  * secrets are masked; URLs are printed without their query.
  */
-import { NetworkError, RemoteRejection } from '../../errors.js';
-import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod, type HttpOptions, type StreamBody } from '../../net/http.js';
+import { NetworkError } from '../../errors.js';
+import { printableUrl, requestBytes, type HttpAnswer, type StreamBody } from '../../net/http.js';
 import type { Retryable } from '../../net/retry.js';
 import { redact, type Secret } from '../../secret.js';
-import type { RequestCounts } from '../../rollout/model.js';
+import { jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 
-export interface KandjiRequest {
-  /** The object, for messages: `custom profile "aiwatch — PPPC"`. */
-  object: string;
-  /** What is done to it: `read`, `create`, `upload`. */
-  action: string;
-  method: HttpMethod;
-  /** Path and query below the API host, e.g. `/api/v1/library/custom-apps`. */
-  path: string;
-  headers?: Record<string, string>;
-  body?: string | Uint8Array | StreamBody;
-  /** Retries of this request (default the client's): 0 for a create that must not be re-sent blindly. */
-  retries?: number;
-  onProgress?: (sent: number, total: number) => void;
-}
-
-export interface KandjiClientOptions extends HttpOptions {
-  /** Secret values to mask in any excerpt of a server answer (the token, the tenant keys). */
-  secrets?: Secret[];
-}
+export type KandjiRequest = MdmRequest;
+export type KandjiClientOptions = MdmClientOptions;
 
 /** Retries given up (or none allowed): the last status (undefined for a transport failure) and the server's Retry-After. */
 export class KandjiUnavailable extends NetworkError {
@@ -66,81 +49,47 @@ export function excerptOf(body: Uint8Array, secrets: readonly Secret[]): string 
   return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
 }
 
-export class KandjiClient {
-  readonly counts: RequestCounts = { reads: 0, writes: 0, uploadedBytes: 0 };
-  readonly #base: string;
+export class KandjiClient extends MdmHttpClient {
+  protected readonly refusals: AuthRefusals = {
+    unauthorized: 'authentication refused (HTTP 401): the API token is wrong, revoked or expired (Settings → Access → API Token)',
+    forbidden: 'refused with HTTP 403: the API token lacks a permission for this (docs/kandji-mosyle.md lists the permissions needed)',
+  };
+  /** A profile's form is not an upload: only the pkg's bytes to S3 count ({@link s3}). */
+  protected override readonly countsStreamedBytes = false;
   readonly #token: Secret;
 
   constructor(
     baseUrl: string,
     token: Secret,
-    readonly opts: KandjiClientOptions,
+    opts: KandjiClientOptions,
     /** `kandji acme`. */
-    readonly who: string,
+    who: string,
   ) {
-    this.#base = baseUrl.replace(/\/+$/, '');
+    super(baseUrl, opts, who);
     this.#token = token;
   }
 
-  where(object: string, action: string): string {
-    return `${this.who}: ${object}: ${action}`;
+  protected authorization(): Promise<string> {
+    return Promise.resolve(`Bearer ${this.#token.reveal()}`);
   }
 
-  refused(req: Pick<KandjiRequest, 'object' | 'action'>, answer: HttpAnswer): RemoteRejection {
-    return new RemoteRejection(`${this.where(req.object, req.action)}: refused with HTTP ${answer.status}: ${excerptOf(answer.body, this.opts.secrets ?? [])}`);
+  protected excerpt(answer: HttpAnswer): string {
+    return excerptOf(answer.body, this.opts.secrets ?? []);
   }
 
-  /** Send a request; resolves to any answer but 401/403 (final), 429 and 5xx (after the retries). */
-  async send(req: KandjiRequest): Promise<HttpAnswer> {
-    const url = `${this.#base}${req.path}`;
-    const stream = typeof req.body === 'object' && !(req.body instanceof Uint8Array);
-    const where = `${this.where(req.object, req.action)} (${printableUrl(url)})`;
-    const answer = await requestBytes(
-      {
-        url,
-        method: req.method,
-        headers: { accept: 'application/json', ...req.headers },
-        body: req.body,
-        authorization: () => {
-          // Counted per attempt that reaches the wire: a retry is a request too.
-          if (req.method === 'GET') this.counts.reads += 1;
-          else this.counts.writes += 1;
-          return Promise.resolve(`Bearer ${this.#token.reveal()}`);
-        },
-        onProgress: stream ? req.onProgress : undefined,
-      },
-      req.retries !== undefined ? { ...this.opts, retries: req.retries } : this.opts,
-      { where, gaveUp: (last, n) => this.#gaveUp(where, last, n) },
-    );
-    if (answer.status === 401) {
-      throw new RemoteRejection(`${this.where(req.object, req.action)}: authentication refused (HTTP 401): the API token is wrong, revoked or expired (Settings → Access → API Token)`);
-    }
-    if (answer.status === 403) {
-      throw new RemoteRejection(`${this.where(req.object, req.action)}: refused with HTTP 403: the API token lacks a permission for this (docs/kandji-mosyle.md lists the permissions needed)`);
-    }
-    return answer;
+  protected wire(req: KandjiRequest): MdmRequest {
+    return { ...req, headers: { accept: 'application/json', ...req.headers } };
   }
 
-  #gaveUp(where: string, last: Retryable, attempts: number): KandjiUnavailable {
+  protected override gaveUp(where: string, last: Retryable, attempts: number): KandjiUnavailable {
     const status = /^HTTP (\d{3})$/.exec(last.message)?.[1];
     return new KandjiUnavailable(`${where}: ${last.message}; gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`, status ? Number(status) : undefined, last.retryAfterMs);
   }
 
-  /** {@link send}, then any status outside `ok` is a RemoteRejection naming the target, object and status. */
-  async expect(req: KandjiRequest, ok: readonly number[]): Promise<HttpAnswer> {
-    const answer = await this.send(req);
-    if (!ok.includes(answer.status)) throw this.refused(req, answer);
-    return answer;
-  }
-
-  /** The JSON body of an answer as an object (or an array with `array`), else a NetworkError naming what came. */
+  /** The JSON body of an answer as an object, else a NetworkError naming what came. */
   parse(answer: HttpAnswer, req: Pick<KandjiRequest, 'object' | 'action'>): Record<string, unknown> {
-    try {
-      const v = JSON.parse(Buffer.from(answer.body).toString('utf8')) as unknown;
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch {
-      // fall through
-    }
+    const v = jsonObjectOf(answer.body);
+    if (v) return v;
     throw new NetworkError(`${this.where(req.object, req.action)}: HTTP ${answer.status} without a JSON object in the answer`);
   }
 
@@ -173,8 +122,8 @@ export class KandjiClient {
   #nextPath(next: unknown): string | undefined {
     if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return undefined;
     try {
-      const u = new URL(next, this.#base);
-      const base = new URL(this.#base);
+      const u = new URL(next, this.base);
+      const base = new URL(this.base);
       return u.origin === base.origin ? `${u.pathname}${u.search}` : undefined;
     } catch {
       return undefined;
@@ -203,7 +152,7 @@ export class KandjiClient {
         },
       },
       { ...this.opts, requestTimeoutMs: Math.max(this.opts.requestTimeoutMs ?? 60_000, 300_000) },
-      { where, gaveUp: (last, n) => this.#gaveUp(where, last, n) },
+      { where, gaveUp: (last, n) => this.gaveUp(where, last, n) },
     );
   }
 }
