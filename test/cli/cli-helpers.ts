@@ -13,7 +13,7 @@ export interface CliRun {
   json: () => Record<string, unknown>;
 }
 
-export async function cli(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string; isTTY?: boolean } = {}): Promise<CliRun> {
+export async function cli(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string; isTTY?: boolean; signal?: AbortSignal } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {
@@ -23,7 +23,7 @@ export async function cli(argv: string[], opts: { cwd?: string; env?: NodeJS.Pro
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),
     isTTY: opts.isTTY ?? false,
-    signal: new AbortController().signal,
+    signal: opts.signal ?? new AbortController().signal,
   });
   return { code, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, unknown> };
 }

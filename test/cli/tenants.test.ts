@@ -89,6 +89,18 @@ describe('aiwatch-deploy tenants', () => {
     expect(readdirSync(path.join(r.dir, 'o/acme')).sort()).toEqual(['com.runlayer.aiwatch.intune.plist', 'com.runlayer.aiwatch.jamf.values.json', 'com.runlayer.aiwatch.tenant.mobileconfig']);
   });
 
+  it('an interrupted run exits 130 and says how many tenants were written, never 0 with a partial count', async () => {
+    const dir = tempDir('tenants');
+    writeFileSync(path.join(dir, 't.csv'), `name,host,org_api_key\nacme,https://a.runlayer.com,${K1}\nbeta,https://b.runlayer.com,${K2}\n`);
+    const stop = new AbortController();
+    stop.abort();
+    const r = await cli(['tenants', '--csv', 't.csv', '--out', 'o', '--json'], { cwd: dir, signal: stop.signal });
+    expect(r.code).toBe(130);
+    expect(r.json()).toMatchObject({ ok: false, error: { kind: 'interrupted' } });
+    expect((r.json().error as { message: string }).message).toMatch(/interrupted after 0 of 2 tenant\(s\)/);
+    expect(r.stdout + r.stderr).not.toContain(K1);
+  });
+
   it('draws a progress bar on a TTY only, naming tenants but never keys', async () => {
     const csv = `name,host,org_api_key\nacme,https://a.runlayer.com,${K1}\nbeta,https://b.runlayer.com,${K2}\n`;
     const tty = await run(csv, [], { isTTY: true });

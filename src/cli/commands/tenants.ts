@@ -1,7 +1,7 @@
 /** `aiwatch-deploy tenants --csv FILE --out DIR`: adapter over src/profiles/tenants-plan.ts and planTenant, one folder per tenant. */
 import path from 'node:path';
 import { loadDefaultSpec, loadSpec } from '../../config/spec.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, InterruptedError } from '../../errors.js';
 import { readInputText } from '../../io/fs.js';
 import { planTenant, TENANT_FORMATS } from '../../profiles/plan.js';
 import { csvColumnName, parseTenantsCsv } from '../../profiles/tenants-plan.js';
@@ -66,6 +66,8 @@ export const tenantsCommand = defineCommand({
       progress.stop();
     }
     const done = written.filter((w) => w !== undefined);
+    // Every file written is whole (BatchWriter renames a finished file only); the rest was never started.
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted after ${done.length} of ${rows.length} tenant(s) written to ${path.relative(ctx.cwd, out) || out}; the files written are whole; run again to write the rest`);
     const failed = rows.filter((r) => r.problems.length > 0);
     if (!ctx.json) for (const p of failed.flatMap((r) => r.problems)) ctx.stderr(`${p}\n`);
     return {
