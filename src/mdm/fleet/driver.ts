@@ -19,6 +19,7 @@ import { UsageError } from '../../errors.js';
 import { isSecret, Secret } from '../../secret.js';
 import { readMarker, writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
+import { PlannedSession } from '../session.js';
 import { FleetClient } from './client.js';
 import { desiredObjects, profileHash, type DesiredObject, type DesiredPackage, type DesiredProfile } from './desired.js';
 import { fieldsForm, fileForm } from './form.js';
@@ -61,9 +62,7 @@ function optionProblems(target: RolloutTarget): string[] {
   return problems;
 }
 
-class FleetSession implements MdmSession {
-  #entries: PlanEntry[] | undefined;
-
+class FleetSession extends PlannedSession<PlanEntry> {
   constructor(
     readonly client: FleetClient,
     readonly team: TeamRef,
@@ -71,25 +70,18 @@ class FleetSession implements MdmSession {
     readonly release: ReleaseContent,
     readonly ctx: DriverContext,
     readonly desired: DesiredObject[],
-  ) {}
+  ) {
+    super();
+  }
 
   async plan(): Promise<PlannedObject[]> {
-    this.#entries = await planTarget(this.client, this.team, this.desired, this.release, this.target.testServer);
-    return this.#entries.map((e) => e.planned);
+    this.entries = await planTarget(this.client, this.team, this.desired, this.release, this.target.testServer);
+    return this.entries.map((e) => e.planned);
   }
-
-  counts(): { reads: number; writes: number; uploadedBytes: number } {
-    return { ...this.client.counts };
-  }
-
-  async close(): Promise<void> {}
 
   async apply(object: PlannedObject): Promise<void> {
-    if (object.action === 'unchanged' || object.action === 'blocked') return;
-    if (!this.#entries) await this.plan();
-    const entry = this.#entries!.find((e) => e.planned.kind === object.kind && e.planned.name === object.name);
-    if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
-    if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
+    const entry = await this.entryToApply(object);
+    if (!entry) return;
     if (entry.planned.action === 'unchanged') return;
     const d = entry.desired;
     if (d.kind === 'profile') await this.#applyProfile(d, entry.observed as ObservedProfile | undefined);

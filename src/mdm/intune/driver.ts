@@ -22,6 +22,7 @@ import { applyReleaseBlocks } from '../../rollout/blocks.js';
 import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
 import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { isSecret, type Secret } from '../../secret.js';
+import { PlannedSession } from '../session.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
 import { GraphClient, GraphGaveUp } from './client.js';
 import { appAssignBody, assignmentShown, desiredIntune, normalText, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
@@ -132,8 +133,7 @@ interface Entry {
   planned: PlannedObject;
 }
 
-class IntuneSession implements MdmSession {
-  #entries: Entry[] | undefined;
+class IntuneSession extends PlannedSession<Entry> {
   /** Collections that refused `$filter` on displayName (asked whole from then on). */
   readonly #noFilter = new Set<string>();
 
@@ -143,13 +143,9 @@ class IntuneSession implements MdmSession {
     readonly release: ReleaseContent,
     readonly ctx: DriverContext,
     readonly desired: DesiredIntune[],
-  ) {}
-
-  counts(): { reads: number; writes: number; uploadedBytes: number } {
-    return this.client.totals();
+  ) {
+    super();
   }
-
-  async close(): Promise<void> {}
 
   async #groupsOf(path: string, object: string): Promise<string[]> {
     const list = await this.client.all({ object, action: 'read assignments', path });
@@ -285,7 +281,7 @@ class IntuneSession implements MdmSession {
       entries.push({ desired: d, observed, planned: compareIntune(d, observed) });
     }
     this.#blocks(entries);
-    this.#entries = entries;
+    this.entries = entries;
     return entries.map((e) => e.planned);
   }
 
@@ -302,11 +298,8 @@ class IntuneSession implements MdmSession {
   }
 
   async apply(object: PlannedObject): Promise<void> {
-    if (object.action === 'unchanged' || object.action === 'blocked') return;
-    if (!this.#entries) await this.plan();
-    const entry = this.#entries!.find((e) => e.planned.kind === object.kind && e.planned.name === object.name);
-    if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
-    if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
+    const entry = await this.entryToApply(object);
+    if (!entry) return;
     if (entry.planned.action === 'unchanged') return;
     if (entry.desired.kind === 'app') return this.#applyApp(entry);
     if (entry.desired.kind === 'script') return this.#applyRemediation(entry);

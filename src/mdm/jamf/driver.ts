@@ -22,6 +22,7 @@ import type { HttpAnswer } from '../../net/http.js';
 import { isSecret, type Secret } from '../../secret.js';
 import { writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
+import { PlannedSession } from '../session.js';
 import { JamfAuth, type JamfCredentials } from './auth.js';
 import { parseClassic, profileXml, policyXml, readId, ClassicXmlError } from './classic-xml.js';
 import { JamfClient } from './client.js';
@@ -68,8 +69,7 @@ function credentialProblems(target: RolloutTarget): string[] {
   return problems;
 }
 
-class JamfSession implements MdmSession {
-  #entries: PlanEntry[] | undefined;
+class JamfSession extends PlannedSession<PlanEntry> {
   /** Ids learned by name: `role` → id and name, for the objects after it. */
   readonly #ids = new Map<string, { id: string; name: string }>();
   readonly #desired: DesiredObject[];
@@ -83,13 +83,14 @@ class JamfSession implements MdmSession {
     desired: DesiredObject[],
     versionGroupPrefix: string,
   ) {
+    super();
     this.#desired = desired;
     this.#versionGroupPrefix = versionGroupPrefix;
   }
 
   async plan(): Promise<PlannedObject[]> {
     const entries = await planTarget(this.client, this.#desired, this.release, this.target.testServer, this.#versionGroupPrefix);
-    this.#entries = entries;
+    this.entries = entries;
     this.#ids.clear();
     for (const e of entries) {
       const id = (e.observed as { id?: string } | undefined)?.id;
@@ -98,22 +99,13 @@ class JamfSession implements MdmSession {
     return entries.map((e) => e.planned);
   }
 
-  counts(): { reads: number; writes: number; uploadedBytes: number } {
-    return this.client.totals();
-  }
-
-  async close(): Promise<void> {}
-
   #marker(d: DesiredObject, old: string): string {
     return writeMarker(old, { kind: d.role, sha256: d.hash, version: this.release.version });
   }
 
   async apply(object: PlannedObject): Promise<void> {
-    if (object.action === 'unchanged' || object.action === 'blocked') return;
-    if (!this.#entries) await this.plan();
-    const entry = this.#entries!.find((e) => e.planned.kind === object.kind && e.planned.name === object.name);
-    if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
-    if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
+    const entry = await this.entryToApply(object);
+    if (!entry) return;
     const d = entry.desired;
     switch (d.role) {
       case 'smart-group':

@@ -23,6 +23,7 @@ import { sleepFor } from '../../net/retry.js';
 import { isSecret, Secret } from '../../secret.js';
 import { writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
+import { PlannedSession } from '../session.js';
 import { KandjiClient, KandjiUnavailable } from './client.js';
 import { desiredObjects, RUNS_ON, type DesiredApp, type DesiredObject, type DesiredProfile } from './desired.js';
 import { ProfileTextError } from './mobileconfig.js';
@@ -63,8 +64,7 @@ function blueprintName(target: { scope: RolloutTarget['scope'] }): string {
   return 'group' in target.scope ? target.scope.group : '';
 }
 
-class KandjiSession implements MdmSession {
-  #entries: PlanEntry[] | undefined;
+class KandjiSession extends PlannedSession<PlanEntry> {
   #blueprint: Blueprint | undefined;
 
   constructor(
@@ -73,27 +73,20 @@ class KandjiSession implements MdmSession {
     readonly release: ReleaseContent,
     readonly ctx: DriverContext,
     readonly desired: DesiredObject[],
-  ) {}
+  ) {
+    super();
+  }
 
   async plan(): Promise<PlannedObject[]> {
     const state = await planTarget(this.client, this.desired, this.release, this.target.testServer, blueprintName(this.target));
-    this.#entries = state.entries;
+    this.entries = state.entries;
     this.#blueprint = state.blueprint;
     return state.entries.map((e) => e.planned);
   }
 
-  counts(): { reads: number; writes: number; uploadedBytes: number } {
-    return { ...this.client.counts };
-  }
-
-  async close(): Promise<void> {}
-
   async apply(object: PlannedObject): Promise<void> {
-    if (object.action === 'unchanged' || object.action === 'blocked') return;
-    if (!this.#entries) await this.plan();
-    const entry = this.#entries!.find((e) => e.planned.kind === object.kind && e.planned.name === object.name);
-    if (!entry) throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is not part of this target's plan`);
-    if (entry.planned.action === 'blocked') throw new UsageError(`${this.client.who}: ${object.kind} "${object.name}" is blocked: ${entry.planned.reason ?? ''}`);
+    const entry = await this.entryToApply(object);
+    if (!entry) return;
     const d = entry.desired;
     const id = d.kind === 'profile' ? await this.#applyProfile(d, entry) : await this.#applyApp(d, entry);
     if (!entry.assigned) await this.#assign(d, id);
