@@ -20,6 +20,7 @@ import { isSecret, Secret } from '../../secret.js';
 import { readMarker, writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { PlannedSession } from '../session.js';
+import { optionProblems as unknownOptionProblems } from '../options.js';
 import { FleetClient } from './client.js';
 import { desiredObjects, profileHash, type DesiredObject, type DesiredPackage, type DesiredProfile } from './desired.js';
 import { fieldsForm, fileForm } from './form.js';
@@ -49,10 +50,7 @@ export function teamOf(target: Pick<RolloutTarget, 'options'>): TeamRef {
 
 function optionProblems(target: RolloutTarget): string[] {
   const where = `target ${target.name}`;
-  const problems: string[] = [];
-  for (const k of Object.keys(target.options)) {
-    if (!(k in OPTIONS)) problems.push(`${where}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
-  }
+  const problems = unknownOptionProblems(target, OPTIONS);
   const given = TEAM_FIELDS.filter((f) => target.options[f] !== undefined);
   if (given.length === 0) problems.push(`${where}: options: give the team as team_id (or fleet_id, its newer name): a positive integer, Fleet → Teams (Fleets) → the id in the URL`);
   if (given.length === 2) problems.push(`${where}: options: give team_id or fleet_id, not both (they are one setting under its old and new name)`);

@@ -23,6 +23,7 @@ import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
 import type { DriverContext, FieldDiff, FieldValue, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { isSecret, type Secret } from '../../secret.js';
 import { PlannedSession } from '../session.js';
+import { namePrefixOf, optionProblems } from '../options.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
 import { GraphClient, GraphGaveUp } from './client.js';
 import { appAssignBody, assignmentShown, desiredIntune, normalText, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
@@ -32,7 +33,6 @@ import { secretShown } from '../../rollout/marker.js';
 export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 const GUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const TENANT_RE = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[A-Za-z0-9][A-Za-z0-9.-]{0,252}\.[A-Za-z]{2,63})$/;
-const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/;
 const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every object name we make (default "aiwatch")',
   windows: 'true to also publish the Windows Remediations (install pair and health pair; default false)',
@@ -418,6 +418,22 @@ class IntuneSession extends PlannedSession<Entry> {
   }
 }
 
+/** A problem of one of Intune's own options (undefined: fine). */
+function intuneOptionProblem(targetName: string, k: string, v: unknown): string | undefined {
+  if (k === 'windows' && typeof v !== 'boolean') return `target ${targetName}: options.windows must be true or false, got ${JSON.stringify(v)}`;
+  if (k !== 'authority') return undefined;
+  let u: URL | undefined;
+  try {
+    u = typeof v === 'string' ? new URL(v) : undefined;
+  } catch {
+    u = undefined;
+  }
+  if (!u || !(u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname))) || u.search || u.username) {
+    return `target ${targetName}: options.authority must be an https URL (http only for 127.0.0.1), got ${JSON.stringify(typeof v === 'string' ? v.slice(0, 80) : v)}`;
+  }
+  return undefined;
+}
+
 export const intuneDriver: MdmDriver = {
   kind: 'intune',
   credentialFields: [
@@ -431,23 +447,7 @@ export const intuneDriver: MdmDriver = {
   ],
 
   validate(target: RolloutTarget): string[] {
-    const problems = credentialProblems(target);
-    for (const [k, v] of Object.entries(target.options)) {
-      if (!(k in OPTIONS)) problems.push(`target ${target.name}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
-      else if (k === 'namePrefix' && (typeof v !== 'string' || !PREFIX_RE.test(v))) problems.push(`target ${target.name}: options.namePrefix must match ${PREFIX_RE.source}, got ${JSON.stringify(v)}`);
-      else if (k === 'windows' && typeof v !== 'boolean') problems.push(`target ${target.name}: options.windows must be true or false, got ${JSON.stringify(v)}`);
-      else if (k === 'authority') {
-        let u: URL | undefined;
-        try {
-          u = typeof v === 'string' ? new URL(v) : undefined;
-        } catch {
-          u = undefined;
-        }
-        if (!u || !(u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname))) || u.search || u.username) {
-          problems.push(`target ${target.name}: options.authority must be an https URL (http only for 127.0.0.1), got ${JSON.stringify(typeof v === 'string' ? v.slice(0, 80) : v)}`);
-        }
-      }
-    }
+    const problems = [...credentialProblems(target), ...optionProblems(target, OPTIONS, (k, v) => intuneOptionProblem(target.name, k, v))];
     if ('smartGroup' in target.scope) {
       problems.push(`target ${target.name}: scope.smartGroup is a Jamf concept; for Intune give scope.group: the object id (GUID) of an Entra group (a dynamic group does what a smart group does)`);
     } else if (!GUID_RE.test(target.scope.group)) {
@@ -470,7 +470,7 @@ export const intuneDriver: MdmDriver = {
       who,
     );
     const client = new GraphClient(target.url, auth, { ...http, secrets }, who, counter);
-    const prefix = typeof target.options.namePrefix === 'string' ? target.options.namePrefix : 'aiwatch';
+    const prefix = namePrefixOf(target);
     const groupId = 'group' in target.scope ? target.scope.group : '';
     return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId, windows: target.options.windows === true }));
   },

@@ -23,6 +23,7 @@ import { isSecret, type Secret } from '../../secret.js';
 import { writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { PlannedSession } from '../session.js';
+import { namePrefixOf, optionProblems } from '../options.js';
 import { JamfAuth, type JamfCredentials } from './auth.js';
 import { parseClassic, profileXml, policyXml, readId, ClassicXmlError } from './classic-xml.js';
 import { JamfClient } from './client.js';
@@ -35,7 +36,6 @@ import { planTarget, type PlanEntry } from './plan.js';
 const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every object name we make (default "aiwatch"): letters, digits, space, . _ -',
 };
-const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/;
 
 function credentialsOf(target: ResolvedTarget): JamfCredentials {
   const c = target.credentials;
@@ -287,11 +287,7 @@ export const jamfDriver: MdmDriver = {
   ],
 
   validate(target: RolloutTarget): string[] {
-    const problems = credentialProblems(target);
-    for (const [k, v] of Object.entries(target.options)) {
-      if (!(k in OPTIONS)) problems.push(`target ${target.name}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
-      else if (k === 'namePrefix' && (typeof v !== 'string' || !PREFIX_RE.test(v))) problems.push(`target ${target.name}: options.namePrefix must match ${PREFIX_RE.source}, got ${JSON.stringify(v)}`);
-    }
+    const problems = [...credentialProblems(target), ...optionProblems(target, OPTIONS)];
     if ('smartGroup' in target.scope) {
       const g = target.scope.smartGroup;
       if (g.criteria.length === 0) problems.push(`target ${target.name}: scope.smartGroup "${g.name}" has no criteria: it would hold no Mac (give at least one criterion)`);
@@ -316,7 +312,7 @@ export const jamfDriver: MdmDriver = {
     const counter = { reads: 0 };
     const auth = new JamfAuth(target.url, creds, { ...http, onRequest: () => (counter.reads += 1) }, who);
     const client = new JamfClient(target.url, auth, { ...http, secrets }, who, counter);
-    const prefix = typeof target.options.namePrefix === 'string' ? target.options.namePrefix : 'aiwatch';
+    const prefix = namePrefixOf(target);
     const scopeName = 'smartGroup' in target.scope ? target.scope.smartGroup.name : target.scope.group;
     const names = objectNames(prefix, scopeName, release.version);
     const desired = desiredObjects({ spec, release, target, tenant, prefix });

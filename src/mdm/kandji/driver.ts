@@ -24,6 +24,7 @@ import { isSecret, Secret } from '../../secret.js';
 import { writeMarker } from '../../rollout/marker.js';
 import type { DriverContext, MdmDriver, MdmSession, PlannedObject, ReleaseContent, ResolvedTarget, RolloutTarget } from '../../rollout/model.js';
 import { PlannedSession } from '../session.js';
+import { namePrefixOf, optionProblems } from '../options.js';
 import { KandjiClient, KandjiUnavailable } from './client.js';
 import { desiredObjects, RUNS_ON, type DesiredApp, type DesiredObject, type DesiredProfile } from './desired.js';
 import { ProfileTextError } from './mobileconfig.js';
@@ -35,7 +36,6 @@ const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every library item name we make (default "aiwatch"): letters, digits, space, . _ -',
   assignmentNodeId: 'for an assignment-map blueprint with conditional logic: the node the items are assigned to',
 };
-const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$/;
 const NODE_RE = /^[0-9A-Za-z-]{1,64}$/;
 /** The API hosts Kandji and Iru publish (Settings → Access). */
 const HOST_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.api\.(?:kandji\.io|eu\.kandji\.io|iru\.com)$/;
@@ -203,11 +203,11 @@ export const kandjiDriver: MdmDriver = {
     const problems: string[] = [];
     const urlProblem = kandjiUrlProblem(target.name, target.url);
     if (urlProblem) problems.push(urlProblem);
-    for (const [k, v] of Object.entries(target.options)) {
-      if (!(k in OPTIONS)) problems.push(`target ${target.name}: options: unknown option "${k}"; known: ${Object.entries(OPTIONS).map(([n, w]) => `${n} (${w})`).join(', ')}`);
-      else if (k === 'namePrefix' && (typeof v !== 'string' || !PREFIX_RE.test(v))) problems.push(`target ${target.name}: options.namePrefix must match ${PREFIX_RE.source}, got ${JSON.stringify(v)}`);
-      else if (k === 'assignmentNodeId' && (typeof v !== 'string' || !NODE_RE.test(v))) problems.push(`target ${target.name}: options.assignmentNodeId must be a node id (letters, digits, -), got ${JSON.stringify(typeof v === 'string' ? v.slice(0, 80) : v)}`);
-    }
+    problems.push(
+      ...optionProblems(target, OPTIONS, (k, v) =>
+        k === 'assignmentNodeId' && (typeof v !== 'string' || !NODE_RE.test(v)) ? `target ${target.name}: options.assignmentNodeId must be a node id (letters, digits, -), got ${JSON.stringify(typeof v === 'string' ? v.slice(0, 80) : v)}` : undefined,
+      ),
+    );
     if ('smartGroup' in target.scope) {
       problems.push(`target ${target.name}: scope.smartGroup is a Jamf concept; for Kandji give scope.group: the name of the blueprint the items are assigned to`);
     } else if (target.scope.group.trim() === '' || target.scope.group.length > 200) {
@@ -227,7 +227,7 @@ export const kandjiDriver: MdmDriver = {
     const http = { signal: ctx.signal, backoffMs: ctx.http?.backoffMs, sleep: ctx.http?.sleep, requestTimeoutMs: ctx.http?.requestTimeoutMs, onRetry: ctx.onNote, secrets };
     const clean = new Secret(token.reveal().trim(), token.label);
     const client = new KandjiClient(target.url, clean, { ...http, secrets: [...secrets, clean] }, who);
-    const prefix = typeof target.options.namePrefix === 'string' ? target.options.namePrefix : 'aiwatch';
+    const prefix = namePrefixOf(target);
     let desired: DesiredObject[];
     try {
       desired = desiredObjects({ spec, release, tenant, prefix, blueprint: blueprintName(target) });
