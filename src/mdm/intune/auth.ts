@@ -22,8 +22,9 @@ import { createHash, createPrivateKey, randomUUID, X509Certificate, type KeyObje
 import { SignJWT } from 'jose';
 import forge from 'node-forge';
 import { NetworkError, RemoteRejection, UsageError } from '../../errors.js';
-import { printableUrl, requestBytes, type HttpAnswer, type HttpOptions } from '../../net/http.js';
+import { printableUrl, requestBytes, type HttpOptions } from '../../net/http.js';
 import type { Secret } from '../../secret.js';
+import { jsonObjectOf } from '../http-client.js';
 
 export type IntuneCredential =
   | { kind: 'secret'; clientSecret: Secret }
@@ -111,15 +112,6 @@ export async function certificateAssertion(id: { clientId: string; tokenUrl: str
     .sign(cert.key);
 }
 
-function jsonOf(answer: HttpAnswer): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(answer.body).toString('utf8')) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 interface Token {
   value: string;
   receivedAt: number;
@@ -181,7 +173,7 @@ export class IntuneAuth {
     this.#opts.onRequest?.();
     const answer = await requestBytes({ url: full, method: 'GET', headers: { authorization: `bearer ${bearer}`, accept: 'application/json' } }, this.#opts, { where: what });
     if (answer.status !== 200) throw new RemoteRejection(`${what}: refused with HTTP ${answer.status}: check the job's "permissions: id-token: write"`);
-    const value = jsonOf(answer)?.value;
+    const value = jsonObjectOf(answer.body)?.value;
     if (typeof value !== 'string' || value.split('.').length !== 3 || value.length > 16_384) throw new NetworkError(`${what}: HTTP 200 without a JWT in "value"`);
     return value;
   }
@@ -210,7 +202,7 @@ export class IntuneAuth {
       this.#opts,
       { where: `${what} (${printableUrl(this.#url)})` },
     );
-    const body = jsonOf(answer);
+    const body = jsonObjectOf(answer.body);
     if (answer.status !== 200) {
       const code = typeof body?.error === 'string' ? body.error.slice(0, 60) : undefined;
       const codes = Array.isArray(body?.error_codes) ? body.error_codes.filter((n) => typeof n === 'number').slice(0, 3).map((n) => `AADSTS${n}`) : [];

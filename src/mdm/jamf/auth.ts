@@ -17,6 +17,7 @@
 import { NetworkError, RemoteRejection } from '../../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type HttpOptions } from '../../net/http.js';
 import { redact, type Secret } from '../../secret.js';
+import { jsonObjectOf } from '../http-client.js';
 
 export type JamfCredentials =
   | { kind: 'client'; clientId: string; clientSecret: Secret }
@@ -47,15 +48,6 @@ const FALLBACK_LIFETIME_MS = 60_000;
 function excerpt(text: string, secrets: Secret[]): string {
   const flat = redact(text, secrets).replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat || '(empty body)';
-}
-
-function jsonOf(answer: HttpAnswer): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(answer.body).toString('utf8')) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export class JamfAuth {
@@ -114,14 +106,14 @@ export class JamfAuth {
   }
 
   #refused(what: string, answer: HttpAnswer, hint: string): RemoteRejection {
-    const body = jsonOf(answer);
+    const body = jsonObjectOf(answer.body);
     const code = typeof body?.error === 'string' ? body.error : undefined;
     const detail = code ? ` (${code.slice(0, 80)})` : answer.status === 401 || answer.status === 400 ? '' : `: ${excerpt(Buffer.from(answer.body).toString('utf8'), this.#secrets())}`;
     return new RemoteRejection(`${this.#who}: ${what}: refused with HTTP ${answer.status}${detail}: ${hint}`);
   }
 
   #tokenOf(answer: HttpAnswer, what: string, field: 'access_token' | 'token'): { value: string; body: Record<string, unknown> } {
-    const body = jsonOf(answer);
+    const body = jsonObjectOf(answer.body);
     const value = body?.[field];
     if (typeof value !== 'string' || value.length === 0 || value.length > 16_384) {
       throw new NetworkError(`${this.#who}: ${what}: HTTP ${answer.status} without a usable "${field}" in the answer`);
