@@ -21,23 +21,10 @@ import type { TenantValues } from '../../config/tenant-keys.js';
 import { dictString, readPlist } from '../../formats/plist-read.js';
 import { planTenant } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
-import type { FieldValue, ReleaseContent } from '../../rollout/model.js';
+import type { ReleaseContent } from '../../rollout/model.js';
+import { type DesiredBase, type ProfileRole } from '../desired.js';
 
-export type ProfileRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant';
-
-interface Base {
-  /** Our finer kind, kept in the marker: `profile-pppc`, …, `package`. */
-  role: string;
-  name: string;
-  /** The content hash (the marker's value for the package). */
-  hash: string;
-  /** Compared fields, as plan values. */
-  fields: Record<string, FieldValue>;
-  /** Fields shown only as a hash. */
-  secretFields?: string[];
-}
-
-export interface DesiredProfile extends Base {
+export interface DesiredProfile extends DesiredBase {
   kind: 'profile';
   role: ProfileRole;
   /** PayloadIdentifier: the profile's identity in Fleet. */
@@ -47,7 +34,7 @@ export interface DesiredProfile extends Base {
   labels: string[];
 }
 
-export interface DesiredPackage extends Base {
+export interface DesiredPackage extends DesiredBase {
   kind: 'package';
   role: 'package';
   fileName: string;

@@ -18,7 +18,8 @@ import type { DeploymentSpec } from '../../config/spec-types.js';
 import type { TenantValues } from '../../config/tenant-keys.js';
 import { planTenant } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
-import type { FieldValue, ReleaseContent, ResolvedTarget } from '../../rollout/model.js';
+import type { ReleaseContent, ResolvedTarget } from '../../rollout/model.js';
+import { shQuote, type DesiredBase } from '../desired.js';
 
 /** The criterion fields Jamf stores (Pro API SmartSearchCriterion). */
 export interface Criterion {
@@ -31,41 +32,29 @@ export interface Criterion {
   closingParen: boolean;
 }
 
-interface Base {
-  /** Our finer kind, kept in the marker: `smart-group`, `profile-pppc`, … */
-  role: string;
-  name: string;
-  /** The marker's content hash. */
-  hash: string;
-  /** Compared fields, as plan values. */
-  fields: Record<string, FieldValue>;
-  /** Fields shown only as a hash. */
-  secretFields?: string[];
-}
-
-export interface DesiredSmartGroup extends Base {
+export interface DesiredSmartGroup extends DesiredBase {
   kind: 'smart-group';
   role: 'smart-group' | 'smart-group-version';
   criteria: Criterion[];
 }
 /** An existing group named by the rollout: looked up, never written. */
-export interface DesiredExistingGroup extends Base {
+export interface DesiredExistingGroup extends DesiredBase {
   kind: 'smart-group';
   role: 'existing-group';
 }
-export interface DesiredExtensionAttribute extends Base {
+export interface DesiredExtensionAttribute extends DesiredBase {
   kind: 'extension-attribute';
   role: 'extension-attribute';
   scriptContents: string;
 }
-export interface DesiredProfile extends Base {
+export interface DesiredProfile extends DesiredBase {
   kind: 'profile';
   role: 'profile-pppc' | 'profile-loginitems' | 'profile-tenant';
   /** The .mobileconfig text (the tenant one holds secrets: never in a message). */
   payloads: string;
   scopeGroup: string;
 }
-export interface DesiredPackage extends Base {
+export interface DesiredPackage extends DesiredBase {
   kind: 'package';
   role: 'package';
   fileName: string;
@@ -74,7 +63,7 @@ export interface DesiredPackage extends Base {
   sha256: string;
   sha512: string;
 }
-export interface DesiredPolicy extends Base {
+export interface DesiredPolicy extends DesiredBase {
   kind: 'policy';
   role: 'policy';
   packageName: string;
@@ -100,11 +89,6 @@ export function objectNames(prefix: string, scopeName: string, version: string):
     tenant: `${prefix} — tenant settings`,
     policy: `${prefix} — install`,
   };
-}
-
-/** A shell word in single quotes. */
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -17,24 +17,11 @@ import type { DeploymentSpec } from '../../config/spec-types.js';
 import type { TenantValues } from '../../config/tenant-keys.js';
 import { planTenant } from '../../profiles/plan.js';
 import { contentHash, formatMarker, secretShown, writeMarker } from '../../rollout/marker.js';
-import type { FieldValue, ReleaseContent } from '../../rollout/model.js';
+import type { ReleaseContent } from '../../rollout/model.js';
+import { shQuote, type DesiredBase, type ProfileRole } from '../desired.js';
 import { profileContent, profileDescription, profileRoot, withDescription } from './mobileconfig.js';
 
-export type ProfileRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant';
-
-interface Base {
-  /** Our finer kind, kept in the marker. */
-  role: ProfileRole | 'app';
-  name: string;
-  /** The marker's content hash. */
-  hash: string;
-  /** Compared fields, as plan values. */
-  fields: Record<string, FieldValue>;
-  /** Fields shown only as a hash and marked secret in a plan. */
-  secretFields?: string[];
-}
-
-export interface DesiredProfile extends Base {
+export interface DesiredProfile extends DesiredBase<ProfileRole | 'app'> {
   kind: 'profile';
   role: ProfileRole;
   /** The .mobileconfig we upload, with the marker in PayloadDescription for `version` (the tenant one holds keys). */
@@ -43,7 +30,7 @@ export interface DesiredProfile extends Base {
   fileName: string;
 }
 
-export interface DesiredApp extends Base {
+export interface DesiredApp extends DesiredBase<ProfileRole | 'app'> {
   kind: 'app';
   role: 'app';
   fileName: string;
@@ -63,11 +50,6 @@ export const NOT_ASSIGNED = '(not assigned)';
 
 export function objectNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string } {
   return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} — agent` };
-}
-
-/** A shell word in single quotes. */
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
