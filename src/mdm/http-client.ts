@@ -14,7 +14,7 @@ import { RemoteRejection, type NetworkError } from '../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod, type HttpOptions, type StreamBody } from '../net/http.js';
 import type { Retryable } from '../net/retry.js';
 import type { RequestCounts } from '../rollout/model.js';
-import type { Secret } from '../secret.js';
+import { redact, type Secret } from '../secret.js';
 
 export interface MdmRequest {
   /** The object, for messages: `profile "aiwatch — PPPC"`. */
@@ -34,6 +34,16 @@ export interface MdmRequest {
 export interface MdmClientOptions extends HttpOptions {
   /** Secret values to mask in any excerpt of a server answer (the credentials, the tenant keys). */
   secrets?: Secret[];
+}
+
+/**
+ * A line of an answer's text for a message: the target's secrets masked, markup tags dropped with `dropTags` (an
+ * HTML or XML error page), white space folded, at most 240 characters.
+ */
+export function excerptLine(text: string, secrets: readonly Secret[], dropTags = false): string {
+  const masked = redact(text, secrets);
+  const flat = (dropTags ? masked.replace(/<[^>]{0,200}>/g, ' ') : masked).replace(/\s+/g, ' ').trim();
+  return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
 }
 
 /** The JSON object of an answer's body, or undefined when it is not one. */

@@ -13,8 +13,8 @@
  */
 import { NetworkError } from '../../errors.js';
 import type { HttpAnswer } from '../../net/http.js';
-import { redact, type Secret } from '../../secret.js';
-import { jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import type { Secret } from '../../secret.js';
+import { excerptLine, jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 
 export type SendRequest = MdmRequest;
 export type ClientOptions = MdmClientOptions;
@@ -33,8 +33,7 @@ function excerptOf(answer: HttpAnswer, secrets: Secret[]): string {
   } catch {
     // not JSON: shown as text
   }
-  flat = redact(flat, secrets).replace(/\s+/g, ' ').trim();
-  return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
+  return excerptLine(flat, secrets);
 }
 
 export class FleetClient extends MdmHttpClient {

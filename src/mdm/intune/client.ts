@@ -13,8 +13,8 @@
 import { NetworkError, RemoteRejection } from '../../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod } from '../../net/http.js';
 import type { Retryable } from '../../net/retry.js';
-import { redact, type Secret } from '../../secret.js';
-import { jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import type { Secret } from '../../secret.js';
+import { excerptLine, jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 import type { IntuneAuth } from './auth.js';
 
 export interface GraphRequest {
@@ -64,8 +64,7 @@ export function graphErrorOf(answer: HttpAnswer, secrets: readonly Secret[]): st
     const code = /<Code>([^<]{1,80})<\/Code>/.exec(text)?.[1];
     if (code) shown = code;
   }
-  const flat = redact(shown, secrets).replace(/\s+/g, ' ').trim();
-  return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
+  return excerptLine(shown, secrets);
 }
 
 export class GraphClient extends MdmHttpClient<GraphRequest> {

@@ -9,17 +9,11 @@
  * body that held the tenant keys) and URLs are printed without their query.
  */
 import type { HttpAnswer } from '../../net/http.js';
-import { redact, type Secret } from '../../secret.js';
-import { MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import { excerptLine, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 import type { JamfAuth } from './auth.js';
 
 export type SendRequest = MdmRequest;
 export type ClientOptions = MdmClientOptions;
-
-function excerptOf(answer: HttpAnswer, secrets: Secret[]): string {
-  const flat = redact(Buffer.from(answer.body.subarray(0, 4096)).toString('utf8'), secrets).replace(/<[^>]{0,200}>/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
-}
 
 export class JamfClient extends MdmHttpClient {
   protected readonly refusals: AuthRefusals = {
@@ -50,7 +44,7 @@ export class JamfClient extends MdmHttpClient {
   }
 
   protected excerpt(answer: HttpAnswer): string {
-    return excerptOf(answer, this.opts.secrets ?? []);
+    return excerptLine(Buffer.from(answer.body.subarray(0, 4096)).toString('utf8'), this.opts.secrets ?? [], true);
   }
 
   protected wire(req: SendRequest): MdmRequest {

@@ -18,8 +18,8 @@
 import { NetworkError } from '../../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type StreamBody } from '../../net/http.js';
 import type { Retryable } from '../../net/retry.js';
-import { redact, type Secret } from '../../secret.js';
-import { jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import type { Secret } from '../../secret.js';
+import { excerptLine, jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 
 export type KandjiRequest = MdmRequest;
 export type KandjiClientOptions = MdmClientOptions;
@@ -42,11 +42,7 @@ const MAX_ITEMS = 10_000;
 
 /** An excerpt of an answer for a message: secrets masked, tags dropped, bounded. */
 export function excerptOf(body: Uint8Array, secrets: readonly Secret[]): string {
-  const flat = redact(Buffer.from(body.subarray(0, 4096)).toString('utf8'), secrets)
-    .replace(/<[^>]{0,200}>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return flat.length > 240 ? `${flat.slice(0, 240)}…` : flat || '(empty body)';
+  return excerptLine(Buffer.from(body.subarray(0, 4096)).toString('utf8'), secrets, true);
 }
 
 export class KandjiClient extends MdmHttpClient {
