@@ -65,7 +65,10 @@ export interface AuthRefusals {
   forbidden?: string;
 }
 
-export abstract class MdmHttpClient<R extends Pick<MdmRequest, 'object' | 'action' | 'method' | 'path' | 'retries'> = MdmRequest> {
+/** What a client's request carries at the least (Graph's takes a JSON value instead of a body). */
+export type RequestBase = Pick<MdmRequest, 'object' | 'action' | 'method' | 'path' | 'retries'>;
+
+export abstract class MdmHttpClient<R extends RequestBase = MdmRequest> {
   readonly counts: RequestCounts = { reads: 0, writes: 0, uploadedBytes: 0 };
   protected readonly base: string;
 
@@ -157,5 +160,35 @@ export abstract class MdmHttpClient<R extends Pick<MdmRequest, 'object' | 'actio
       w.retries !== undefined ? { ...this.opts, retries: w.retries } : this.opts,
       this.gaveUp ? { where, gaveUp: (last, n) => this.gaveUp!(where, last, n) } : { where },
     );
+  }
+}
+
+/** A sign-in whose token expires: asked for before every attempt, forgotten after a 401. */
+export interface RenewableAuth {
+  header(): Promise<string>;
+  invalidate(): void;
+}
+
+/** A client whose token comes from a sign-in (Jamf, Intune): a 401 signs in again and repeats the request once. */
+export abstract class SignedInClient<A extends RenewableAuth, R extends RequestBase = MdmRequest> extends MdmHttpClient<R> {
+  constructor(
+    baseUrl: string,
+    readonly auth: A,
+    opts: MdmClientOptions,
+    /** `jamf acme`. */
+    who: string,
+    /** Requests made outside this client (sign-ins), added to its reads. */
+    extraReads: { reads: number } = { reads: 0 },
+  ) {
+    super(baseUrl, opts, who, extraReads);
+  }
+
+  protected authorization(): Promise<string> {
+    return this.auth.header();
+  }
+
+  protected override renew(): boolean {
+    this.auth.invalidate();
+    return true;
   }
 }

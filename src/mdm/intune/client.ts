@@ -14,7 +14,7 @@ import { NetworkError, RemoteRejection } from '../../errors.js';
 import { printableUrl, requestBytes, type HttpAnswer, type HttpMethod } from '../../net/http.js';
 import type { Retryable } from '../../net/retry.js';
 import type { Secret } from '../../secret.js';
-import { excerptLine, jsonObjectOf, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import { excerptLine, jsonObjectOf, SignedInClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 import type { IntuneAuth } from './auth.js';
 
 export interface GraphRequest {
@@ -67,31 +67,10 @@ export function graphErrorOf(answer: HttpAnswer, secrets: readonly Secret[]): st
   return excerptLine(shown, secrets);
 }
 
-export class GraphClient extends MdmHttpClient<GraphRequest> {
+export class GraphClient extends SignedInClient<IntuneAuth, GraphRequest> {
   protected readonly refusals: AuthRefusals = {
     unauthorized: "authentication refused (HTTP 401) after signing in again: check the credentials and the app's Graph permissions",
   };
-
-  constructor(
-    graphUrl: string,
-    readonly auth: IntuneAuth,
-    opts: GraphClientOptions,
-    /** `intune acme`. */
-    who: string,
-    extraReads: { reads: number } = { reads: 0 },
-  ) {
-    super(graphUrl, opts, who, extraReads);
-  }
-
-  protected authorization(): Promise<string> {
-    return this.auth.header();
-  }
-
-  /** A 401 signs in again and repeats the request once. */
-  protected override renew(): boolean {
-    this.auth.invalidate();
-    return true;
-  }
 
   protected excerpt(answer: HttpAnswer): string {
     return graphErrorOf(answer, this.opts.secrets ?? []);

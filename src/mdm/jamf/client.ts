@@ -9,39 +9,17 @@
  * body that held the tenant keys) and URLs are printed without their query.
  */
 import type { HttpAnswer } from '../../net/http.js';
-import { excerptLine, MdmHttpClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
+import { excerptLine, SignedInClient, type AuthRefusals, type MdmClientOptions, type MdmRequest } from '../http-client.js';
 import type { JamfAuth } from './auth.js';
 
 export type SendRequest = MdmRequest;
 export type ClientOptions = MdmClientOptions;
 
-export class JamfClient extends MdmHttpClient {
+export class JamfClient extends SignedInClient<JamfAuth> {
   protected readonly refusals: AuthRefusals = {
     unauthorized: "authentication refused (HTTP 401) after signing in again: check the credentials and that the API client's role is assigned",
     forbidden: 'refused with HTTP 403: the API role lacks a privilege for this (docs/jamf.md lists the privileges needed)',
   };
-
-  constructor(
-    baseUrl: string,
-    readonly auth: JamfAuth,
-    opts: ClientOptions,
-    /** `jamf acme`. */
-    who: string,
-    /** Requests made outside this client (sign-ins), added to its reads. */
-    extraReads: { reads: number } = { reads: 0 },
-  ) {
-    super(baseUrl, opts, who, extraReads);
-  }
-
-  protected authorization(): Promise<string> {
-    return this.auth.header();
-  }
-
-  /** A 401 signs in again and repeats the request once. */
-  protected override renew(): boolean {
-    this.auth.invalidate();
-    return true;
-  }
 
   protected excerpt(answer: HttpAnswer): string {
     return excerptLine(Buffer.from(answer.body.subarray(0, 4096)).toString('utf8'), this.opts.secrets ?? [], true);
