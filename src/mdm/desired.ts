@@ -1,6 +1,7 @@
 /**
  * What the desired objects of the drivers share (jamf, kandji, fleet desired.ts): the fields every desired object
- * has, the roles of the release's three profiles, and the shell quoting of the scripts we write.
+ * has, the roles of the release's three profiles, the shell quoting of the scripts we write and how a script we
+ * wrote is compared.
  */
 import type { FieldValue } from '../rollout/model.js';
 
@@ -23,4 +24,14 @@ export interface DesiredBase<Role extends string = string> {
 /** A shell word in single quotes. */
 export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A script as compared: line ends unified, our marker line dropped, outer whitespace dropped. */
+export function scriptWithoutMarker(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .filter((l) => !l.trimStart().startsWith('aiwatch-deploy:'))
+    .join('\n')
+    .trim();
 }

@@ -22,7 +22,7 @@ import { dictString, readPlist } from '../../formats/plist-read.js';
 import { planTenant } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
 import type { ReleaseContent } from '../../rollout/model.js';
-import { type DesiredBase, type ProfileRole } from '../desired.js';
+import { scriptWithoutMarker, type DesiredBase, type ProfileRole } from '../desired.js';
 
 export interface DesiredProfile extends DesiredBase {
   kind: 'profile';
@@ -86,16 +86,6 @@ export function profileIdentity(bytes: Uint8Array, what: string): { identifier: 
  */
 export function installScript(): string {
   return ['#!/bin/sh', '# aiwatch-deploy: install the aiwatch pkg Fleet downloaded to $INSTALLER_PATH.', '/usr/sbin/installer -pkg "$INSTALLER_PATH" -target /', 'exit $?', ''].join('\n');
-}
-
-/** An install script as compared: without our marker line, line ends unified, outer whitespace dropped. */
-export function scriptWithoutMarker(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .filter((l) => !l.trimStart().startsWith('aiwatch-deploy:'))
-    .join('\n')
-    .trim();
 }
 
 function escapeRe(s: string): string {

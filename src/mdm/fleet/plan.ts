@@ -19,7 +19,8 @@ import { applyReleaseBlocks } from '../../rollout/blocks.js';
 import { readMarker, secretShown } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { FleetClient } from './client.js';
-import { labelsShown, payloadShown, profileHash, scriptWithoutMarker, type DesiredObject, type DesiredPackage } from './desired.js';
+import { scriptWithoutMarker } from '../desired.js';
+import { labelsShown, payloadShown, profileHash, type DesiredObject, type DesiredPackage } from './desired.js';
 import { findProfile, listPackageTitles, listProfiles, readPackageTitle, type ObservedPackage, type ObservedProfile, type TeamRef } from './observe.js';
 
 export interface PlanEntry {

@@ -68,16 +68,6 @@ export function auditScript(packageIdentifier: string, version: string): string 
   ].join('\n');
 }
 
-/** A script as compared: line ends unified, our marker line dropped, outer whitespace dropped. */
-export function normalScript(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .split('\n')
-    .filter((l) => !l.trimStart().startsWith('aiwatch-deploy:'))
-    .join('\n')
-    .trim();
-}
-
 /** A script or profile as a plan value: empty stays empty, anything else its hash. */
 export function textShown(text: string): string {
   return text === '' ? '' : secretShown(text);

@@ -12,7 +12,8 @@ import { applyReleaseBlocks, block } from '../../rollout/blocks.js';
 import { readMarker, secretShown } from '../../rollout/marker.js';
 import type { FieldDiff, FieldValue, PlannedObject, ReleaseContent } from '../../rollout/model.js';
 import type { KandjiClient } from './client.js';
-import { fileShown, normalScript, NOT_ASSIGNED, textShown, type DesiredObject } from './desired.js';
+import { scriptWithoutMarker } from '../desired.js';
+import { fileShown, NOT_ASSIGNED, textShown, type DesiredObject } from './desired.js';
 import { profileContent, profileDescription, profileRoot, ProfileTextError } from './mobileconfig.js';
 
 export interface Blueprint {
@@ -153,7 +154,7 @@ export function observedFields(d: DesiredObject, o: Observed, assigned: boolean,
       file: fileShown(a.fileName, a.fileSize),
       install_type: str(r.install_type),
       install_enforcement: str(r.install_enforcement),
-      audit_script: textShown(normalScript(a.auditScript)),
+      audit_script: textShown(scriptWithoutMarker(a.auditScript)),
       preinstall_script: textShown(str(r.preinstall_script).trim()),
       postinstall_script: textShown(str(r.postinstall_script).trim()),
       active: bool(r.active),

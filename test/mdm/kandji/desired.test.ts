@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditScript, normalScript } from '../../../src/mdm/kandji/desired.js';
+import { scriptWithoutMarker } from '../../../src/mdm/desired.js';
+import { auditScript } from '../../../src/mdm/kandji/desired.js';
 import { profileContent, profileRoot, withDescription } from '../../../src/mdm/kandji/mobileconfig.js';
 import { uploadedName } from '../../../src/mdm/kandji/plan.js';
 import { readMarker, writeMarker } from '../../../src/rollout/marker.js';
@@ -44,7 +45,7 @@ describeWithTools(['dash', 'shellcheck'], 'the custom app audit script', () => {
     expect(tryRun('shellcheck', ['-s', 'sh', file]).stdout).toBe('');
     const uploaded = writeMarker(text, MARKER);
     expect(readMarker(uploaded)).toEqual(MARKER);
-    expect(normalScript(uploaded)).toBe(text);
+    expect(scriptWithoutMarker(uploaded)).toBe(text);
   });
 });
 
