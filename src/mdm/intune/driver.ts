@@ -344,41 +344,34 @@ class IntuneSession extends PlannedSession<Entry> {
     }
   }
 
-  async #applyProfile(e: Entry): Promise<void> {
-    const d = e.desired;
-    const object = `profile "${d.name}"`;
-    // Re-read by name: an earlier attempt whose answer was lost may have made it.
-    const found = e.observed ?? (await this.#observeProfile(d));
-    let id: string;
-    if (found) {
-      id = found.id;
-      const diff = compareIntune(d, found).diff.map((x) => x.field);
-      if (diff.some((f) => f !== 'assignments')) {
-        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}`, json: { ...d.body, description: this.#marker(d, found.marker) } }, [200, 204]);
-      }
-      if (!diff.includes('assignments')) return;
-    } else {
-      id = await this.#create(object, '/deviceManagement/deviceConfigurations', { ...d.body, description: this.#marker(d, '') }, () => this.#observeProfile(d));
-    }
-    await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assign`, json: profileAssignBody(d.groupId) }, [200, 204]);
+  #applyProfile(e: Entry): Promise<void> {
+    return this.#applyAssigned(e, `profile "${e.desired.name}"`, '/deviceManagement/deviceConfigurations', () => this.#observeProfile(e.desired), profileAssignBody(e.desired.groupId));
   }
 
-  async #applyRemediation(e: Entry): Promise<void> {
+  #applyRemediation(e: Entry): Promise<void> {
+    return this.#applyAssigned(e, `remediation "${e.desired.name}"`, '/deviceManagement/deviceHealthScripts', () => this.#observeRemediation(e.desired), remediationAssignBody(e.desired.groupId));
+  }
+
+  /**
+   * A profile or remediation: its fields updated (PATCH) when any but the assignments differ, or it is created; then
+   * assigned when it is new or its assignments differ.
+   */
+  async #applyAssigned(e: Entry, object: string, collection: string, observe: () => Promise<Observed | undefined>, assignBody: Record<string, unknown>): Promise<void> {
     const d = e.desired;
-    const object = `remediation "${d.name}"`;
-    const found = e.observed ?? (await this.#observeRemediation(d));
+    // Re-read by name: an earlier attempt whose answer was lost may have made it.
+    const found = e.observed ?? (await observe());
     let id: string;
     if (found) {
       id = found.id;
       const diff = compareIntune(d, found).diff.map((x) => x.field);
       if (diff.some((f) => f !== 'assignments')) {
-        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}`, json: { ...d.body, description: this.#marker(d, found.marker) } }, [200, 204]);
+        await this.client.expect({ object, action: 'update', method: 'PATCH', path: `${collection}/${encodeURIComponent(id)}`, json: { ...d.body, description: this.#marker(d, found.marker) } }, [200, 204]);
       }
       if (!diff.includes('assignments')) return;
     } else {
-      id = await this.#create(object, '/deviceManagement/deviceHealthScripts', { ...d.body, description: this.#marker(d, '') }, () => this.#observeRemediation(d));
+      id = await this.#create(object, collection, { ...d.body, description: this.#marker(d, '') }, observe);
     }
-    await this.client.expect({ object, action: 'assign', method: 'POST', path: `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}/assign`, json: remediationAssignBody(d.groupId) }, [200, 204]);
+    await this.client.expect({ object, action: 'assign', method: 'POST', path: `${collection}/${encodeURIComponent(id)}/assign`, json: assignBody }, [200, 204]);
   }
 
   async #applyApp(e: Entry): Promise<void> {
