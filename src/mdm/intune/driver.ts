@@ -172,13 +172,21 @@ class IntuneSession extends PlannedSession<Entry> {
     return this.client.all({ object, action: 'find by name', path: collection });
   }
 
-  async #observeProfile(d: DesiredIntune): Promise<Observed | undefined> {
-    const object = `profile "${d.name}"`;
-    const list = await this.#byName(object, '/deviceManagement/deviceConfigurations', d.name);
-    const hit = list.find((v) => v.displayName === d.name);
+  /** The item of `collection` named `name` (and passing `also`), read whole; undefined when there is none. */
+  async #readByName(object: string, collection: string, name: string, also: (v: Record<string, unknown>) => boolean = () => true): Promise<{ id: string; full: Record<string, unknown> } | undefined> {
+    const list = await this.#byName(object, collection, name);
+    const hit = list.find((v) => v.displayName === name && also(v));
     if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
     const id = String(hit.id);
-    const full = await this.client.json({ object, action: 'read', method: 'GET', path: `/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}` });
+    const full = await this.client.json({ object, action: 'read', method: 'GET', path: `${collection}/${encodeURIComponent(id)}` });
+    return { id, full };
+  }
+
+  async #observeProfile(d: DesiredIntune): Promise<Observed | undefined> {
+    const object = `profile "${d.name}"`;
+    const read = await this.#readByName(object, '/deviceManagement/deviceConfigurations', d.name);
+    if (!read) return undefined;
+    const { id, full } = read;
     const groups = await this.#groupsOf(`/deviceManagement/deviceConfigurations/${encodeURIComponent(id)}/assignments`, object);
     const type = str(full['@odata.type']);
     const fields: Record<string, FieldValue> =
@@ -190,11 +198,9 @@ class IntuneSession extends PlannedSession<Entry> {
 
   async #observeApp(d: DesiredIntune): Promise<Observed | undefined> {
     const object = `app "${d.name}"`;
-    const list = await this.#byName(object, '/deviceAppManagement/mobileApps', d.name);
-    const hit = list.find((v) => v.displayName === d.name && v['@odata.type'] === d.fields.type);
-    if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
-    const id = String(hit.id);
-    const full = await this.client.json({ object, action: 'read', method: 'GET', path: `/deviceAppManagement/mobileApps/${encodeURIComponent(id)}` });
+    const read = await this.#readByName(object, '/deviceAppManagement/mobileApps', d.name, (v) => v['@odata.type'] === d.fields.type);
+    if (!read) return undefined;
+    const { id, full } = read;
     const groups = await this.#groupsOf(`/deviceAppManagement/mobileApps/${encodeURIComponent(id)}/assignments`, object);
     const notes = str(full.notes) ?? '';
     const committed = typeof full.committedContentVersion === 'string' && full.committedContentVersion !== '';
@@ -236,12 +242,10 @@ class IntuneSession extends PlannedSession<Entry> {
 
   async #observeRemediation(d: DesiredIntune): Promise<Observed | undefined> {
     const object = `remediation "${d.name}"`;
-    const list = await this.#byName(object, '/deviceManagement/deviceHealthScripts', d.name);
-    const hit = list.find((v) => v.displayName === d.name);
-    if (!hit || (typeof hit.id !== 'string' && typeof hit.id !== 'number')) return undefined;
-    const id = String(hit.id);
+    const read = await this.#readByName(object, '/deviceManagement/deviceHealthScripts', d.name);
+    if (!read) return undefined;
+    const { id, full } = read;
     const path = `/deviceManagement/deviceHealthScripts/${encodeURIComponent(id)}`;
-    const full = await this.client.json({ object, action: 'read', method: 'GET', path });
     const assigned = await this.client.all({ object, action: 'read assignments', path: `${path}/assignments` });
     const groups: string[] = [];
     for (const a of assigned) {
