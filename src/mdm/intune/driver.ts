@@ -133,6 +133,31 @@ interface Entry {
   planned: PlannedObject;
 }
 
+/** The compared fields only a Windows (Win32 LOB) app has. */
+function win32AppFields(full: Record<string, unknown>): Record<string, FieldValue> {
+  const rules = Array.isArray(full.rules) ? (full.rules as Record<string, unknown>[]) : [];
+  const detect = rules.find((r) => r?.['@odata.type'] === '#microsoft.graph.win32LobAppPowerShellScriptRule' && r.ruleType === 'detection');
+  const codes = Array.isArray(full.returnCodes) ? (full.returnCodes as { returnCode?: unknown; type?: unknown }[]).map((c) => `${String(c?.returnCode)}:${String(c?.type)}`) : [];
+  return {
+    setupFilePath: str(full.setupFilePath),
+    installCommandLine: str(full.installCommandLine),
+    uninstallCommandLine: str(full.uninstallCommandLine),
+    detection: detect && typeof detect.scriptContent === 'string' ? secretShown(Buffer.from(detect.scriptContent, 'base64').toString('utf8')) : null,
+    returnCodes: JSON.stringify(codes),
+  };
+}
+
+/** The compared fields only a macOS pkg app has. */
+function pkgAppFields(full: Record<string, unknown>): Record<string, FieldValue> {
+  const included = Array.isArray(full.includedApps) ? full.includedApps.map((a: { bundleId?: unknown; bundleVersion?: unknown }) => ({ bundleId: a?.bundleId, bundleVersion: a?.bundleVersion })) : [];
+  return {
+    primaryBundleId: str(full.primaryBundleId),
+    primaryBundleVersion: str(full.primaryBundleVersion),
+    includedApps: JSON.stringify(included),
+    ignoreVersionDetection: full.ignoreVersionDetection === true,
+  };
+}
+
 class IntuneSession extends PlannedSession<Entry> {
   /** Collections that refused `$filter` on displayName (asked whole from then on). */
   readonly #noFilter = new Set<string>();
@@ -207,37 +232,8 @@ class IntuneSession extends PlannedSession<Entry> {
     // The content is this release's pkg when the marker (written with committedContentVersion) holds the desired hash.
     const content = committed && readMarker(notes)?.sha256 === d.hash ? d.fields.content! : committed ? 'another content version' : null;
     const common = { type: str(full['@odata.type']), fileName: str(full.fileName), content, assignments: assignmentShown(groups) };
-    if (d.role === 'app-windows') {
-      const rules = Array.isArray(full.rules) ? (full.rules as Record<string, unknown>[]) : [];
-      const detect = rules.find((r) => r?.['@odata.type'] === '#microsoft.graph.win32LobAppPowerShellScriptRule' && r.ruleType === 'detection');
-      const codes = Array.isArray(full.returnCodes) ? (full.returnCodes as { returnCode?: unknown; type?: unknown }[]).map((c) => `${String(c?.returnCode)}:${String(c?.type)}`) : [];
-      return {
-        id,
-        marker: notes,
-        raw: full,
-        fields: {
-          ...common,
-          setupFilePath: str(full.setupFilePath),
-          installCommandLine: str(full.installCommandLine),
-          uninstallCommandLine: str(full.uninstallCommandLine),
-          detection: detect && typeof detect.scriptContent === 'string' ? secretShown(Buffer.from(detect.scriptContent, 'base64').toString('utf8')) : null,
-          returnCodes: JSON.stringify(codes),
-        },
-      };
-    }
-    const included = Array.isArray(full.includedApps) ? full.includedApps.map((a: { bundleId?: unknown; bundleVersion?: unknown }) => ({ bundleId: a?.bundleId, bundleVersion: a?.bundleVersion })) : [];
-    return {
-      id,
-      marker: notes,
-      raw: full,
-      fields: {
-        ...common,
-        primaryBundleId: str(full.primaryBundleId),
-        primaryBundleVersion: str(full.primaryBundleVersion),
-        includedApps: JSON.stringify(included),
-        ignoreVersionDetection: full.ignoreVersionDetection === true,
-      },
-    };
+    const own = d.role === 'app-windows' ? win32AppFields(full) : pkgAppFields(full);
+    return { id, marker: notes, raw: full, fields: { ...common, ...own } };
   }
 
   async #observeRemediation(d: DesiredIntune): Promise<Observed | undefined> {
