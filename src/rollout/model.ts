@@ -68,6 +68,12 @@ export interface ReleaseContent {
   };
   /** The unsigned profiles of the release (bytes of the .mobileconfig), by role. */
   profiles: { pppc: Uint8Array; loginItems: Uint8Array };
+  /**
+   * The device-side health scripts of the release (issue 13), as text, by manifest role: the Jamf extension attribute
+   * (`jamf-extension-attribute`) and the Intune macOS custom attribute (`intune-attribute`). Absent in a release
+   * made before they existed; a driver asked to deploy them then blocks those objects.
+   */
+  healthScripts?: { jamfExtensionAttribute?: string; intuneAttribute?: string };
   /** Trust facts about the pkg and its binary, established by our readers. */
   trust: {
     developerIdSigned: boolean;

@@ -71,6 +71,11 @@ export async function loadRelease(zip: string, o: ReleaseLoadOptions): Promise<R
     if (!e?.data) throw new InputFileError(shown, `the release has no ${role} (manifest.json files[] role "${role}")`);
     return e.data;
   };
+  const text = (role: string): string | undefined => {
+    const f = manifest.files.find((x) => x.role === role);
+    const e = f && entries.find((x) => x.name === f.name);
+    return e?.data ? e.data.toString('utf8') : undefined;
+  };
   const pppc = profile('pppc-profile');
   const loginItems = profile('login-items-profile');
   const hashes = await hashStream(source.stream(0, source.size));
@@ -90,6 +95,7 @@ export async function loadRelease(zip: string, o: ReleaseLoadOptions): Promise<R
       read: () => source.stream(0, source.size),
     },
     profiles: { pppc: new Uint8Array(pppc), loginItems: new Uint8Array(loginItems) },
+    healthScripts: { jamfExtensionAttribute: text('jamf-extension-attribute'), intuneAttribute: text('intune-attribute') },
     trust,
   };
 }

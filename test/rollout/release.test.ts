@@ -45,6 +45,9 @@ describe('loadRelease', () => {
     });
     expect(Buffer.from(r.profiles.pppc)).toEqual(readFileSync(path.join(unpacked, 'com.runlayer.aiwatch.pppc.mobileconfig')));
     expect(Buffer.from(r.profiles.loginItems)).toEqual(readFileSync(path.join(unpacked, 'com.runlayer.aiwatch.loginitems.mobileconfig')));
+    // The health scripts of issue 13, for the drivers that deploy them (healthInventory).
+    expect(r.healthScripts?.jamfExtensionAttribute).toBe(readFileSync(path.join(unpacked, 'aiwatch-jamf-ea.sh'), 'utf8'));
+    expect(r.healthScripts?.intuneAttribute).toBe(readFileSync(path.join(unpacked, 'aiwatch-intune-attribute.sh'), 'utf8'));
     expect(notes.join('\n')).toMatch(/DEVELOPMENT BUILD/);
   });
 
