@@ -8,7 +8,11 @@
  *  4. the PPPC profile, 5. the login-items profile, 6. the tenant-config profile (managed preferences of the agent's
  *     domain, made by the project's tenant profile generator; holds the keys),
  *  7. the package, 8. the policy (the package, Install, recurring check-in, Ongoing, inventory update after, scoped
- *     to the version-aware group).
+ *     to the version-aware group);
+ *  with the target option `healthInventory: true`, after those (they never hold up the pkg):
+ *  9. the extension attribute `aiwatch health` (the release's aiwatch-jamf-ea.sh: `<version>; healthy…` or
+ *     `<version>; unhealthy: <checks>`), 10. the smart group `<scope> — aiwatch unhealthy`: in the scope AND that
+ *     EA is like `unhealthy` (docs/troubleshooting.md).
  *
  * Each object's `fields` are what `plan` compares with the server, as plan values (a payload as its hash, a list as
  * one canonical line); `hash` is the marker's content hash of the desired content. docs/decisions.md says why the
@@ -34,7 +38,7 @@ export interface Criterion {
 
 export interface DesiredSmartGroup extends DesiredBase {
   kind: 'smart-group';
-  role: 'smart-group' | 'smart-group-version';
+  role: 'smart-group' | 'smart-group-version' | 'smart-group-health';
   criteria: Criterion[];
 }
 /** An existing group named by the rollout: looked up, never written. */
@@ -44,7 +48,8 @@ export interface DesiredExistingGroup extends DesiredBase {
 }
 export interface DesiredExtensionAttribute extends DesiredBase {
   kind: 'extension-attribute';
-  role: 'extension-attribute';
+  role: 'extension-attribute' | 'extension-attribute-health';
+  /** The script ('' for a health EA of a release without the script: planned as blocked). */
   scriptContents: string;
 }
 export interface DesiredProfile extends DesiredBase {
@@ -78,6 +83,7 @@ export const PACKAGE_HASH_TYPE = 'MD5';
 /** Names of what we make in one target. `prefix` defaults to `aiwatch` (target option `namePrefix`). */
 export function objectNames(prefix: string, scopeName: string, version: string): {
   extensionAttribute: string; versionGroup: string; versionGroupPrefix: string; pppc: string; loginItems: string; tenant: string; policy: string;
+  healthAttribute: string; healthGroup: string;
 } {
   const versionGroupPrefix = `${scopeName} — ${prefix} not `;
   return {
@@ -88,6 +94,8 @@ export function objectNames(prefix: string, scopeName: string, version: string):
     loginItems: `${prefix} — login items`,
     tenant: `${prefix} — tenant settings`,
     policy: `${prefix} — install`,
+    healthAttribute: `${prefix} health`,
+    healthGroup: `${scopeName} — ${prefix} unhealthy`,
   };
 }
 
@@ -108,6 +116,9 @@ export function versionScript(packageIdentifier: string): string {
     '',
   ].join('\n');
 }
+
+/** What the health EA holds for a Mac whose doctor checks failed: `<version>; unhealthy: <checks>` (never in a healthy line). */
+export const UNHEALTHY_VALUE = 'unhealthy';
 
 /** Criteria as stored: priority = position; the first criterion's and/or is meaningless and shown as `and`. */
 export function normalCriteria(list: readonly { name: string; andOr: string; searchType: string; value: string; openingParen?: boolean; closingParen?: boolean }[]): Criterion[] {
@@ -145,6 +156,8 @@ export interface DesiredInput {
   target: ResolvedTarget;
   tenant: TenantValues;
   prefix: string;
+  /** The target option `healthInventory`: also the health EA and the unhealthy group. */
+  health?: boolean;
 }
 
 function smartGroup(role: DesiredSmartGroup['role'], name: string, criteria: Criterion[]): DesiredSmartGroup {
@@ -165,6 +178,17 @@ function profile(role: DesiredProfile['role'], name: string, payloads: string, s
   };
 }
 
+function extensionAttribute(role: DesiredExtensionAttribute['role'], name: string, script: string): DesiredExtensionAttribute {
+  return {
+    kind: 'extension-attribute',
+    role,
+    name,
+    scriptContents: script,
+    hash: contentHash({ role, name, script, inputType: 'SCRIPT', dataType: 'STRING' }),
+    fields: { inputType: 'SCRIPT', dataType: 'STRING', enabled: true, script: payloadShown(script) },
+  };
+}
+
 /** The desired objects of one target, in apply order. */
 export function desiredObjects(input: DesiredInput): DesiredObject[] {
   const { spec, release, target, tenant, prefix } = input;
@@ -176,15 +200,7 @@ export function desiredObjects(input: DesiredInput): DesiredObject[] {
   } else {
     out.push({ kind: 'smart-group', role: 'existing-group', name: scopeName, hash: contentHash({ role: 'existing-group', name: scopeName }), fields: {} });
   }
-  const script = versionScript(spec.packageIdentifier);
-  out.push({
-    kind: 'extension-attribute',
-    role: 'extension-attribute',
-    name: names.extensionAttribute,
-    scriptContents: script,
-    hash: contentHash({ role: 'extension-attribute', name: names.extensionAttribute, script, inputType: 'SCRIPT', dataType: 'STRING' }),
-    fields: { inputType: 'SCRIPT', dataType: 'STRING', enabled: true, script: payloadShown(script) },
-  });
+  out.push(extensionAttribute('extension-attribute', names.extensionAttribute, versionScript(spec.packageIdentifier)));
   out.push(
     smartGroup('smart-group-version', names.versionGroup, normalCriteria([
       { name: 'Computer Group', andOr: 'and', searchType: 'member of', value: scopeName },
@@ -224,5 +240,14 @@ export function desiredObjects(input: DesiredInput): DesiredObject[] {
       scope: JSON.stringify([names.versionGroup]),
     },
   });
+  if (input.health === true) {
+    out.push(extensionAttribute('extension-attribute-health', names.healthAttribute, release.healthScripts?.jamfExtensionAttribute ?? ''));
+    out.push(
+      smartGroup('smart-group-health', names.healthGroup, normalCriteria([
+        { name: 'Computer Group', andOr: 'and', searchType: 'member of', value: scopeName },
+        { name: names.healthAttribute, andOr: 'and', searchType: 'like', value: UNHEALTHY_VALUE },
+      ])),
+    );
+  }
   return out;
 }

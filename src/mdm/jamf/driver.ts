@@ -4,7 +4,8 @@
  * credentials), `plan` reads (plan.ts), `apply` writes one planned object:
  *
  *   smart group → extension attribute → version-aware smart group → PPPC, login-items, tenant profiles → package
- *   (record, upload, distribution point) → policy
+ *   (record, upload, distribution point) → policy [→ health extension attribute → unhealthy smart group, with the
+ *   target option `healthInventory: true`]
  *
  * Every object is found by name first: `apply` acts on the plan this session just read (it plans first if it has
  * not), and a run killed at any point leaves objects that the next run's plan finds by name and completes (a package
@@ -35,7 +36,12 @@ import { planTarget, type PlanEntry } from './plan.js';
 /** Target options this driver reads. */
 const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every object name we make (default "aiwatch"): letters, digits, space, . _ -',
+  healthInventory: 'true: also the extension attribute "aiwatch health" and the smart group "<scope> — aiwatch unhealthy" (default false)',
 };
+
+function optionProblem(target: RolloutTarget): (name: string, value: unknown) => string | undefined {
+  return (name, value) => (name === 'healthInventory' && typeof value !== 'boolean' ? `target ${target.name}: options.healthInventory must be true or false, got ${JSON.stringify(value)}` : undefined);
+}
 
 function credentialsOf(target: ResolvedTarget): JamfCredentials {
   const c = target.credentials;
@@ -110,8 +116,10 @@ class JamfSession extends PlannedSession<PlanEntry> {
     switch (d.role) {
       case 'smart-group':
       case 'smart-group-version':
+      case 'smart-group-health':
         return this.#applySmartGroup(d, entry);
       case 'extension-attribute':
+      case 'extension-attribute-health':
         return this.#applyExtensionAttribute(d, entry);
       case 'profile-pppc':
       case 'profile-loginitems':
@@ -287,7 +295,7 @@ export const jamfDriver: MdmDriver = {
   ],
 
   validate(target: RolloutTarget): string[] {
-    const problems = [...credentialProblems(target), ...optionProblems(target, OPTIONS)];
+    const problems = [...credentialProblems(target), ...optionProblems(target, OPTIONS, optionProblem(target))];
     if ('smartGroup' in target.scope) {
       const g = target.scope.smartGroup;
       if (g.criteria.length === 0) problems.push(`target ${target.name}: scope.smartGroup "${g.name}" has no criteria: it would hold no Mac (give at least one criterion)`);
@@ -315,7 +323,7 @@ export const jamfDriver: MdmDriver = {
     const prefix = namePrefixOf(target);
     const scopeName = 'smartGroup' in target.scope ? target.scope.smartGroup.name : target.scope.group;
     const names = objectNames(prefix, scopeName, release.version);
-    const desired = desiredObjects({ spec, release, target, tenant, prefix });
+    const desired = desiredObjects({ spec, release, target, tenant, prefix, health: target.options.healthInventory === true });
     return new JamfSession(client, target, release, ctx, desired, names.versionGroupPrefix);
   },
 };

@@ -8,7 +8,9 @@
  *  - a PPPC code requirement that the binary in the pkg does not satisfy blocks the PPPC profile and every object
  *    after it (a Mac must never get a pkg whose privacy grants do not apply to it);
  *  - a pkg that is not Developer ID signed, notarized and stapled blocks the package and the policy, unless the
- *    target is a test server.
+ *    target is a test server;
+ *  - with `healthInventory`, a release without the Jamf health script (aiwatch-jamf-ea.sh) blocks the health EA
+ *    and the unhealthy group (nothing else: they come after the policy and never hold up the pkg).
  *
  * An object is `unchanged` only if its fields match and it carries our marker with the desired content hash; a
  * match without our marker is an update that adds the marker (the object is adopted). An update whose marker
@@ -34,9 +36,9 @@ import {
 } from './observe.js';
 
 export type Observed =
-  | { role: 'smart-group' | 'smart-group-version'; value: ObservedSmartGroup }
+  | { role: 'smart-group' | 'smart-group-version' | 'smart-group-health'; value: ObservedSmartGroup }
   | { role: 'existing-group'; value: { id: string; name: string } }
-  | { role: 'extension-attribute'; value: ObservedExtensionAttribute }
+  | { role: 'extension-attribute' | 'extension-attribute-health'; value: ObservedExtensionAttribute }
   | { role: 'profile-pppc' | 'profile-loginitems' | 'profile-tenant'; value: ObservedProfile }
   | { role: 'package'; value: ObservedPackage }
   | { role: 'policy'; value: ObservedPolicy };
@@ -86,13 +88,15 @@ function scopeShown(groups: string[], allComputers: boolean): string {
 export function observedFields(d: DesiredObject, o: Observed['value']): { fields: Record<string, FieldValue>; description: string } {
   switch (d.role) {
     case 'smart-group':
-    case 'smart-group-version': {
+    case 'smart-group-version':
+    case 'smart-group-health': {
       const g = o as ObservedSmartGroup;
       return { fields: { criteria: criteriaLine(g.criteria) }, description: g.description };
     }
     case 'existing-group':
       return { fields: {}, description: '' };
-    case 'extension-attribute': {
+    case 'extension-attribute':
+    case 'extension-attribute-health': {
       const a = o as ObservedExtensionAttribute;
       return { fields: { inputType: a.inputType, dataType: a.dataType, enabled: a.enabled, script: payloadShown(a.scriptContents) }, description: a.description };
     }
@@ -174,12 +178,13 @@ export function compare(d: DesiredObject, o: Observed['value'] | undefined): Pla
 /** Read the target and plan every desired object (GET requests only). */
 export async function planTarget(client: JamfClient, desired: DesiredObject[], release: ReleaseContent, testServer: boolean, versionGroupPrefix: string): Promise<PlanEntry[]> {
   const entries: PlanEntry[] = [];
-  const needsSmartGroups = desired.some((d) => d.role === 'smart-group' || d.role === 'smart-group-version');
+  const needsSmartGroups = desired.some((d) => d.role === 'smart-group' || d.role === 'smart-group-version' || d.role === 'smart-group-health');
   const groups = needsSmartGroups ? await listSmartGroups(client) : [];
   for (const d of desired) {
     let observed: Observed['value'] | undefined;
     switch (d.role) {
-      case 'smart-group': {
+      case 'smart-group':
+      case 'smart-group-health': {
         const hit = groups.find((g) => g.name === d.name);
         observed = hit ? await readSmartGroup(client, hit.id, `smart group "${d.name}"`) : undefined;
         break;
@@ -194,6 +199,7 @@ export async function planTarget(client: JamfClient, desired: DesiredObject[], r
         observed = await findComputerGroup(client, d.name);
         break;
       case 'extension-attribute':
+      case 'extension-attribute-health':
         observed = await findExtensionAttribute(client, d.name);
         break;
       case 'profile-pppc':
@@ -222,4 +228,8 @@ export function applyBlocks(entries: PlanEntry[], release: ReleaseContent, testS
     return;
   }
   applyReleaseBlocks(entries, release, testServer, { isPackage: (e) => e.desired.role === 'package', needsPackage: (e) => e.desired.role === 'policy' });
+  if (release.healthScripts?.jamfExtensionAttribute === undefined || release.healthScripts.jamfExtensionAttribute.trim() === '') {
+    const why = `release ${release.version} holds no Jamf health script (aiwatch-jamf-ea.sh; built by an earlier aiwatch-deploy): rebuild the release with this version, or drop options.healthInventory`;
+    for (const e of entries) if (e.desired.role === 'extension-attribute-health' || e.desired.role === 'smart-group-health') if (e.planned.action !== 'blocked') block(e, why);
+  }
 }
