@@ -54,6 +54,27 @@ describe('the local Intune server', () => {
     g.validationFailures.length = 0;
   });
 
+  it('refuses custom attribute script bodies Graph would refuse (enum, unknown field, assign member)', async () => {
+    const g = await intuneServer({ clients: [CLIENT] });
+    const graph = await signIn(g);
+    const attr = { '@odata.type': '#microsoft.graph.deviceCustomAttributeShellScript', displayName: 'a', customAttributeName: 'A', customAttributeType: 'string', fileName: 'a.sh', scriptContent: 'IyEvYmluL3No', runAsAccount: 'system' };
+    const bad = [
+      await graph('POST', '/deviceManagement/deviceCustomAttributeShellScripts', { ...attr, customAttributeType: 'text' }),
+      await graph('POST', '/deviceManagement/deviceCustomAttributeShellScripts', { ...attr, runAs32Bit: false }),
+    ];
+    expect(bad.map((r) => r.status)).toEqual([400, 400]);
+    const made = await graph('POST', '/deviceManagement/deviceCustomAttributeShellScripts', attr);
+    expect(made.status).toBe(201);
+    const target = { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId: '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' };
+    const assign = `/deviceManagement/deviceCustomAttributeShellScripts/${String(made.json.id)}/assign`;
+    expect((await graph('POST', assign, { deviceHealthScriptAssignments: [{ target }] })).status).toBe(400);
+    expect((await graph('POST', assign, { deviceManagementScriptAssignments: [{ '@odata.type': '#microsoft.graph.deviceManagementScriptAssignment', target }] })).status).toBe(204);
+    expect(g.validationFailures.join('\n')).toMatch(/\/customAttributeType must be equal to one of the allowed values/);
+    expect(g.validationFailures.join('\n')).toMatch(/additional properties: runAs32Bit/);
+    expect(g.validationFailures.join('\n')).toMatch(/additional properties: deviceHealthScriptAssignments/);
+    g.validationFailures.length = 0;
+  });
+
   it('takes the three path forms of the type cast; refuses a cast that is not the app type', async () => {
     const g = await intuneServer({ clients: [CLIENT] });
     const graph = await signIn(g);

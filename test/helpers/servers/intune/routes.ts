@@ -1,8 +1,8 @@
 /**
- * The Graph (beta) routes of the local Intune server and its state: three collections — mobileApps,
- * deviceConfigurations, deviceHealthScripts — with get, list (`$filter=displayName eq '…'`, paging by
+ * The Graph (beta) routes of the local Intune server and its state: four collections — mobileApps,
+ * deviceConfigurations, deviceHealthScripts, deviceCustomAttributeShellScripts — with get, list (`$filter=displayName eq '…'`, paging by
  * `@odata.nextLink`), create (201), PATCH (200 with the object), DELETE (204), `/assign` (profiles 200 `{value}`,
- * apps and Remediations 204) and `/assignments`; and the content flow of line-of-business apps under the type cast in
+ * apps, Remediations and custom attribute scripts 204) and `/assignments`; and the content flow of line-of-business apps under the type cast in
  * any of its three path forms (`…/mobileApps/{id}/microsoft.graph.macOSPkgApp/contentVersions`, `…/graph.macOSPkgApp/…`,
  * or no cast): content versions, files (SAS URI to Azurite after a pending read), `renewUpload` (204, a fresh SAS),
  * `commit` (204; the blob is read back, checked and decrypted, then commitFileSuccess or commitFileFailed).
@@ -15,9 +15,12 @@ import { validateBody, successStatus } from './schemas.js';
 import { graphError, type IntuneServer } from './server.js';
 import type { Obj, Reply } from './types.js';
 
-type Collection = 'mobileApps' | 'deviceConfigurations' | 'deviceHealthScripts';
-const AREA: Record<Collection, string> = { mobileApps: 'deviceAppManagement', deviceConfigurations: 'deviceManagement', deviceHealthScripts: 'deviceManagement' };
-const ID_NAME: Record<Collection, string> = { mobileApps: 'mobileApp-id', deviceConfigurations: 'deviceConfiguration-id', deviceHealthScripts: 'deviceHealthScript-id' };
+type Collection = 'mobileApps' | 'deviceConfigurations' | 'deviceHealthScripts' | 'deviceCustomAttributeShellScripts';
+const AREA: Record<Collection, string> = { mobileApps: 'deviceAppManagement', deviceConfigurations: 'deviceManagement', deviceHealthScripts: 'deviceManagement', deviceCustomAttributeShellScripts: 'deviceManagement' };
+const ID_NAME: Record<Collection, string> = { mobileApps: 'mobileApp-id', deviceConfigurations: 'deviceConfiguration-id', deviceHealthScripts: 'deviceHealthScript-id', deviceCustomAttributeShellScripts: 'deviceCustomAttributeShellScript-id' };
+/** The member of each `/assign` body that holds the assignments (graph-intune.json, the inline action bodies). */
+const ASSIGN_KEY: Record<Collection, string> = { mobileApps: 'mobileAppAssignments', deviceConfigurations: 'assignments', deviceHealthScripts: 'deviceHealthScriptAssignments', deviceCustomAttributeShellScripts: 'deviceManagementScriptAssignments' };
+const COLLECTIONS = 'mobileApps|deviceConfigurations|deviceHealthScripts|deviceCustomAttributeShellScripts';
 /** The types of app whose content flow is modelled (the casts graph-intune.json describes). */
 const LOB_TYPES = ['macOSPkgApp', 'win32LobApp'];
 
@@ -54,7 +57,7 @@ class Refused {
 const now = (s: IntuneServer): string => new Date(s.options.now()).toISOString();
 
 export class Store {
-  readonly objects: Record<Collection, Map<string, Obj>> = { mobileApps: new Map(), deviceConfigurations: new Map(), deviceHealthScripts: new Map() };
+  readonly objects: Record<Collection, Map<string, Obj>> = { mobileApps: new Map(), deviceConfigurations: new Map(), deviceHealthScripts: new Map(), deviceCustomAttributeShellScripts: new Map() };
   readonly assignments = new Map<string, Obj[]>();
   readonly content = new Map<string, ContentVersion[]>();
   readonly #containers: string[] = [];
@@ -195,6 +198,7 @@ export function graphRoutes(server: IntuneServer): (method: string, path: string
     if (collection === 'mobileApps') Object.assign(o, { committedContentVersion: b.committedContentVersion ?? null, isAssigned: false, publishingState: 'notPublished', uploadState: 0, size: 0 });
     if (collection === 'deviceConfigurations') Object.assign(o, { version: 1, supportsScopeTags: true, roleScopeTagIds: ['0'] });
     if (collection === 'deviceHealthScripts') Object.assign(o, { version: '1', isGlobalScript: false, roleScopeTagIds: ['0'] });
+    if (collection === 'deviceCustomAttributeShellScripts') Object.assign(o, { roleScopeTagIds: b.roleScopeTagIds ?? ['0'] });
     store.objects[collection].set(id, o);
     return { status: successStatus(template, 'POST'), body: o };
   };
@@ -229,7 +233,7 @@ export function graphRoutes(server: IntuneServer): (method: string, path: string
       const template = `${base}/assign`;
       const b = body(`POST ${template}`, template, 'POST', req, raw);
       if (b instanceof Refused) return b.reply;
-      const key = collection === 'mobileApps' ? 'mobileAppAssignments' : collection === 'deviceHealthScripts' ? 'deviceHealthScriptAssignments' : 'assignments';
+      const key = ASSIGN_KEY[collection];
       const given = (Array.isArray(b[key]) ? b[key] : []) as Obj[];
       // Assign replaces the object's assignments (Graph's documented behaviour for these actions).
       const made = given.map((a) => ({ ...a, id: `${id}_${randomUUID()}` }));
@@ -340,7 +344,7 @@ export function graphRoutes(server: IntuneServer): (method: string, path: string
   };
 
   return async (method, path, query, req, raw) => {
-    let m = /^\/(deviceAppManagement|deviceManagement)\/(mobileApps|deviceConfigurations|deviceHealthScripts)$/.exec(path);
+    let m = new RegExp(`^/(deviceAppManagement|deviceManagement)/(${COLLECTIONS})$`).exec(path);
     if (m && AREA[m[2] as Collection] === m[1]) return collectionRoute(m[2] as Collection, method, query, req, raw);
     m = /^\/deviceAppManagement\/mobileApps\/([^/]+)(?:\/((?:microsoft\.)?graph\.[A-Za-z0-9]+))?\/contentVersions(?:\/([^/]+)(?:\/files(?:\/([^/]+)(?:\/(commit|renewUpload))?)?)?)?$/.exec(path);
     if (m) {
@@ -354,7 +358,7 @@ export function graphRoutes(server: IntuneServer): (method: string, path: string
       if (String(o['@odata.type']) !== `#microsoft.${m[2]!.replace(/^microsoft\./, '')}`) return graphError(400, 'BadRequest', `The app is not a ${m[2]}`);
       return { status: 200, body: o };
     }
-    m = /^\/(deviceAppManagement|deviceManagement)\/(mobileApps|deviceConfigurations|deviceHealthScripts)\/([^/]+)(\/assign|\/assignments)?$/.exec(path);
+    m = new RegExp(`^/(deviceAppManagement|deviceManagement)/(${COLLECTIONS})/([^/]+)(/assign|/assignments)?$`).exec(path);
     if (m && AREA[m[2] as Collection] === m[1]) return itemRoute(m[2] as Collection, decodeURIComponent(m[3]!), m[4] ?? '', method, req, raw);
     return unknown(method, path);
   };
