@@ -10,13 +10,17 @@
  *  4. the app: `macOSPkgApp` for the release pkg. A bare-binary pkg installs no .app bundle, so detection is by the
  *     pkg's receipt: primaryBundleId / includedApps[0].bundleId = the pkg identifier, bundleVersion = the release
  *     version (docs/intune-macos.md says why);
- *  5. with `options.windows: true`, two Windows Remediations (`deviceHealthScript`): the install pair
+ *  5. with `options.healthInventory: true`, the health custom attribute: `deviceCustomAttributeShellScript` running the
+ *     release's aiwatch-intune-attribute.sh as root (runAsAccount system), its one-line answer reported as the string
+ *     attribute {@link HEALTH_ATTRIBUTE_NAME} in the Mac's inventory; assigned with `deviceManagementScriptAssignments`.
+ *     A release made before the health scripts has none: the object is then blocked (driver.ts);
+ *  6. with `options.windows: true`, two Windows Remediations (`deviceHealthScript`): the install pair
  *     Detect-Aiwatch.ps1 / Remediate-Aiwatch.ps1 (the remediation holds the keys) and the health pair
  *     Detect-/Remediate-AiwatchHealth.ps1, both SYSTEM, 64-bit, signature check off, every hour — rendered here from
  *     the spec and this target's tenant values (src/intune, src/doctor), as `aiwatch-deploy intune` writes them.
  *
  * Every object is assigned to the target's Entra group (scope.group, a group object id): profiles with `/assign`
- * (target groupAssignmentTarget), the app `required`. The marker goes in `description` (profiles) and `notes` (app;
+ * (target groupAssignmentTarget), the app `required`. The marker goes in `description` (profiles, scripts) and `notes` (app;
  * written only once the content is committed, so a marker there means the content is this release's pkg).
  */
 import type { DeploymentSpec } from '../../config/spec-types.js';
@@ -29,7 +33,7 @@ import { planTenant, tenantFileName } from '../../profiles/plan.js';
 import { contentHash, secretShown } from '../../rollout/marker.js';
 import type { FieldValue, ObjectKind, ReleaseContent } from '../../rollout/model.js';
 
-export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos' | 'app-windows' | 'remediation-install' | 'remediation-health';
+export type IntuneRole = 'profile-pppc' | 'profile-loginitems' | 'profile-tenant' | 'app-macos' | 'attribute-health' | 'app-windows' | 'remediation-install' | 'remediation-health';
 
 export interface DesiredIntune {
   kind: ObjectKind;
@@ -51,13 +55,18 @@ export const CUSTOM_APP_CONFIGURATION = '#microsoft.graph.macOSCustomAppConfigur
 export const PKG_APP = '#microsoft.graph.macOSPkgApp';
 export const HEALTH_SCRIPT = '#microsoft.graph.deviceHealthScript';
 export const WIN32_LOB_APP = '#microsoft.graph.win32LobApp';
+export const ATTRIBUTE_SCRIPT = '#microsoft.graph.deviceCustomAttributeShellScript';
+/** The name of the macOS custom attribute the health script reports (what a dynamic group or report filters on). */
+export const HEALTH_ATTRIBUTE_NAME = 'AiwatchHealth';
+/** The script's file name in Intune: the release zip's. */
+export const HEALTH_ATTRIBUTE_FILE = 'aiwatch-intune-attribute.sh';
 /** How often a Remediation runs on a device (hours): Microsoft's hourly schedule. */
 export const REMEDIATION_EVERY_HOURS = 1;
 /** The type-cast path segment of the content flow (Microsoft's docs form; graph-intune.json x-path-notes). */
 export const PKG_APP_CAST = 'microsoft.graph.macOSPkgApp';
 
-export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string; win32: string; install: string; health: string } {
-  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)`, win32: `${prefix} agent (Windows)`, install: `${prefix} — install (Windows)`, health: `${prefix} — health (Windows)` };
+export function intuneNames(prefix: string): { pppc: string; loginItems: string; tenant: string; app: string; attribute: string; win32: string; install: string; health: string } {
+  return { pppc: `${prefix} — PPPC`, loginItems: `${prefix} — login items`, tenant: `${prefix} — tenant settings`, app: `${prefix} agent (macOS)`, attribute: `${prefix} — health (macOS)`, win32: `${prefix} agent (Windows)`, install: `${prefix} — install (Windows)`, health: `${prefix} — health (Windows)` };
 }
 
 /** A .mobileconfig or plist text as compared: line ends unified, outer whitespace dropped. */
@@ -78,6 +87,8 @@ export interface DesiredInput {
   groupId: string;
   /** Also the Windows Remediations. */
   windows?: boolean;
+  /** Also the macOS health custom attribute. */
+  healthInventory?: boolean;
 }
 
 function customProfile(role: 'profile-pppc' | 'profile-loginitems', name: string, fileName: string, text: string, groupId: string): DesiredIntune {
@@ -145,8 +156,36 @@ export function desiredIntune(input: DesiredInput): DesiredIntune[] {
     },
     content: { cast: PKG_APP_CAST, fileName: pkg.fileName, load: () => Promise.resolve({ size: pkg.size, read: pkg.read }) },
   });
+  if (input.healthInventory) out.push(healthAttribute(names.attribute, release.healthScripts?.intuneAttribute ?? '', groupId));
   if (input.windows) out.push(...desiredWindows(input));
   return out;
+}
+
+/**
+ * The macOS health custom attribute (a script with no text: the release has none, the object is blocked). The
+ * script is compared as text with line ends unified, as Intune may hand it back with CRLF.
+ */
+function healthAttribute(name: string, script: string, groupId: string): DesiredIntune {
+  const text = script.replace(/\r\n?/g, '\n');
+  const settings = { customAttributeName: HEALTH_ATTRIBUTE_NAME, customAttributeType: 'string', fileName: HEALTH_ATTRIBUTE_FILE, runAsAccount: 'system' };
+  return {
+    kind: 'script',
+    role: 'attribute-health',
+    name,
+    groupId,
+    hash: contentHash({ role: 'attribute-health', name, script: Buffer.from(text, 'utf8'), ...settings, groupId }),
+    fields: { type: ATTRIBUTE_SCRIPT, scriptContent: secretShown(text), ...settings, assignments: assignmentShown([groupId]) },
+    body: { '@odata.type': ATTRIBUTE_SCRIPT, displayName: name, ...settings, scriptContent: Buffer.from(text, 'utf8').toString('base64') },
+  };
+}
+
+/** The `/assign` body of a custom attribute script (the Graph description's `deviceManagementScriptAssignments`). */
+export function scriptAssignBody(groupId: string): Record<string, unknown> {
+  return {
+    deviceManagementScriptAssignments: [
+      { '@odata.type': '#microsoft.graph.deviceManagementScriptAssignment', target: { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId } },
+    ],
+  };
 }
 
 function remediation(role: 'remediation-install' | 'remediation-health', name: string, detect: string, remediate: string, secret: boolean, groupId: string): DesiredIntune {

@@ -4,11 +4,12 @@
  * (tenant values, credentials, the certificate), `plan` only reads (GET), `apply` writes one planned object:
  *
  *   PPPC profile → login-items profile → tenant preference file → macOS pkg app (metadata, content upload, assignment)
+ *   [→ macOS health custom attribute script — with `options.healthInventory: true`]
  *   [→ Windows Remediations: install pair, health pair — with `options.windows: true`]
  *
  * The target's `url` is the Graph service root (https://graph.microsoft.com/beta; national clouds and a test server
  * give theirs) and `options.authority` the Entra sign-in host (default https://login.microsoftonline.com). Objects
- * are found by displayName (and type); each carries our marker (rollout/marker.ts) in `description` (profiles) or
+ * are found by displayName (and type); each carries our marker (rollout/marker.ts) in `description` (profiles, scripts) or
  * `notes` (the app: written with committedContentVersion once the content is committed). `plan` compares fields,
  * payloads as hashes (the tenant one is secret), and the assignments; an object that matches and carries the desired
  * hash is unchanged, so a second apply sends no write.
@@ -17,6 +18,7 @@
  */
 import { parseTenantInput, type RawTenantValues } from '../../config/tenant.js';
 import { NetworkError, UsageError } from '../../errors.js';
+import { block } from '../../rollout/blocks.js';
 import { sleepFor } from '../../net/retry.js';
 import { applyReleaseBlocks } from '../../rollout/blocks.js';
 import { readMarker, writeMarker, type Marker } from '../../rollout/marker.js';
@@ -26,7 +28,7 @@ import { PlannedSession } from '../session.js';
 import { namePrefixOf, optionProblems } from '../options.js';
 import { IntuneAuth, type IntuneCredential } from './auth.js';
 import { GraphClient, GraphGaveUp } from './client.js';
-import { appAssignBody, assignmentShown, desiredIntune, normalText, profileAssignBody, remediationAssignBody, type DesiredIntune } from './desired.js';
+import { appAssignBody, assignmentShown, ATTRIBUTE_SCRIPT, desiredIntune, HEALTH_ATTRIBUTE_FILE, normalText, profileAssignBody, remediationAssignBody, scriptAssignBody, type DesiredIntune } from './desired.js';
 import { ContentUpload } from './upload.js';
 import { secretShown } from '../../rollout/marker.js';
 
@@ -36,6 +38,7 @@ const TENANT_RE = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 const OPTIONS: Record<string, string> = {
   namePrefix: 'the prefix of every object name we make (default "aiwatch")',
   windows: 'true to also publish the Windows Remediations (install pair and health pair; default false)',
+  healthInventory: 'true to also publish the macOS health custom attribute script (default false)',
   authority: 'the Entra sign-in host (default https://login.microsoftonline.com; US Gov https://login.microsoftonline.us, China https://login.chinacloudapi.cn)',
 };
 const CREDENTIALS = ['tenantId', 'clientId', 'clientSecret', 'certificate', 'certificatePassword', 'federatedToken', 'federated'];
@@ -268,8 +271,32 @@ class IntuneSession extends PlannedSession<Entry> {
     };
   }
 
+  async #observeAttribute(d: DesiredIntune): Promise<Observed | undefined> {
+    const object = `custom attribute "${d.name}"`;
+    const read = await this.#readByName(object, '/deviceManagement/deviceCustomAttributeShellScripts', d.name);
+    if (!read) return undefined;
+    const { id, full } = read;
+    const groups = await this.#groupsOf(`/deviceManagement/deviceCustomAttributeShellScripts/${encodeURIComponent(id)}/assignments`, object);
+    const text = typeof full.scriptContent === 'string' ? Buffer.from(full.scriptContent, 'base64').toString('utf8').replace(/\r\n?/g, '\n') : '';
+    return {
+      id,
+      marker: str(full.description) ?? '',
+      raw: full,
+      fields: {
+        type: str(full['@odata.type']) ?? ATTRIBUTE_SCRIPT,
+        scriptContent: secretShown(text),
+        customAttributeName: str(full.customAttributeName),
+        customAttributeType: str(full.customAttributeType),
+        fileName: str(full.fileName),
+        runAsAccount: str(full.runAsAccount),
+        assignments: assignmentShown(groups),
+      },
+    };
+  }
+
   #observe(d: DesiredIntune): Promise<Observed | undefined> {
     if (d.kind === 'app') return this.#observeApp(d);
+    if (d.role === 'attribute-health') return this.#observeAttribute(d);
     if (d.kind === 'script') return this.#observeRemediation(d);
     return this.#observeProfile(d);
   }
@@ -286,9 +313,13 @@ class IntuneSession extends PlannedSession<Entry> {
   }
 
   #blocks(entries: Entry[]): void {
+    const attribute = entries.find((e) => e.desired.role === 'attribute-health');
+    if (attribute && !this.release.healthScripts?.intuneAttribute) {
+      block(attribute, `release ${this.release.version} carries no ${HEALTH_ATTRIBUTE_FILE} (it was built before the health scripts): build it again with this version of aiwatch-deploy, or drop options.healthInventory`);
+    }
     applyReleaseBlocks(entries, this.release, this.target.testServer, {
       isPackage: (e) => e.desired.role === 'app-macos',
-      forMac: (e) => e.desired.kind !== 'script' && e.desired.role !== 'app-windows',
+      forMac: (e) => !['app-windows', 'remediation-install', 'remediation-health'].includes(e.desired.role),
       testTarget: 'tenant',
     });
   }
@@ -302,6 +333,7 @@ class IntuneSession extends PlannedSession<Entry> {
     if (!entry) return;
     if (entry.planned.action === 'unchanged') return;
     if (entry.desired.kind === 'app') return this.#applyApp(entry);
+    if (entry.desired.role === 'attribute-health') return this.#applyAttribute(entry);
     if (entry.desired.kind === 'script') return this.#applyRemediation(entry);
     return this.#applyProfile(entry);
   }
@@ -352,8 +384,12 @@ class IntuneSession extends PlannedSession<Entry> {
     return this.#applyAssigned(e, `remediation "${e.desired.name}"`, '/deviceManagement/deviceHealthScripts', () => this.#observeRemediation(e.desired), remediationAssignBody(e.desired.groupId));
   }
 
+  #applyAttribute(e: Entry): Promise<void> {
+    return this.#applyAssigned(e, `custom attribute "${e.desired.name}"`, '/deviceManagement/deviceCustomAttributeShellScripts', () => this.#observeAttribute(e.desired), scriptAssignBody(e.desired.groupId));
+  }
+
   /**
-   * A profile or remediation: its fields updated (PATCH) when any but the assignments differ, or it is created; then
+   * A profile, remediation or custom attribute script: its fields updated (PATCH) when any but the assignments differ, or it is created; then
    * assigned when it is new or its assignments differ.
    */
   async #applyAssigned(e: Entry, object: string, collection: string, observe: () => Promise<Observed | undefined>, assignBody: Record<string, unknown>): Promise<void> {
@@ -413,7 +449,7 @@ class IntuneSession extends PlannedSession<Entry> {
 
 /** A problem of one of Intune's own options (undefined: fine). */
 function intuneOptionProblem(targetName: string, k: string, v: unknown): string | undefined {
-  if (k === 'windows' && typeof v !== 'boolean') return `target ${targetName}: options.windows must be true or false, got ${JSON.stringify(v)}`;
+  if ((k === 'windows' || k === 'healthInventory') && typeof v !== 'boolean') return `target ${targetName}: options.${k} must be true or false, got ${JSON.stringify(v)}`;
   if (k !== 'authority') return undefined;
   let u: URL | undefined;
   try {
@@ -465,6 +501,6 @@ export const intuneDriver: MdmDriver = {
     const client = new GraphClient(target.url, auth, { ...http, secrets }, who, counter);
     const prefix = namePrefixOf(target);
     const groupId = 'group' in target.scope ? target.scope.group : '';
-    return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId, windows: target.options.windows === true }));
+    return new IntuneSession(client, target, release, ctx, desiredIntune({ spec, release, tenant, prefix, groupId, windows: target.options.windows === true, healthInventory: target.options.healthInventory === true }));
   },
 };
