@@ -5,11 +5,13 @@
  *       exits 8 (changes pending), after it exits 0; a second apply makes 0 write requests; the same release without
  *       testServer is `blocked` (exit 9) and writes nothing;
  *   (c) drift made in the console is shown by plan with the field diff and repaired by apply;
+ *   (e) with options.healthInventory, the health EA (the zip's aiwatch-jamf-ea.sh) and the unhealthy group;
  *   (d) an upgrade: a Mac that installed 1.0.0 through the policy is targeted again after applying 1.1.0 (and the
  *       profiles reach the scope's Macs).
  * Every request body the server received matched Jamf's description (validationFailures empty); no planted secret
  * appears in any output.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jamfServer } from '../helpers/servers/jamf/vitest.js';
@@ -90,6 +92,34 @@ describe('plan and apply against the local Jamf Pro server', () => {
     expect(apply.stdout + apply.stderr).toMatch(/blocked/);
     expect(s.counts().writes).toBe(0);
     clean(s);
+  });
+
+  it('(e) options.healthInventory: the aiwatch-jamf-ea.sh of the release zip becomes the EA "aiwatch health" and the group "AI Watch — aiwatch unhealthy", last; a second apply makes 0 writes', async () => {
+    const s = await jamfServer(SERVER_OPTIONS);
+    const work = tempDir('publish-health');
+    const rollout = writeRollout(work, { zip: path.join(dir, zip100), servers: [{ name: 'acme', url: s.url }] });
+    const file = path.join(work, rollout);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(url: "[^"]+") \}/, '$1, options: { healthInventory: true } }'));
+    const first = await cli(['apply', rollout, '--json'], { cwd: work });
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const writes = s.log.filter((e) => e.kind === 'write').map((e) => e.object);
+    expect(writes.slice(-3)).toEqual(['policy', 'extension-attribute', 'smart-group']);
+    const firstCounts = s.counts();
+    const ea = [...s.store.eas.values()].find((e) => e.name === 'aiwatch health');
+    expect(ea).toMatchObject({ inputType: 'SCRIPT', dataType: 'STRING', enabled: true });
+    expect(String(ea!.scriptContents)).toMatch(/^#!\/bin\/sh[\s\S]*<result>%s<\/result>/);
+    expect([...s.store.groups.values()].find((g) => g.name === 'AI Watch — aiwatch unhealthy')!.criteria.map((c) => `${c.name} ${c.searchType} ${c.value}`)).toEqual([
+      'Computer Group member of AI Watch',
+      'aiwatch health like unhealthy',
+    ]);
+    clean(s);
+    s.resetLog();
+    const second = await cli(['apply', rollout, '--json'], { cwd: work });
+    expect(second.code, second.stderr).toBe(0);
+    expect(s.counts().writes).toBe(0);
+    clean(s);
+    expect(leakedSecrets(first.stdout, first.stderr, second.stdout, second.stderr)).toEqual([]);
+    console.log(`healthInventory end to end: first apply ${JSON.stringify(firstCounts)}, second apply ${JSON.stringify(s.counts())}`);
   });
 
   it('(c) drift made in the console (policy frequency, smart-group criterion) is shown by plan with the field diff and repaired by apply', async () => {
