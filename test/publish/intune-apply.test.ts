@@ -111,6 +111,30 @@ describe('plan and apply against the local Intune server', () => {
     console.log(`first apply (${firstSeq.length} Graph requests + 2 × Put Block/Put Block List to Azurite):\n  ${firstSeq.join('\n  ')}\nsecond apply (${secondSeq.length} Graph requests, 0 writes):\n  ${secondSeq.join('\n  ')}`);
   });
 
+  it('healthInventory: the release zip aiwatch-intune-attribute.sh becomes the macOS custom attribute, after the app; a second apply 0 writes', async () => {
+    const s = await intuneServer(INTUNE_OPTIONS);
+    const work = tempDir('intune-e2e-health');
+    const rollout = writeIntuneRollout(work, zip, [{ name: 'contoso', s }], { options: 'healthInventory: true' });
+    const first = await cli(['apply', rollout], { cwd: work });
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const firstSeq = s.sequence();
+    const ATTR = '/beta/deviceManagement/deviceCustomAttributeShellScripts';
+    expect(s.sequence({ writesOnly: true }).slice(-3)).toEqual([`POST ${APP}/{id}/assign`, `POST ${ATTR}`, `POST ${ATTR}/{id}/assign`]);
+    const name = execFileSync('unzip', ['-Z1', zip]).toString('utf8').split('\n').find((n) => n.endsWith('aiwatch-intune-attribute.sh'));
+    expect(name).toBeDefined();
+    const [attr] = [...s.store.objects.deviceCustomAttributeShellScripts.values()];
+    expect(Buffer.from(String(attr!.scriptContent), 'base64').equals(execFileSync('unzip', ['-p', zip, name!]))).toBe(true);
+    expect(attr).toMatchObject({ displayName: 'aiwatch — health (macOS)', customAttributeName: 'AiwatchHealth', customAttributeType: 'string', runAsAccount: 'system' });
+
+    s.resetLog();
+    const second = await cli(['apply', rollout, '--json'], { cwd: work });
+    expect(second.code, second.stderr).toBe(0);
+    expect((second.json().targets as { counts: { writes: number } }[])[0]!.counts.writes).toBe(0);
+    expect(s.sequence({ writesOnly: true })).toEqual([]);
+    cleanIntune(s);
+    console.log(`healthInventory first apply:\n  ${firstSeq.join('\n  ')}\nsecond apply:\n  ${s.sequence().join('\n  ')}`);
+  });
+
   it('an apply interrupted right after a commit started is resumed: the pending commit is found and finished, not duplicated', async () => {
     const s = await intuneServer(INTUNE_OPTIONS);
     const work = tempDir('intune-e2e-resume');

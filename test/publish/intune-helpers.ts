@@ -19,8 +19,8 @@ export const INTUNE_GROUP = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
  */
 export const INTUNE_OPTIONS = { clients: [{ id: INTUNE_CLIENT_ID, secret: SECRETS.clientSecret }], storageUriPendingPolls: 0 };
 
-/** Write `rollout.yaml` with one Intune target per server (Windows objects too), and the 0600 client secret file. */
-export function writeIntuneRollout(dir: string, zip: string, servers: { name: string; s: IntuneServer }[], o: { testServer?: boolean } = {}): string {
+/** Write `rollout.yaml` with one Intune target per server (Windows objects too, or `o.options`), and the 0600 client secret file. */
+export function writeIntuneRollout(dir: string, zip: string, servers: { name: string; s: IntuneServer }[], o: { testServer?: boolean; options?: string } = {}): string {
   writeFileSync(path.join(dir, 'client.secret'), `${SECRETS.clientSecret}\n`, { mode: 0o600 });
   writeFileSync(
     path.join(dir, 'rollout.yaml'),
@@ -36,7 +36,7 @@ ${servers
     ({ name, s }) => `  - name: ${name}
     url: "${s.graphUrl}"
     credentials: { tenantId: ${s.tenantId}, clientId: ${INTUNE_CLIENT_ID}, clientSecret: { file: client.secret } }
-    options: { authority: "${s.url}", windows: true }`,
+    options: { authority: "${s.url}", ${o.options ?? 'windows: true'} }`,
   )
   .join('\n')}
 `,
