@@ -14,7 +14,7 @@
  * first READY reads report the new hashes with the old size.
  */
 import type { Json } from './classic-xml.js';
-import { readMultipart, boundaryOf } from './multipart.js';
+import { readMultipart, boundaryOf } from '../multipart.js';
 import { apiError, sendJson } from './reply.js';
 import { validate } from './schemas.js';
 import type { Criterion, GroupRecord, PackageRecord } from './store.js';

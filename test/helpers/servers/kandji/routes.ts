@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { readPlist } from '../../../../src/formats/plist-read.js';
-import { boundaryOf, readMultipart, type UploadedPart } from '../jamf/multipart.js';
+import { boundaryOf, readMultipart, type UploadedPart } from '../multipart.js';
 import { judgePost, presign, s3ErrorXml, type PostedForm } from './s3-post.js';
 import { validateBody } from './schemas.js';
 import type { KandjiServer, Route, RouteContext, StoredApp, StoredProfile } from './types.js';

@@ -1,7 +1,7 @@
 /**
- * A streaming multipart/form-data reader (RFC 7578) for the local Jamf Pro server's package upload: each part's
+ * A streaming multipart/form-data reader (RFC 7578) for the local Jamf Pro, Kandji (and its S3) and Fleet servers: each part's
  * bytes are hashed as they arrive (md5, sha256, sha512) and then dropped, so a 1 GiB upload costs the server a few
- * chunks of memory, never the file. Bounded: part headers ≤ 16 KiB, at most 16 parts; a part without a closing
+ * chunks of memory, never the file. Bounded: part headers ≤ 16 KiB, at most `partLimit` parts (default 16); a part without a closing
  * delimiter, a missing final `--` or bytes that are not multipart are an error naming what was wrong.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -19,7 +19,6 @@ export interface UploadedPart {
 }
 
 const HEADER_LIMIT = 16 * 1024;
-const PART_LIMIT = 16;
 
 /** The boundary of a `multipart/form-data; boundary=…` content type, or undefined. */
 export function boundaryOf(contentType: string | undefined): string | undefined {
@@ -36,6 +35,7 @@ function parseHeaders(text: string): { name?: string; filename?: string; content
     const key = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (key === 'content-disposition') {
+      if (!/^form-data\b/i.test(value)) throw new Error(`part disposition is not form-data: ${value.slice(0, 60)}`);
       const name = /;\s*name="([^"]*)"/i.exec(value);
       const filename = /;\s*filename="([^"]*)"/i.exec(value);
       if (name) out.name = name[1];
@@ -57,7 +57,7 @@ interface Current {
  * at most `keepUpTo` bytes (default 0: none) also keeps its bytes in `value` (the local Kandji and S3 servers read
  * form fields this way).
  */
-export async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, keepUpTo = 0): Promise<UploadedPart[]> {
+export async function readMultipart(body: AsyncIterable<Buffer>, boundary: string, keepUpTo = 0, partLimit = 16): Promise<UploadedPart[]> {
   const delimiter = Buffer.from(`\r\n--${boundary}`);
   const parts: UploadedPart[] = [];
   // A virtual CRLF in front lets the first delimiter be found like the others.
@@ -116,7 +116,7 @@ export async function readMultipart(body: AsyncIterable<Buffer>, boundary: strin
           if (buf.length > HEADER_LIMIT) throw new Error(`part headers longer than ${HEADER_LIMIT} bytes`);
           return false;
         }
-        if (parts.length >= PART_LIMIT) throw new Error(`more than ${PART_LIMIT} parts`);
+        if (parts.length >= partLimit) throw new Error(`more than ${partLimit} parts`);
         current = { head: parseHeaders(buf.subarray(0, end).toString('utf8')), size: 0, hashes: [createHash('md5'), createHash('sha256'), createHash('sha512')], kept: keepUpTo > 0 ? [] : undefined };
         buf = buf.subarray(end + 4);
         state = 'data';
