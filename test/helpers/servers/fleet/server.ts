@@ -8,8 +8,8 @@
  * routes and state are in routes.ts, the schemas in schemas.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal } from '../local-http.js';
 import { FleetStore, fleetError, ROUTES, sendJson, type FleetContext } from './routes.js';
 
 export type FaultAction = { status: number; retryAfter?: number } | { reset: 'before' } | { reset: 'after' } | { resetAfterBytes: number };
@@ -59,7 +59,6 @@ export interface FleetServerOptions {
 /** Start one local Fleet server on 127.0.0.1:0. Stop it with `close()`. */
 export async function startFleetServer(opts: FleetServerOptions = {}): Promise<FleetServer> {
   const faults: (Fault & { seen: number; fired: number })[] = [];
-  const sockets = new Set<Socket>();
   let clock = Date.parse('2026-12-06T09:00:00Z');
   const server: FleetServer = {
     url: '',
@@ -158,29 +157,14 @@ export async function startFleetServer(opts: FleetServerOptions = {}): Promise<F
     }
   };
 
-  const http = createServer((req, res) => {
+  const local = await listenLocal((req, res) => {
     handle(req, res).catch((e: unknown) => {
       server.validationFailures.push(`test server bug on ${req.method} ${req.url}: ${String(e)}`);
       if (!res.headersSent && !(req.socket?.destroyed ?? true)) sendJson(res, 500, { message: 'server bug', errors: [{ name: 'base', reason: String(e) }] });
       else req.socket?.destroy();
     });
   });
-  http.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  let closed: Promise<void> | undefined;
-  server.close = () => {
-    closed ??= new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-    return closed;
-  };
+  server.url = local.url;
+  server.close = local.close;
   return server;
 }

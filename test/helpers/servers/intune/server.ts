@@ -9,8 +9,8 @@
  * It imports nothing from vitest (vitest.ts wraps it for tests), so a bench can run it alone.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal } from '../local-http.js';
 import { BlobAccount } from './azurite.js';
 import { graphRoutes, Store } from './routes.js';
 import { tokenRoute } from './token.js';
@@ -77,7 +77,6 @@ function shape(path: string): string {
 }
 
 export async function startIntuneServer(opts: IntuneServerOptions): Promise<IntuneServer> {
-  const sockets = new Set<Socket>();
   const faults: (Fault & { seen: number; fired: number })[] = [];
   const server: IntuneServer = {
     url: '',
@@ -203,30 +202,18 @@ export async function startIntuneServer(opts: IntuneServerOptions): Promise<Intu
     server.after?.(entry);
   };
 
-  const http: Server = createServer((req, res) => {
+  const local = await listenLocal((req, res) => {
     handle(req, res).catch((e: unknown) => {
       server.validationFailures.push(`test server bug on ${req.method} ${req.url}: ${e instanceof Error ? e.stack : String(e)}`);
       if (!res.headersSent && !req.socket.destroyed) send(res, graphError(500, 'InternalServerError', String(e)));
       else req.socket.destroy();
     });
   });
-  http.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (http.address() as AddressInfo).port;
-  server.url = `http://127.0.0.1:${port}`;
+  server.url = local.url;
   server.graphUrl = `${server.url}/beta`;
   let closed: Promise<void> | undefined;
   server.close = () => {
-    closed ??= new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }).then(() => server.store.dispose());
+    closed ??= local.close().then(() => server.store.dispose());
     return closed;
   };
   return server;

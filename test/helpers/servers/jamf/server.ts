@@ -9,8 +9,8 @@
  * it with `onTestFinished(server.close)` (or jamfServer() in ./vitest.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal } from '../local-http.js';
 import { apiError, classicError, sendJson } from './reply.js';
 import { authRoutes } from './routes-auth.js';
 import { classicRoutes } from './routes-classic.js';
@@ -31,7 +31,6 @@ function classify(method: string, path: string): RequestKind {
 export async function startJamfServer(opts: JamfServerOptions = {}): Promise<JamfServer> {
   const routes: Route[] = [...authRoutes, ...proRoutes, ...classicRoutes];
   const faults: (Fault & { seen: number; fired: number })[] = [];
-  const sockets = new Set<Socket>();
   let writes = 0;
   const options: JamfServer['options'] = {
     oauthLifetimeSec: opts.oauthLifetimeSec ?? 60,
@@ -228,30 +227,15 @@ export async function startJamfServer(opts: JamfServerOptions = {}): Promise<Jam
     }
   };
 
-  const http: Server = createServer((req, res) => {
+  const local = await listenLocal((req, res) => {
     handle(req, res).catch((e: unknown) => {
       server.validationFailures.push(`test server bug on ${req.method} ${req.url}: ${String(e)}`);
       if (!res.headersSent && !(req.socket?.destroyed ?? true)) sendJson(res, 500, { httpStatus: 500, errors: [{ code: 'SERVER_BUG', description: String(e), field: '', id: '0' }] });
       else req.socket?.destroy();
     });
   });
-  http.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.port = (http.address() as AddressInfo).port;
-  server.url = `http://127.0.0.1:${server.port}`;
-  let closed: Promise<void> | undefined;
-  server.close = () => {
-    closed ??= new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-    return closed;
-  };
+  server.port = local.port;
+  server.url = local.url;
+  server.close = local.close;
   return server;
 }

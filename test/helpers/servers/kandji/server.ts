@@ -9,26 +9,12 @@
  * vitest; a test uses kandjiServer() in ./vitest.ts, which stops it when the test ends.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal } from '../local-http.js';
 import { kandjiRoutes, newId, s3Post, sendJson } from './routes.js';
 import type { Fault, KandjiServer, KandjiServerOptions, LogEntry, RequestKind, RouteContext } from './types.js';
 
 export type * from './types.js';
-
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ http: Server; port: number; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const http = createServer(handler);
-  http.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { http, port: (http.address() as AddressInfo).port, sockets };
-}
 
 /** Start one local Kandji tenant (API + bucket) on 127.0.0.1. Stop it with `close()`. */
 export async function startKandjiServer(opts: KandjiServerOptions = {}): Promise<KandjiServer> {
@@ -179,21 +165,13 @@ export async function startKandjiServer(opts: KandjiServerOptions = {}): Promise
     if (!res.headersSent && !(req.socket?.destroyed ?? true)) sendJson(res, 500, { detail: String(e) });
     else req.socket?.destroy();
   };
-  const api = await listen((req, res) => void handle(req, res, false).catch(onError(req, res)));
-  const bucket = await listen((req, res) => void handle(req, res, true).catch(onError(req, res)));
-  server.url = `http://127.0.0.1:${api.port}`;
-  server.s3Url = `http://127.0.0.1:${bucket.port}`;
+  const api = await listenLocal((req, res) => void handle(req, res, false).catch(onError(req, res)));
+  const bucket = await listenLocal((req, res) => void handle(req, res, true).catch(onError(req, res)));
+  server.url = api.url;
+  server.s3Url = bucket.url;
   let closed: Promise<void> | undefined;
   server.close = () => {
-    closed ??= Promise.all(
-      [api, bucket].map(
-        (l) =>
-          new Promise<void>((resolve) => {
-            l.http.close(() => resolve());
-            for (const s of l.sockets) s.destroy();
-          }),
-      ),
-    ).then(() => undefined);
+    closed ??= Promise.all([api.close(), bucket.close()]).then(() => undefined);
     return closed;
   };
   return server;
