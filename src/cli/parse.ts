@@ -10,7 +10,7 @@
 import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { AiwatchCommand } from './command.js';
-import { commands } from './commands/index.js';
+import { commandsFor } from './commands/index.js';
 
 export type ParseOutcome =
   | { kind: 'help'; text: string }
@@ -160,7 +160,7 @@ export async function parseArgv(argv: string[], columns: number): Promise<ParseO
     .version(false)
     .help();
 
-  for (const c of commands) {
+  for (const c of await commandsFor(argv)) {
     parser = parser.command(
       c.command,
       c.describe,

@@ -1,6 +1,7 @@
 /**
- * Load the deployment spec: the declarative data in `profiles/` and `launchd/`, each validated by its JSON Schema,
- * with `--spec FILE` overriding the top-level values (and optionally the units). Every problem is collected and
+ * Load the deployment spec: the declarative data in `profiles/` and `launchd/` (ours, each checked against its JSON
+ * Schema by test/config/spec.test.ts — not again at every start, which cost ajv and ~0.1 s, docs/decisions.md),
+ * with `--spec FILE` (always checked) overriding the top-level values (and optionally the units). Every problem is collected and
  * reported at once as a UsageError (exit 2); an unreadable spec file is an InputFileError (exit 3).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,12 +37,16 @@ function stripComment<T>(o: T): T {
   return o;
 }
 
-/** Load the built-in data, then apply an override object (already parsed) from `--spec`. */
-export function buildSpec(override?: { data: unknown; subject: string }): DeploymentSpec {
+/**
+ * Load the built-in data, then apply an override object (already parsed) from `--spec`, which is always checked.
+ * `checkBundled` also checks the built-in files against their schemas (the tests do; a run trusts its own package).
+ */
+export function buildSpec(override?: { data: unknown; subject: string }, opts: { checkBundled?: boolean } = {}): DeploymentSpec {
   const problems: string[] = [];
+  const bundledProblems = (ref: string, data: unknown, subject: string): string[] => (opts.checkBundled ? schemaProblems(ref, data, subject) : []);
   const deploymentFile = path.join(PROFILES_DIR, 'deployment.json');
   const base = readData(deploymentFile, problems);
-  problems.push(...schemaProblems('deployment.schema.json', base, rel(deploymentFile)));
+  problems.push(...bundledProblems('deployment.schema.json', base, rel(deploymentFile)));
   let top = stripComment(base) as TopLevel & { units?: LaunchdUnitDef[] };
   if (override) {
     problems.push(...schemaProblems('deployment.schema.json', override.data, override.subject));
@@ -53,19 +58,19 @@ export function buildSpec(override?: { data: unknown; subject: string }): Deploy
     for (const f of readdirSync(LAUNCHD_DIR).filter((n) => n.endsWith('.json')).sort()) {
       const file = path.join(LAUNCHD_DIR, f);
       const def = readData(file, problems);
-      problems.push(...schemaProblems('launchd-unit.schema.json', def, rel(file)));
+      problems.push(...bundledProblems('launchd-unit.schema.json', def, rel(file)));
       unitDefs.push(stripComment(def) as LaunchdUnitDef);
     }
   }
   const pppcFile = path.join(PROFILES_DIR, 'pppc.json');
   const pppc = readData(pppcFile, problems) as { services: PppcService[] };
-  problems.push(...schemaProblems('profiles-data.schema.json#/definitions/pppc', pppc, rel(pppcFile)));
+  problems.push(...bundledProblems('profiles-data.schema.json#/definitions/pppc', pppc, rel(pppcFile)));
   const liFile = path.join(PROFILES_DIR, 'login-items.json');
   const li = readData(liFile, problems) as { rules: LoginItemRule[] };
-  problems.push(...schemaProblems('profiles-data.schema.json#/definitions/loginItems', li, rel(liFile)));
+  problems.push(...bundledProblems('profiles-data.schema.json#/definitions/loginItems', li, rel(liFile)));
   const keysFile = path.join(PROFILES_DIR, 'tenant-keys.json');
   const keys = readData(keysFile, problems) as { keys: TenantKeyDef[] };
-  const keyProblems = schemaProblems('tenant-keys.schema.json', keys, rel(keysFile));
+  const keyProblems = bundledProblems('tenant-keys.schema.json', keys, rel(keysFile));
   problems.push(...(keyProblems.length > 0 || keys === undefined ? keyProblems : tenantKeyTableProblems(keys.keys, rel(keysFile))));
   if (problems.length > 0) throw new UsageError(problems);
 

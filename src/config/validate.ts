@@ -4,11 +4,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import { lazyRequire } from '../formats/lazy.js';
 import { SCHEMAS_DIR } from './paths.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// Loaded on the first check: a start that checks no JSON does not load ajv (src/formats/lazy.ts).
+const ajvModule = lazyRequire<typeof import('ajv')>('ajv');
+const addFormats = lazyRequire<(ajv: Ajv) => Ajv>('ajv-formats');
 
 let ajv: Ajv | undefined;
 
@@ -19,8 +21,8 @@ function instance(): Ajv {
   if (ajv) return ajv;
   // The schemas are ours and checked against the draft-07 meta-schema by test/config/schemas.test.ts, so the run does
   // not compile the meta-schema to check them again (~15 ms of every start, docs/benchmarks.md).
-  ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: false });
-  addFormats(ajv);
+  ajv = new (ajvModule().Ajv)({ ...AJV_OPTIONS, validateSchema: false });
+  addFormats()(ajv);
   ajv.addFormat('regex', { validate: (s: string) => isRegex(s) });
   for (const f of readdirSync(SCHEMAS_DIR).sort()) {
     if (f.endsWith('.schema.json')) ajv.addSchema(JSON.parse(readFileSync(path.join(SCHEMAS_DIR, f), 'utf8')) as object);

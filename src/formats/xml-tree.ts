@@ -15,10 +15,11 @@
  * unclosed elements — which a verifier must not; the only strict parser in node_modules is a transitive dependency
  * (of plist), not one of ours. Writing stays with xmlbuilder2 ({@link serializeXml}).
  */
-import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { lazyRequire } from './lazy.js';
 import { LIMITS } from './limits.js';
 
-type XMLBuilder = ReturnType<typeof create>;
+const xmlbuilder2 = lazyRequire<typeof import('xmlbuilder2')>('xmlbuilder2');
 
 export interface XmlElement {
   name: string;
@@ -334,7 +335,7 @@ export interface SerializeOptions {
 
 /** Serialise a tree with an XML declaration, pretty-printed, without a trailing newline. */
 export function serializeXml(root: XmlElement, opts: SerializeOptions = {}): string {
-  const doc = create({ version: '1.0', encoding: opts.encoding ?? 'UTF-8' });
+  const doc = xmlbuilder2().create({ version: '1.0', encoding: opts.encoding ?? 'UTF-8' });
   build(doc, root);
   return doc.end({ prettyPrint: true, indent: opts.indent ?? ' ' });
 }

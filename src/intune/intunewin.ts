@@ -15,9 +15,11 @@
  * XML declaration, like the Microsoft tool. Not covered: MSI setup files (no <MsiInfo>), ZIP64 (> 4 GiB), folders.
  */
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { create } from 'xmlbuilder2';
+import { lazyRequire } from '../formats/lazy.js';
 import yazl from 'yazl';
 import { dosDateFor } from '../formats/zip.js';
+
+const xmlbuilder2 = lazyRequire<typeof import('xmlbuilder2')>('xmlbuilder2');
 
 export const CONTENT_ENTRY = 'IntuneWinPackage/Contents/IntunePackage.intunewin';
 export const DETECTION_ENTRY = 'IntuneWinPackage/Metadata/Detection.xml';
@@ -101,7 +103,7 @@ export interface DetectionInfo {
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
 export function detectionXml(d: DetectionInfo): string {
-  const root = create().ele('ApplicationInfo', {
+  const root = xmlbuilder2().create().ele('ApplicationInfo', {
     'xmlns:xsd': 'http://www.w3.org/2001/XMLSchema',
     'xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
     ToolVersion: TOOL_VERSION,

@@ -9,9 +9,11 @@
  * Does not cover: JavaScript (`<script>`, `installation-check`), welcome/readme/license/background resources,
  * localisation, customLocation, domains. Rendered through xmlbuilder2; parsed with xml-tree.ts's strict reader.
  */
-import { create } from 'xmlbuilder2';
+import { lazyRequire } from '../formats/lazy.js';
 import { UsageError, type Problem } from '../errors.js';
 import { child, childText, elements, parseDocument, textOf, type XmlElement } from '../formats/xml-tree.js';
+
+const xmlbuilder2 = lazyRequire<typeof import('xmlbuilder2')>('xmlbuilder2');
 
 export type HostArchitecture = 'arm64' | 'x86_64';
 const ARCH_ORDER: readonly HostArchitecture[] = ['arm64', 'x86_64'];
@@ -107,7 +109,7 @@ function optionProblems(o: DistributionOptions): string[] {
 export function renderDistribution(o: DistributionOptions): string {
   const problems = optionProblems(o);
   if (problems.length > 0) throw new UsageError(problems);
-  const doc = create({ version: '1.0', encoding: 'utf-8', standalone: true });
+  const doc = xmlbuilder2().create({ version: '1.0', encoding: 'utf-8', standalone: true });
   const root = doc.ele('installer-gui-script', { minSpecVersion: '2' });
   for (const c of o.components) root.ele('pkg-ref', { id: c.id }).ele('bundle-version');
   if (o.product) root.ele('product', { id: o.product.id, version: o.product.version });

@@ -10,9 +10,11 @@
  * relocation, version normalisation (pkgbuild pads dotted versions; we write the version as given).
  * Rendered through xmlbuilder2; parsed with the strict reader of xml-tree.ts.
  */
-import { create } from 'xmlbuilder2';
+import { lazyRequire } from '../formats/lazy.js';
 import { UsageError, type Problem } from '../errors.js';
 import { child, elements, parseDocument, type XmlElement } from '../formats/xml-tree.js';
+
+const xmlbuilder2 = lazyRequire<typeof import('xmlbuilder2')>('xmlbuilder2');
 
 export type PostinstallAction = 'none' | 'logout' | 'restart' | 'shutdown';
 const POSTINSTALL_ACTIONS: readonly string[] = ['none', 'logout', 'restart', 'shutdown'];
@@ -95,7 +97,7 @@ function optionProblems(o: PackageInfoOptions): string[] {
 export function renderPackageInfo(o: PackageInfoOptions): string {
   const problems = optionProblems(o);
   if (problems.length > 0) throw new UsageError(problems);
-  const doc = create({ version: '1.0', encoding: 'utf-8' });
+  const doc = xmlbuilder2().create({ version: '1.0', encoding: 'utf-8' });
   const root = doc.ele('pkg-info', {
     'overwrite-permissions': 'true',
     relocatable: 'false',

@@ -14,8 +14,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { InputFileError } from '../errors.js';
+import { lazyRequire } from '../formats/lazy.js';
+
+// Loaded on first use, not at every start of the CLI (src/formats/lazy.ts).
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
 
 /** The `format` tag of the shipped JSON; bumped when its shape changes. */
 export const APPLE_DATA_FORMAT = 'aiwatch-deploy/apple-payload-schemas@1';
@@ -188,7 +191,7 @@ export function deriveAppleCheckout(dir: string, label: string): CompactSchema[]
     const where = path.join(profiles, f);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(where, 'utf8'), { maxAliasCount: -1 });
+      doc = yaml().parse(readFileSync(where, 'utf8'), { maxAliasCount: -1 });
     } catch (e) {
       throw new InputFileError(where, `not valid YAML (${(e as Error).message.split('\n')[0]})`);
     }

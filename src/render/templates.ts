@@ -9,10 +9,14 @@
  * A bare `{{value}}` is refused at render time unless the value is a number or boolean (see `assertQuoted`).
  * Partials come from `templates/partials/*.hbs` and are registered by file name.
  */
-import Handlebars from 'handlebars';
+import type HandlebarsModule from 'handlebars';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyRequire } from '../formats/lazy.js';
+
+// Loaded on first use, not at every start of the CLI (src/formats/lazy.ts).
+const handlebars = lazyRequire<typeof HandlebarsModule>('handlebars');
 
 /** The repository's (or installed package's) `templates/` folder. */
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../templates');
@@ -37,8 +41,8 @@ function toText(v: unknown, helper: string): string {
   throw new Error(`{{${helper}}} expects a string, number or boolean, got ${v === undefined ? 'undefined' : typeof v}`);
 }
 
-function makeEnv(): typeof Handlebars {
-  const hb = Handlebars.create();
+function makeEnv(): typeof HandlebarsModule {
+  const hb = handlebars().create();
   hb.registerHelper('sh', (v: unknown) => new hb.SafeString(shQuote(toText(v, 'sh'))));
   hb.registerHelper('ps', (v: unknown) => new hb.SafeString(psQuote(toText(v, 'ps'))));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);

@@ -9,10 +9,13 @@
  * required keys, and no `default` on a secret (Jamf would deliver it).
  * Does not cover: how a particular Jamf Pro version renders the form.
  */
-import { Ajv } from 'ajv';
 import type { DeploymentSpec } from '../config/spec-types.js';
 import type { Problem } from '../errors.js';
 import { tenantValueProblems, type FoundValue } from '../profiles/tenant-check.js';
+import { lazyRequire } from '../formats/lazy.js';
+
+// Loaded on first use, not at every start of the CLI (src/formats/lazy.ts).
+const ajv = lazyRequire<typeof import('ajv')>('ajv');
 
 const TYPES = ['string', 'integer', 'number', 'boolean', 'array', 'object'];
 type Obj = Record<string, unknown>;
@@ -86,7 +89,7 @@ export function jamfSchemaProblems(text: string, file: string, spec: DeploymentS
   if (schema === undefined) return problems;
   if (!isObj(schema)) return [{ where: file, message: 'a Jamf custom schema must be a JSON object' }];
   try {
-    new Ajv({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(schema);
+    new (ajv().Ajv)({ strict: false, allErrors: true, validateFormats: false, logger: false }).compile(schema);
   } catch (e) {
     fail(file, `is not a valid JSON Schema: ${(e as Error).message}`);
   }

@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yargs from 'yargs';
-import { commands } from '../../src/cli/commands/index.js';
+import { commands } from '../../src/cli/commands/all.js';
 import { FIXTURES_DIR } from '../../src/config/paths.js';
 import { getTestPki, type TestPki } from '../helpers/test-pki.js';
 import { run as runTool } from '../helpers/tools.js';

@@ -1,6 +1,7 @@
 /** Every command's --help (options, defaults, examples) pinned by a golden file, as users read it. */
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../src/cli/commands/index.js';
+import { commands } from '../../src/cli/commands/all.js';
+import { COMMAND_LOADERS, commandsFor } from '../../src/cli/commands/index.js';
 import { main } from '../../src/cli/main.js';
 
 async function help(argv: string[]): Promise<{ code: number; out: string }> {
@@ -8,6 +9,22 @@ async function help(argv: string[]): Promise<{ code: number; out: string }> {
   const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (out += t), isTTY: false });
   return { code, out };
 }
+
+describe('the start-up command table (src/cli/commands/index.ts)', () => {
+  it('names every command of all.ts, in its order, and each loader loads that command', async () => {
+    expect(COMMAND_LOADERS.map(([name]) => name)).toEqual(commands.map((c) => c.command.split(' ')[0]));
+    for (const [name, load] of COMMAND_LOADERS) expect((await load()).command.split(' ')[0]).toBe(name);
+  });
+
+  it('loads only the commands argv names, and all of them when it names none', async () => {
+    expect((await commandsFor(['verify', 'a.zip', '--json'])).map((c) => c.command)).toEqual(['verify <files..>']);
+    expect((await commandsFor(['--json', 'inspect', 'build'])).map((c) => c.command)).toEqual(['build', 'inspect <file>']);
+    expect(await commandsFor(['--help'])).toHaveLength(commands.length);
+    expect(await commandsFor(['verfy', 'x'])).toHaveLength(commands.length);
+    // after `--` a word is a value, not a command
+    expect(await commandsFor(['--', 'verify'])).toHaveLength(commands.length);
+  });
+});
 
 describe('--help', () => {
   it('the command list', async () => {

@@ -1,5 +1,5 @@
 /**
- * Parse, then act: every command of src/cli/commands/index.ts × {unknown flag, misspelled flag, missing required
+ * Parse, then act: every command of src/cli/commands/all.ts × {unknown flag, misspelled flag, missing required
  * option, stray positional, switch given a value, option given twice, option without its value, invalid choice}
  * exits 2 with a message naming the bad flag, prints no result, and leaves the output folder, the working folder and
  * TMPDIR exactly as they were (a recursive listing with type, size, mode and mtime compared before and after).
@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commands } from '../../src/cli/commands/index.js';
+import { commands } from '../../src/cli/commands/all.js';
 import { cli, tempDir } from './cli-helpers.js';
 import { HOST, makeWorkspace, OUT, validArgs as valid } from './cli-fixtures.js';
 

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commands } from '../../src/cli/commands/index.js';
+import { commands } from '../../src/cli/commands/all.js';
 import { cli } from './cli-helpers.js';
 import { commandName, makeWorkspace, OUT, pki, validArgs } from './cli-fixtures.js';
 

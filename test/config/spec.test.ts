@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildSpec, loadDefaultSpec, loadSpec } from '../../src/config/spec.js';
 import { parseTenantInput } from '../../src/config/tenant.js';
+import { schemaProblems } from '../../src/config/validate.js';
 import { InputFileError, UsageError } from '../../src/errors.js';
 import { Secret } from '../../src/secret.js';
 
@@ -22,6 +23,17 @@ describe('deployment spec', () => {
     expect(boot.plist).toMatchObject({ RunAtLoad: true, StartInterval: 3600, ThrottleInterval: 60, KeepAlive: { SuccessfulExit: false } });
     expect((boot.plist.ProgramArguments as string[]).slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(s.loginItems).toEqual([expect.objectContaining({ ruleType: 'LabelPrefix', ruleValue: 'com.runlayer.aiwatch' })]);
+  });
+
+  it('the bundled data passes its JSON Schemas (checked here and with checkBundled, not at every start of the CLI)', () => {
+    expect(buildSpec(undefined, { checkBundled: true })).toEqual(loadDefaultSpec());
+    // The check is live: the same schemas reject a broken copy of each bundled file.
+    const root = path.resolve(import.meta.dirname, '../..');
+    const read = (f: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(root, f), 'utf8')) as Record<string, unknown>;
+    expect(schemaProblems('deployment.schema.json', { ...read('profiles/deployment.json'), teamId: 'lower' }, 'd')).not.toEqual([]);
+    expect(schemaProblems('profiles-data.schema.json#/definitions/pppc', { services: 'none' }, 'p')).not.toEqual([]);
+    expect(schemaProblems('profiles-data.schema.json#/definitions/loginItems', { rules: [{ ruleType: 'Nope' }] }, 'l')).not.toEqual([]);
+    expect(schemaProblems('tenant-keys.schema.json', { keys: [{ name: 1 }] }, 't')).not.toEqual([]);
   });
 
   it('--spec overrides values and re-derives labels', () => {

@@ -177,7 +177,7 @@ describeWithTools(['openssl'], 'signed configuration profiles', () => {
     });
 
     it('is registered in the command table', async () => {
-      const { commands } = await import('../../src/cli/commands/index.js');
+      const { commands } = await import('../../src/cli/commands/all.js');
       expect(commands).toContain(signProfileCommand);
     });
   });
