@@ -9,8 +9,7 @@
  * sent, for the answer. A server that answers before it has read the whole body (a 401 for an expired token, a 413)
  * is heard: its answer wins over the write error that follows when it closes the connection.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -63,9 +62,10 @@ function timeoutError(): Error {
 }
 
 /** Send once; resolves to the answer (any status), rejects on a transport failure, timeout or abort. */
-export function sendStream(a: StreamAttempt): Promise<StreamAnswer> {
+export async function sendStream(a: StreamAttempt): Promise<StreamAnswer> {
   const url = new URL(a.url);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:http and node:https (~45 ms) load with the first request, not with every command that could send one.
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise<StreamAnswer>((resolve, reject) => {
     let settled = false;
     let bodySent = false;

@@ -11,7 +11,6 @@
  * error messages name the file and what was wrong with it, never its content.
  */
 import { createPrivateKey } from 'node:crypto';
-import { importPKCS8, SignJWT } from 'jose';
 import { UsageError } from '../errors.js';
 import { readInputText } from '../io/fs.js';
 import { Secret } from '../secret.js';
@@ -81,6 +80,8 @@ export async function loadApiKey(input: ApiKeyInput): Promise<ApiKey> {
   const pkcs8 = createPrivateKey(pem.reveal()).export({ type: 'pkcs8', format: 'pem' }).toString();
   let signingKey: CryptoKey;
   try {
+    // jose (~46 modules) loads when a key is read, not at every start of the CLI.
+    const { importPKCS8 } = await import('jose');
     signingKey = await importPKCS8(pkcs8, 'ES256');
   } catch {
     throw new UsageError(`${input.file}: ${expected}; it could not be imported for ES256 signing`);
@@ -94,6 +95,7 @@ export async function mintToken(key: ApiKey, nowS: number, lifetimeS = DEFAULT_T
     throw new UsageError(`token lifetime must be 1…${MAX_TOKEN_LIFETIME_S} s (Apple refuses longer), got ${lifetimeS}`);
   }
   const iat = Math.floor(nowS);
+  const { SignJWT } = await import('jose');
   const jwt = await new SignJWT({ iss: key.issuerId, iat, exp: iat + lifetimeS, aud: JWT_AUDIENCE })
     .setProtectedHeader({ alg: 'ES256', kid: key.keyId, typ: 'JWT' })
     .sign(key.signingKey);

@@ -9,9 +9,13 @@
  * pkijs was not used here because it decrypts only PBES2 bags, not the 3DES bags Keychain Access writes.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forgeTypes from 'node-forge';
 import { InputFileError, UsageError } from '../errors.js';
 import type { Secret } from '../secret.js';
+import { lazyRequire } from '../formats/lazy.js';
+
+// node-forge (~42 modules) loads when a .p12 is read, not at every start of the CLI (src/formats/lazy.ts).
+const forge = lazyRequire<typeof forgeTypes>('node-forge');
 
 export interface Pkcs12Contents {
   keys: KeyObject[];
@@ -27,8 +31,8 @@ function fromBinary(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'binary'));
 }
 
-function derOf(node: forge.asn1.Asn1): Uint8Array {
-  return fromBinary(forge.asn1.toDer(node).getBytes());
+function derOf(node: forgeTypes.asn1.Asn1): Uint8Array {
+  return fromBinary(forge().asn1.toDer(node).getBytes());
 }
 
 /** forge's wording for a failed MAC check or a failed decryption: both mean the password is wrong. */
@@ -36,15 +40,15 @@ function isWrongPassword(message: string): boolean {
   return /MAC could not be verified|Invalid password|wrong password|Failed to decrypt/i.test(message);
 }
 
-function parsePfx(bytes: Uint8Array, password: Secret, file: string): forge.pkcs12.Pkcs12Pfx {
-  let asn: forge.asn1.Asn1;
+function parsePfx(bytes: Uint8Array, password: Secret, file: string): forgeTypes.pkcs12.Pkcs12Pfx {
+  let asn: forgeTypes.asn1.Asn1;
   try {
-    asn = forge.asn1.fromDer(forge.util.createBuffer(toBinary(bytes)), false);
+    asn = forge().asn1.fromDer(forge().util.createBuffer(toBinary(bytes)), false);
   } catch (e) {
     throw new InputFileError(file, `not a PKCS#12 (.p12) file: it is not DER (${(e as Error).message})`, { cause: e });
   }
   try {
-    return forge.pkcs12.pkcs12FromAsn1(asn, false, password.reveal());
+    return forge().pkcs12.pkcs12FromAsn1(asn, false, password.reveal());
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     if (isWrongPassword(msg)) {
@@ -56,12 +60,12 @@ function parsePfx(bytes: Uint8Array, password: Secret, file: string): forge.pkcs
   }
 }
 
-type Bag = forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 };
+type Bag = forgeTypes.pkcs12.Bag & { asn1?: forgeTypes.asn1.Asn1 };
 
 function keyFromBag(bag: Bag, file: string): KeyObject {
   try {
     const info = bag.key
-      ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey))
+      ? forge().pki.wrapRsaPrivateKey(forge().pki.privateKeyToAsn1(bag.key as forgeTypes.pki.rsa.PrivateKey))
       : bag.asn1;
     if (!info) throw new Error('empty key bag');
     return createPrivateKey({ key: Buffer.from(derOf(info)), format: 'der', type: 'pkcs8' });
@@ -71,7 +75,7 @@ function keyFromBag(bag: Bag, file: string): KeyObject {
 }
 
 function certFromBag(bag: Bag): Uint8Array | undefined {
-  if (bag.cert) return derOf(forge.pki.certificateToAsn1(bag.cert));
+  if (bag.cert) return derOf(forge().pki.certificateToAsn1(bag.cert));
   return bag.asn1 ? derOf(bag.asn1) : undefined;
 }
 
@@ -82,8 +86,8 @@ export function decodePkcs12(bytes: Uint8Array, password: Secret, file: string):
   const certificates: Uint8Array[] = [];
   for (const safe of pfx.safeContents) {
     for (const bag of safe.safeBags as Bag[]) {
-      if (bag.type === forge.pki.oids.pkcs8ShroudedKeyBag || bag.type === forge.pki.oids.keyBag) keys.push(keyFromBag(bag, file));
-      else if (bag.type === forge.pki.oids.certBag) {
+      if (bag.type === forge().pki.oids.pkcs8ShroudedKeyBag || bag.type === forge().pki.oids.keyBag) keys.push(keyFromBag(bag, file));
+      else if (bag.type === forge().pki.oids.certBag) {
         const der = certFromBag(bag);
         if (der) certificates.push(der);
       }
