@@ -111,8 +111,21 @@ export class DeflatePool {
   }
 }
 
+/**
+ * zlib's output chunk for a segment deflated on the thread pool: 128 KiB instead of zlib's 16 KiB. Every chunk is a
+ * trip to the pool answered on the main thread (processCallback, then Buffer.concat of the pieces): a 512 KiB segment
+ * deflates to ~100–250 KiB, so 1–2 trips instead of ~13. Measured at 256 MiB (build, 3 runs each, this machine):
+ * 16 KiB 5.35 s / 8.6 CPU-s, 64 KiB 4.93 / 8.3, 128 KiB 4.86 / 8.2, 256 KiB 4.97 / 8.5, one chunk holding the whole
+ * segment 4.97 / 8.5 (a fresh 520 KiB buffer per segment costs more in allocation and GC than the trips it saves).
+ */
+export const DEFLATE_OUTPUT_CHUNK = 128 * 1024;
+
 function deflateHere(job: DeflateJob): Promise<Buffer> {
-  const opts: zlib.ZlibOptions = { level: job.level, finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+  const opts: zlib.ZlibOptions = {
+    level: job.level,
+    finishFlush: job.last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+    chunkSize: DEFLATE_OUTPUT_CHUNK,
+  };
   if (job.dictionary) opts.dictionary = job.dictionary;
   return new Promise((resolve, reject) => zlib.deflateRaw(job.input, opts, (err, out) => (err ? reject(err) : resolve(out))));
 }
