@@ -137,6 +137,12 @@ function positionalsOf(command: string): string[] {
   return [...command.matchAll(/[<[]([^\]>.]+)(?:\.\.)?[\]>]/g)].map((m) => m[1]!);
 }
 
+/** `--help` or `-h` before `--`: the help will be printed. */
+function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || /^--help(=|$)/.test(a));
+}
+
 /** Parse `argv` completely; nothing of a command runs here. `columns` sets the help width. */
 export async function parseArgv(argv: string[], columns: number): Promise<ParseOutcome> {
   let failure: { message: string; error?: unknown } | undefined;
@@ -151,7 +157,10 @@ export async function parseArgv(argv: string[], columns: number): Promise<ParseO
     .strict()
     .demandCommand(1, 'Name a command; see --help.')
     .recommendCommands()
-    .wrap(Math.min(110, columns || 110))
+    // yargs renders the whole help of the chosen command after every parse (to cache it), even when nobody reads it;
+    // wrapping it to the terminal costs ~40–130 ms of a start (string widths of every option), so only a run that
+    // asks for help gets it wrapped (docs/benchmarks.md "Start-up").
+    .wrap(asksForHelp(argv) ? Math.min(110, columns || 110) : null)
     .exitProcess(false)
     .showHelpOnFail(false)
     .fail((msg, e) => {
