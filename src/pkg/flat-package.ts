@@ -23,6 +23,7 @@ import { createStagingStream } from '../io/fs.js';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import zlib from 'node:zlib';
 import { AiwatchError, InterruptedError } from '../errors.js';
 import { writeBom, type BomArchInfo } from './bom.js';
 import { writeCpio } from './cpio.js';
@@ -134,10 +135,11 @@ async function stagePayload(
   workers: number | undefined,
   signal?: AbortSignal,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ size: number; sha1: string; checksums: Map<string, number> }> {
+): Promise<{ size: number; sha1: string; crc32: number; checksums: Map<string, number> }> {
   const checksums = new Map<string, number>();
   const out = createStagingStream(file, 0o600);
   const sha1 = createHash('sha1');
+  let crc = 0; // zlib's CRC-32 of the gzip bytes: the release's zip entry for the pkg needs no pass of its own
   let size = 0;
   try {
     const cpio = writeCpio(entries, { checksums, reuseChunks: true });
@@ -145,6 +147,7 @@ async function stagePayload(
     for await (const chunk of gzipParallel(source, { workers })) {
       if (signal?.aborted) throw new InterruptedError('build interrupted; nothing was written to the output folder');
       sha1.update(chunk);
+      crc = zlib.crc32(chunk, crc);
       size += chunk.length;
       if (!out.write(chunk)) await once(out, 'drain');
     }
@@ -152,7 +155,7 @@ async function stagePayload(
     out.end();
     await finished(out);
   }
-  return { size, sha1: sha1.digest('hex'), checksums };
+  return { size, sha1: sha1.digest('hex'), crc32: crc >>> 0, checksums };
 }
 
 async function gzipBytes(entries: PayloadEntry[]): Promise<Buffer> {
@@ -166,6 +169,8 @@ export interface ProductArchiveLayout {
   result: FlatPackageResult;
   /** The archive's bytes, read from its sources (the staged Payload in `workDir`) each time (see {@link XarLayout}). */
   bytes: XarLayout['bytes'];
+  /** The archive's CRC-32, known without reading it (see {@link XarLayout.crc32}). */
+  crc32?: number;
 }
 
 /** Build the product archive into `out`. */
@@ -216,11 +221,11 @@ export async function layoutProductArchive(input: ProductArchiveInput): Promise<
     { path: 'Resources', directory: true },
     { path: `${comp}/Bom`, source: { bytes: bom }, encoding: 'zlib' },
     { path: `${comp}/PackageInfo`, source: { bytes: Buffer.from(packageInfo, 'utf8') }, encoding: 'zlib' },
-    { path: `${comp}/Payload`, source: { file: payloadFile, known: { size: payload.size, sha1: payload.sha1 } } },
+    { path: `${comp}/Payload`, source: { file: payloadFile, known: { size: payload.size, sha1: payload.sha1, crc32: payload.crc32 } } },
     { path: `${comp}/Scripts`, source: { bytes: scripts } },
   ];
   const xar = await step(input.signer ? 'write signed product archive (xar)' : 'write product archive (xar)', onStep, () =>
     layoutXar(members, { creationTime: new Date(input.epoch * 1000), signer: input.signer }),
   );
-  return { result: { componentName: comp, payloadEntries: entries.length, stats, payloadBytes: payload.size, xar: xar.result }, bytes: (o) => xar.bytes(o) };
+  return { result: { componentName: comp, payloadEntries: entries.length, stats, payloadBytes: payload.size, xar: xar.result }, bytes: (o) => xar.bytes(o), crc32: xar.crc32 };
 }

@@ -19,13 +19,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { checkInputFile } from '../io/fs.js';
 import { InputFileError, UsageError } from '../errors.js';
 import { encodeXarHeader, XAR_HEADER_SIZE } from './xar-header.js';
 import { sealToc, type SealedToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, buildToc, type TocNode } from './xar-toc.js';
+import { crc32Combine } from '../formats/crc32-combine.js';
 import { bytesSource, deflateSource, drain, fileChunksReused, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
 
 export { resignXar } from './xar-resign.js';
@@ -36,6 +37,8 @@ export type { XarWriteResult } from './xar-seal.js';
 export interface XarDigestHint {
   size: number;
   sha1: string;
+  /** zlib's CRC-32 of the bytes, when their writer took it: lets the layout give the archive's CRC-32 unread. */
+  crc32?: number;
 }
 
 /** Where a member's bytes come from. `file` and `stream` sources are read in chunks, never whole. */
@@ -279,6 +282,28 @@ export interface XarLayout {
    * is asked for — for a consumer that hashes, not one that queues chunks in a stream.
    */
   bytes(opts?: { verify?: boolean; reuse?: boolean }): ByteSource;
+  /**
+   * zlib's CRC-32 of the whole archive, known without reading it when every member read from a file or stream came
+   * with its `known.crc32` (combined with the CRC-32 of what is in memory, src/formats/crc32-combine.ts); else
+   * undefined. {@link bytes} with `verify` still re-hashes every member against the TOC as it is read.
+   */
+  crc32?: number;
+}
+
+/** The archive's CRC-32 from its pieces: in memory, or a member whose writer gave its CRC-32; undefined otherwise. */
+function layoutCrc32(head: readonly Uint8Array[], members: readonly Member[]): number | undefined {
+  let crc = 0;
+  for (const b of head) crc = crc32(b, crc);
+  for (const m of members) {
+    if (m.stored) crc = crc32(m.stored, crc);
+    else {
+      const s = m.input.source;
+      const known = 'bytes' in s || m.input.encoding === 'zlib' ? undefined : s.known;
+      if (known?.crc32 === undefined) return undefined;
+      crc = crc32Combine(crc, known.crc32, m.node.data!.length);
+    }
+  }
+  return crc >>> 0;
 }
 
 /**
@@ -308,6 +333,7 @@ export async function layoutXar(inputs: XarInput[], opts: XarWriteOptions = {}):
   if (sealed.layout && sealed.cmsLength !== undefined) result.cms = { length: sealed.cmsLength, reserve: sealed.layout.cms.size };
   return {
     result,
+    crc32: layoutCrc32(head, tree.members),
     async *bytes({ verify = true, reuse = false } = {}) {
       yield* head;
       for (const m of tree.members) yield* memberBytes(m, verify, reuse);

@@ -3,7 +3,8 @@ import { appendFileSync, copyFileSync, readFileSync, rmSync, truncateSync, write
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputFileError, UsageError } from '../../src/errors.js';
-import { writeXar, resolveCreationTime } from '../../src/pkg/xar.js';
+import { layoutXar, writeXar, resolveCreationTime, type XarInput } from '../../src/pkg/xar.js';
+import zlib from 'node:zlib';
 import { encodeStapleTrailer } from '../../src/pkg/xar-header.js';
 import { findXarEntry, openXar, readXarEntry, readXarEntryBytes } from '../../src/pkg/xar-reader.js';
 import { verifyXar } from '../../src/pkg/xar-verify.js';
@@ -210,6 +211,35 @@ describe('xar verification', () => {
     expect(sha1(raw)).toBe(findXarEntry(a, 'Distribution')!.data!.archivedChecksum!.hex);
     await expect(readXarEntryBytes(a, 'aiwatch.pkg/Payload', 1024)).rejects.toThrow(/more than 1024 bytes/);
     expect(() => readXarEntry(a, 'aiwatch.pkg')).toThrow(/is a directory, not a file/);
+  });
+});
+
+describe('xar layout: the CRC-32 known without reading', () => {
+  async function bytesOf(inputs: XarInput[]): Promise<{ crc32?: number; bytes: Buffer }> {
+    const layout = await layoutXar(inputs, { creationTime: CREATION });
+    const parts: Buffer[] = [];
+    for await (const c of layout.bytes()) parts.push(Buffer.from(c));
+    return { crc32: layout.crc32, bytes: Buffer.concat(parts) };
+  }
+
+  it('equals zlib.crc32 of the bytes when every file or stream member comes with its CRC-32', async () => {
+    const s = sampleInputs(tempDir('crc'));
+    const payload = s.files['aiwatch.pkg/Payload']!;
+    const scripts = s.files['aiwatch.pkg/Scripts']!;
+    const known = (b: Buffer) => ({ size: b.length, sha1: sha1(b), crc32: zlib.crc32(b) >>> 0 });
+    const inputs = s.inputs.map((i): XarInput => {
+      if (!('source' in i)) return i;
+      if (i.path === 'aiwatch.pkg/Payload' && 'file' in i.source) return { ...i, source: { file: i.source.file, known: known(payload) } };
+      if (i.path === 'aiwatch.pkg/Scripts' && 'open' in i.source) return { ...i, source: { open: i.source.open, known: known(scripts) } };
+      return i;
+    });
+    const r = await bytesOf(inputs);
+    expect(r.crc32).toBe(zlib.crc32(r.bytes) >>> 0);
+  });
+
+  it('is undefined when a member read from a file has no CRC-32 given (the caller reads the archive for it)', async () => {
+    const s = sampleInputs(tempDir('crc-none'));
+    expect((await bytesOf(s.inputs)).crc32).toBeUndefined();
   });
 });
 
