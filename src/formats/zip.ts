@@ -153,12 +153,15 @@ function endRecord(count: number, size: number, offset: number): Buffer {
  * writer does (1 MiB chunks waiting in the output buffer outlive young collections: +30 MiB peak RSS on a 256 MiB
  * build, measured). Returns their CRC-32; a file of another size is an InputFileError.
  */
-async function copyFile(file: string, size: number, out: Writable | undefined, what: string): Promise<number> {
-  return copySource(file, fileRange(file), size, out, what);
+async function copyFile(file: string, size: number, write: Write | undefined, what: string): Promise<number> {
+  return copySource(file, fileRange(file), size, write, what);
 }
 
+/** Where a zip writer's bytes go, in order: resolves once the chunk is accepted (see writeChunk). */
+type Write = (chunk: Uint8Array) => Promise<void>;
+
 /** {@link copyFile} of any source; `file` names it in messages. */
-async function copySource(file: string, source: AsyncIterable<Uint8Array>, size: number, out: Writable | undefined, what: string): Promise<number> {
+async function copySource(file: string, source: AsyncIterable<Uint8Array>, size: number, write: Write | undefined, what: string): Promise<number> {
   let crc = 0;
   let at = 0;
   const chunks = source[Symbol.asyncIterator]();
@@ -172,7 +175,7 @@ async function copySource(file: string, source: AsyncIterable<Uint8Array>, size:
       crc = zlib.crc32(next.value, crc);
       at += next.value.length;
       if (at > size) break;
-      if (out) await writeChunk(out, next.value);
+      if (write) await write(next.value);
     }
   } finally {
     await chunks.return?.();
@@ -182,7 +185,7 @@ async function copySource(file: string, source: AsyncIterable<Uint8Array>, size:
 }
 
 /** DEFLATE `file` into `out`; returns its CRC-32, size and compressed size. */
-async function deflateFile(file: string, out: Writable): Promise<{ crc: number; size: number; compressedSize: number }> {
+async function deflateFile(file: string, write: Write): Promise<{ crc: number; size: number; compressedSize: number }> {
   let crc = 0;
   let size = 0;
   let compressedSize = 0;
@@ -195,7 +198,7 @@ async function deflateFile(file: string, out: Writable): Promise<{ crc: number; 
   const writing = (async () => {
     for await (const chunk of deflate as AsyncIterable<Buffer>) {
       compressedSize += chunk.length;
-      await writeChunk(out, chunk);
+      await write(chunk);
     }
   })();
   await Promise.all([pipeline(input, deflate), writing]);
@@ -221,6 +224,50 @@ async function fileSizes(entries: readonly ZipEntryInput[]): Promise<number[]> {
   );
 }
 
+/**
+ * Write one entry at `offset`: its local header and data through `put` (which counts what it writes), the bytes
+ * copied past `put` counted with `advance`. Returns where and what it placed, for the central directory.
+ */
+async function putEntry(
+  e: ZipEntryInput,
+  size: number,
+  offset: number,
+  when: { time: number; date: number },
+  put: Write,
+): Promise<Placed> {
+  const method = e.compress === false ? 0 : 8;
+  const p: Placed = { name: Buffer.from(e.name, 'utf8'), mode: e.mode, method, flags: FLAG_UTF8, crc: 0, compressedSize: 0, size, offset };
+  const s = e.source;
+  if ('bytes' in s) {
+    const data = method === 8 ? zlib.deflateRawSync(s.bytes, { level: 6 }) : s.bytes;
+    Object.assign(p, { crc: zlib.crc32(s.bytes) >>> 0, compressedSize: data.length });
+    await put(localHeader(p, when));
+    await put(data);
+  } else if ('open' in s) {
+    if (method !== 0) throw new Error(`internal: zip entry ${e.name}: a streamed entry must be stored`);
+    const what = `zip entry ${e.name}`;
+    Object.assign(p, { crc: s.known.crc32 >>> 0, compressedSize: p.size });
+    await put(localHeader(p, when));
+    const crc = await copySource(e.name, s.open(), p.size, put, what);
+    if (crc !== p.crc) throw new InputFileError(e.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
+  } else if (method === 0) {
+    const what = `zip entry ${e.name}`;
+    p.crc = s.known ? s.known.crc32 >>> 0 : await copyFile(s.file, p.size, undefined, what);
+    p.compressedSize = p.size;
+    await put(localHeader(p, when));
+    const crc = await copyFile(s.file, p.size, put, what);
+    if (crc !== p.crc) throw new InputFileError(s.file, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
+  } else {
+    p.flags |= FLAG_DESCRIPTOR;
+    await put(localHeader(p, when));
+    const r = await deflateFile(s.file, put);
+    if (r.size !== p.size) throw new InputFileError(s.file, `zip entry ${e.name}: changed while the zip was written (expected ${p.size} bytes, read ${r.size})`);
+    Object.assign(p, { crc: r.crc, compressedSize: r.compressedSize });
+    await put(dataDescriptor(p));
+  }
+  return p;
+}
+
 /** Write a deterministic zip of `entries` to `out`. Resolves when everything has been written. */
 export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: number, out: Writable): Promise<void> {
   const sizes = await fileSizes(entries);
@@ -233,45 +280,64 @@ export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: 
     await writeChunk(out, b);
     cursor += b.length;
   };
-  for (const [i, e] of entries.entries()) {
-    const method = e.compress === false ? 0 : 8;
-    const p: Placed = { name: Buffer.from(e.name, 'utf8'), mode: e.mode, method, flags: FLAG_UTF8, crc: 0, compressedSize: 0, size: sizes[i]!, offset: cursor };
-    placed.push(p);
-    const s = e.source;
-    if ('bytes' in s) {
-      const data = method === 8 ? zlib.deflateRawSync(s.bytes, { level: 6 }) : s.bytes;
-      Object.assign(p, { crc: zlib.crc32(s.bytes) >>> 0, compressedSize: data.length });
-      await put(localHeader(p, when));
-      await put(data);
-    } else if ('open' in s) {
-      if (method !== 0) throw new Error(`internal: zip entry ${e.name}: a streamed entry must be stored`);
-      const what = `zip entry ${e.name}`;
-      Object.assign(p, { crc: s.known.crc32 >>> 0, compressedSize: p.size });
-      await put(localHeader(p, when));
-      const crc = await copySource(e.name, s.open(), p.size, out, what);
-      cursor += p.size;
-      if (crc !== p.crc) throw new InputFileError(e.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
-    } else if (method === 0) {
-      const what = `zip entry ${e.name}`;
-      p.crc = s.known ? s.known.crc32 >>> 0 : await copyFile(s.file, p.size, undefined, what);
-      p.compressedSize = p.size;
-      await put(localHeader(p, when));
-      const crc = await copyFile(s.file, p.size, out, what);
-      cursor += p.size;
-      if (crc !== p.crc) throw new InputFileError(s.file, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
-    } else {
-      p.flags |= FLAG_DESCRIPTOR;
-      await put(localHeader(p, when));
-      const r = await deflateFile(s.file, out);
-      if (r.size !== p.size) throw new InputFileError(s.file, `zip entry ${e.name}: changed while the zip was written (expected ${p.size} bytes, read ${r.size})`);
-      Object.assign(p, { crc: r.crc, compressedSize: r.compressedSize });
-      cursor += r.compressedSize;
-      await put(dataDescriptor(p));
-    }
-  }
+  for (const [i, e] of entries.entries()) placed.push(await putEntry(e, sizes[i]!, cursor, when, put));
   const start = cursor;
   for (const p of placed) await put(centralRecord(p, when));
   await put(endRecord(placed.length, cursor - start, start));
+}
+
+/** A stored entry streamed from `open`, its size and CRC-32 known before its bytes are read. */
+export type ZipLeadEntry = Omit<ZipEntryInput, 'source' | 'compress'> & { source: { open: () => AsyncIterable<Uint8Array>; known: ZipKnownCrc } };
+
+/**
+ * Write a deterministic zip whose `lead` entry's bytes come first, hashed (SHA-256) as they are copied, and whose
+ * other entries are made from that hash (`rest`): the release's README.txt, manifest.json and SHA256SUMS hold the
+ * pkg's SHA-256, and this way the pkg is read once, not once to hash and once to copy. The central directory lists
+ * every entry in name order, as {@link writeZip} does (readers list and extract from it); only the order of the
+ * entries' data differs. Stays below zip64: a lead of 2 GiB or more, or more than 65,534 entries, is an error here
+ * (the caller writes such a zip with {@link writeZip}).
+ */
+export async function writeZipLeading(
+  lead: ZipLeadEntry,
+  rest: (leadSha256: string) => Promise<readonly ZipEntryInput[]>,
+  epochSeconds: number,
+  out: Writable,
+): Promise<void> {
+  if (lead.source.known.size >= ZIP_LEAD_LIMIT) throw new Error(`internal: zip lead entry ${lead.name} of ${lead.source.known.size} bytes needs zip64; use writeZip`);
+  const when = dosTimeDate(epochSeconds);
+  let cursor = 0;
+  const put = async (b: Uint8Array): Promise<void> => {
+    await writeChunk(out, b);
+    cursor += b.length;
+  };
+  const { known } = lead.source;
+  const first: Placed = { name: Buffer.from(lead.name, 'utf8'), mode: lead.mode, method: 0, flags: FLAG_UTF8, crc: known.crc32 >>> 0, compressedSize: known.size, size: known.size, offset: 0 };
+  await put(localHeader(first, when));
+  const sha = createHash('sha256');
+  const what = `zip entry ${lead.name}`;
+  const crc = await copySource(lead.name, hashed(lead.source.open(), sha), known.size, put, what);
+  if (crc !== first.crc) throw new InputFileError(lead.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${first.crc.toString(16)})`);
+  const others = await rest(sha.digest('hex'));
+  if (others.length + 1 >= MAX_ENTRIES_32) throw new Error(`internal: ${others.length + 1} zip entries need zip64; use writeZip`);
+  const sizes = await fileSizes(others);
+  const bound = cursor + others.reduce((n, e, i) => n + 76 + 2 * Buffer.byteLength(e.name) + 16 + (e.compress === false ? sizes[i]! : deflateBound(sizes[i]!)), 22 + 46 + first.name.length);
+  if (bound > ZIP32_LIMIT) throw new Error('internal: the zip needs zip64; use writeZip');
+  const placed: Placed[] = [first];
+  for (const [i, e] of others.entries()) placed.push(await putEntry(e, sizes[i]!, cursor, when, put));
+  const start = cursor;
+  for (const p of [...placed].sort((a, b) => Buffer.compare(a.name, b.name))) await put(centralRecord(p, when));
+  await put(endRecord(placed.length, cursor - start, start));
+}
+
+/** Below this size a lead entry keeps the whole zip far from zip32's 4 GiB (the other entries are documents). */
+const ZIP_LEAD_LIMIT = 2 * 1024 * 1024 * 1024;
+
+/** Pass `source` through, feeding each chunk to `sha` first. */
+async function* hashed(source: AsyncIterable<Uint8Array>, sha: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    sha.update(chunk);
+    yield chunk;
+  }
 }
 
 /** The zip64 case (4 GiB or more, or 65,535 entries or more): yazl, with the same fields otherwise. */

@@ -61,6 +61,9 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   );
 }
 
+/** The write buffer of {@link writeStreamAtomic}'s stream. */
+const WRITE_BUFFER = 1 << 20;
+
 /**
  * Write a large output atomically: `produce` writes into the given stream (respecting backpressure as it wishes);
  * when it resolves the stream is closed, synced and renamed onto `target`. If `produce` throws, nothing is left.
@@ -76,7 +79,9 @@ export async function writeStreamAtomic(
   const tmp = tempSibling(dest);
   let out: WriteStream | undefined;
   try {
-    out = createWriteStream(tmp, { mode, flags: 'wx' });
+    // 1 MiB of buffer (64 KiB by default): a large copy (the release's pkg into its zip) keeps reading while the
+    // disk takes the last chunks, instead of waiting for each 64 KiB write (zip step at 256 MiB: 0.40 → 0.33 s).
+    out = createWriteStream(tmp, { mode, flags: 'wx', highWaterMark: WRITE_BUFFER });
     const failed = new Promise<never>((_, reject) => out!.once('error', reject));
     failed.catch(() => undefined);
     await Promise.race([produce(out), failed]);

@@ -21,7 +21,7 @@ import type { FlatPackageResult } from '../pkg/flat-package.js';
 import { buildFlatPackage, layoutFlatPackage, type FlatPackageInput } from './package.js';
 import { createUniversal } from '../macho/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
-import { writeZip, type ZipEntryInput } from '../formats/zip.js';
+import { writeZip, writeZipLeading, type ZipEntryInput, type ZipLeadEntry } from '../formats/zip.js';
 import { planRelease, type ReleasePlan } from './plan.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
 
@@ -126,12 +126,14 @@ async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promis
 
 /**
  * The built-in builder, for a pkg that only goes into the zip: laid out, never written as a file of its own. Its
- * bytes (the xar's TOC and small members from memory, the Payload from its staging file) are read once here for
- * SHA-256 and CRC-32 (each member re-hashed against the TOC's SHA-1), and once more by the zip writer, which copies
- * them behind the entry's header and checks that CRC-32 again. The Payload is written once before the zip, not twice.
+ * CRC-32 is known from its pieces (the Payload's was taken as it was written), so its bytes (the xar's TOC and small
+ * members from memory, the Payload from its staging file) are read once: by the zip writer, which copies them first
+ * in the zip, hashing SHA-256 for the documents written after them and re-hashing each member against the TOC's SHA-1
+ * ({@link zipLeadStep}). Without a known CRC-32 they are read once more before, for SHA-256 and CRC-32.
  */
-async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPackageResult; digest: PkgDigest; open: () => AsyncIterable<Uint8Array> }> {
+async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPackageResult; open: () => AsyncIterable<Uint8Array> } & ({ lead: ZipLeadEntry['source']['known'] } | { digest: PkgDigest })> {
   const layout = await layoutFlatPackage(input);
+  if (layout.crc32 !== undefined) return { pkg: layout.result, lead: { size: layout.result.xar.size, crc32: layout.crc32 }, open: () => layout.bytes({ verify: true }) };
   const h = new PkgHasher();
   for await (const chunk of layout.bytes({ reuse: true })) {
     checkAborted(input.signal);
@@ -237,6 +239,8 @@ interface BuiltPkg {
   pkg?: FlatPackageResult;
   /** Its hash as it was written (absent when another builder wrote it, or stapling changed it since). */
   digest?: PkgDigest;
+  /** Laid out with its size and CRC-32 known: written first in the zip, hashed on the way (with `open`). */
+  lead?: ZipLeadEntry['source']['known'];
 }
 
 /** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */
@@ -297,18 +301,52 @@ function binarySummary(identity: ReleaseBinaryIdentity): Pick<ReleaseManifest, '
   };
 }
 
-/** Step "write release documents": the pkg, the planned documents (signed where asked), README, manifest, sums. */
-async function documentsStep(plan: ReleasePlan, o: ReleaseIo, built: BuiltPkg, identity: ReleaseBinaryIdentity, trust: ReleaseManifest['pkg']): Promise<{ contents: ZipContents; manifest: ReleaseManifest }> {
+type SignedDocument = ReleasePlan['documents'][number];
+
+/** Step "write release documents", first part: the planned documents, signed where asked (they do not name the pkg). */
+async function signedDocuments(plan: ReleasePlan, o: ReleaseIo): Promise<SignedDocument[]> {
+  const out: SignedDocument[] = [];
+  for (const d of plan.documents) out.push({ ...d, bytes: d.sign && o.signProfile ? await o.signProfile(d.bytes, d.name) : d.bytes });
+  return out;
+}
+
+/** The zip's contents once the pkg's digest is known: the pkg, the documents, README, manifest, sums. */
+function releaseContents(
+  plan: ReleasePlan,
+  pkg: { from: { file: string } | { open: () => AsyncIterable<Uint8Array> }; digest: PkgDigest },
+  documents: readonly SignedDocument[],
+  identity: ReleaseBinaryIdentity,
+  trust: ReleaseManifest['pkg'],
+): { contents: ZipContents; manifest: ReleaseManifest } {
   const contents = new ZipContents();
-  if (built.open && built.digest) contents.addFile(plan.pkgName, 'pkg', { open: built.open }, built.digest);
-  else contents.addFile(plan.pkgName, 'pkg', { file: built.file }, built.digest ?? (await hashFile(built.file)));
-  for (const d of plan.documents) contents.add(d.name, d.role, d.sign && o.signProfile ? await o.signProfile(d.bytes, d.name) : d.bytes, d.mode);
+  contents.addFile(plan.pkgName, 'pkg', pkg.from, pkg.digest);
+  for (const d of documents) contents.add(d.name, d.role, d.bytes, d.mode);
   const manifest: ReleaseManifest = { ...plan.manifest, ...binarySummary(identity), pkg: trust, files: [] };
   contents.add('README.txt', 'readme', renderReadme(plan.spec, { ...manifest, files: contents.files }));
   manifest.files = [...contents.files].sort((a, b) => (a.name < b.name ? -1 : 1));
   contents.add('manifest.json', 'manifest', renderManifest(manifest));
   contents.add('SHA256SUMS', 'checksums', renderSha256Sums(contents.files));
   return { contents, manifest };
+}
+
+/** The pkg's source and digest for the zip: as it was written, or hashed now from its file. */
+async function pkgForZip(built: BuiltPkg): Promise<{ from: { file: string } | { open: () => AsyncIterable<Uint8Array> }; digest: PkgDigest }> {
+  if (built.open && built.digest) return { from: { open: built.open }, digest: built.digest };
+  return { from: { file: built.file }, digest: built.digest ?? (await hashFile(built.file)) };
+}
+
+/**
+ * Step "write zip" for a laid-out pkg: its bytes first (read once, hashed on the way), then the documents that name
+ * its SHA-256; the central directory in name order as always (src/formats/zip.ts writeZipLeading).
+ */
+async function zipLeadStep(plan: ReleasePlan, o: ReleaseIo, lead: ZipLeadEntry, contentsFor: (pkgSha256: string) => ZipContents): Promise<string> {
+  const zipFile = path.join(o.outDir, plan.zipName);
+  await writeStreamAtomic(zipFile, async (s) => {
+    checkAborted(o.signal);
+    await writeZipLeading(lead, async (sha256) => contentsFor(sha256).ordered().filter((e) => e.name !== lead.name), plan.epoch, s);
+    checkAborted(o.signal);
+  });
+  return zipFile;
 }
 
 /** Step "write zip": the one write into the output folder, renamed into place when complete. */
@@ -344,7 +382,20 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<Rel
     const { built, trust } = await trustStep(o, await buildPkgStep(plan, o, bin.file, work, step, check));
     if (!identity) throw new Error('internal: the binary check did not finish with the Payload');
     step('write release documents');
-    const { contents, manifest } = await documentsStep(plan, o, built, identity, { signed: plan.signPkg, ...trust });
+    const documents = await signedDocuments(plan, o);
+    const pkgTrust = { signed: plan.signPkg, ...trust };
+    if (built.lead && built.open) {
+      const { lead, open } = built;
+      step('write zip');
+      let manifest: ReleaseManifest | undefined;
+      const zip = await zipLeadStep(plan, o, { name: plan.pkgName, mode: 0o644, source: { open, known: lead } }, (sha256) => {
+        const r = releaseContents(plan, { from: { open }, digest: { sha256, ...lead } }, documents, identity!, pkgTrust);
+        manifest = r.manifest;
+        return r.contents;
+      });
+      return { zip, manifest: manifest!, pkg: built.pkg };
+    }
+    const { contents, manifest } = releaseContents(plan, await pkgForZip(built), documents, identity, pkgTrust);
     step('write zip');
     return { zip: await zipStep(plan, o, contents), manifest, pkg: built.pkg };
   });

@@ -23,14 +23,17 @@ import { CLI, cli, demoArm64Path, demoX8664Path, listTree, repoRoot, spawnCli, t
 const zipFault = vi.hoisted(() => ({ on: false }));
 vi.mock('../../src/formats/zip.js', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/formats/zip.js')>();
+  const fail = async (out: Writable): Promise<void> => {
+    out.write(Buffer.alloc(1000));
+    out.emit('error', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' }));
+    await new Promise(() => undefined);
+  };
+  // Both writers: the release writes its laid-out pkg first (writeZipLeading), a pkg file with writeZip.
   return {
     ...real,
-    writeZip: async (entries: Parameters<typeof real.writeZip>[0], epoch: number, out: Writable): Promise<void> => {
-      if (!zipFault.on) return real.writeZip(entries, epoch, out);
-      out.write(Buffer.alloc(1000));
-      out.emit('error', Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' }));
-      await new Promise(() => undefined);
-    },
+    writeZip: async (entries: Parameters<typeof real.writeZip>[0], epoch: number, out: Writable): Promise<void> => (zipFault.on ? fail(out) : real.writeZip(entries, epoch, out)),
+    writeZipLeading: async (lead: Parameters<typeof real.writeZipLeading>[0], rest: Parameters<typeof real.writeZipLeading>[1], epoch: number, out: Writable): Promise<void> =>
+      zipFault.on ? fail(out) : real.writeZipLeading(lead, rest, epoch, out),
   };
 });
 

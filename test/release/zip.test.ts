@@ -5,7 +5,8 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { dosDateFor, readZip, writeZip, type ZipEntryInput } from '../../src/formats/zip.js';
+import { createHash } from 'node:crypto';
+import { dosDateFor, readZip, writeZip, writeZipLeading, type ZipEntryInput } from '../../src/formats/zip.js';
 import { describeWithTools, run } from '../helpers/tools.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'zip-test-'));
@@ -114,6 +115,82 @@ describeWithTools(['unzip'], 'release zip with a known CRC read by unzip', () =>
   it('unzip -t passes', async () => {
     const file = await make('known-t.zip', [{ name: 'a.pkg', mode: 0o644, source: { file: big, known: { size: 300_000, crc32: zlib.crc32(readFileSync(big)) >>> 0 } }, compress: false }]);
     expect(run('unzip', ['-t', file])).toMatch(/No errors detected/);
+  });
+});
+
+describe('release zip with its pkg first (writeZipLeading)', () => {
+  const data = readFileSync(big);
+  const crc = zlib.crc32(data) >>> 0;
+  const sha = createHash('sha256').update(data).digest('hex');
+  const pieces = (): AsyncIterable<Uint8Array> =>
+    (async function* () {
+      for (let at = 0; at < data.length; at += 65_537) yield data.subarray(at, at + 65_537);
+    })();
+  const lead = (known = { size: data.length, crc32: crc }) => ({ name: 'aiwatch-1.0.0-macos-arm64.pkg', mode: 0o644, source: { open: pieces, known } });
+  const docs = (pkgSha: string): ZipEntryInput[] => [
+    { name: 'SHA256SUMS', mode: 0o644, source: { bytes: Buffer.from(`${pkgSha}  aiwatch-1.0.0-macos-arm64.pkg\n`) } },
+    { name: 'cleanup-runlayer-scan.sh', mode: 0o755, source: { bytes: Buffer.from('#!/bin/sh\nexit 0\n') } },
+    { name: 'README.txt', mode: 0o644, source: { bytes: Buffer.from(`pkg ${pkgSha}\n`) } },
+  ];
+
+  async function makeLeading(name: string, known?: { size: number; crc32: number }): Promise<{ file: string; given: string[] }> {
+    const file = path.join(dir, name);
+    const out = createWriteStream(file);
+    const given: string[] = [];
+    await writeZipLeading(lead(known), async (h) => (given.push(h), docs(h)), EPOCH, out);
+    out.end();
+    await finished(out);
+    return { file, given };
+  }
+
+  it("hands the pkg's SHA-256 to the entries after it; the central directory is in name order, the pkg's bytes first", async () => {
+    const { file, given } = await makeLeading('lead.zip');
+    expect(given).toEqual([sha]);
+    const z = readFileSync(file);
+    expect(z.readUInt32LE(0)).toBe(0x04034b50);
+    expect(z.toString('utf8', 30, 30 + 29)).toBe('aiwatch-1.0.0-macos-arm64.pkg'); // first local entry
+    expect(z.readUInt32LE(14)).toBe(crc); // its CRC-32 in the local header: no data descriptor
+    const listed = (await readZip(file)).map((e) => e.name);
+    expect(listed).toEqual(['README.txt', 'SHA256SUMS', 'aiwatch-1.0.0-macos-arm64.pkg', 'cleanup-runlayer-scan.sh']);
+    const read = await readZip(file, () => true);
+    expect(read.find((e) => e.name === 'README.txt')!.data!.toString()).toBe(`pkg ${sha}\n`);
+    expect(read.find((e) => e.name.endsWith('.pkg'))!.data!.equals(data)).toBe(true);
+  });
+
+  it('the same entries, written pkg first or in name order, list alike and extract to the same bytes', async () => {
+    const a = await readZip((await makeLeading('lead2.zip')).file, () => true);
+    const byName = [...docs(sha), { ...lead(), compress: false }].sort((x, y) => (x.name < y.name ? -1 : 1));
+    const b = await readZip(await make('ordered.zip', byName), () => true);
+    const strip = (es: typeof a) => es.map((e) => ({ name: e.name, mode: e.mode, size: e.size, data: e.data!.toString('hex') }));
+    expect(strip(a)).toEqual(strip(b));
+  });
+
+  it('refuses a pkg whose bytes do not match the CRC-32 or size it was laid out with', async () => {
+    await expect(makeLeading('lead-crc.zip', { size: data.length, crc32: (crc ^ 1) >>> 0 })).rejects.toThrow(/zip entry aiwatch-1\.0\.0-macos-arm64\.pkg: changed while the zip was written \(CRC-32/);
+    await expect(makeLeading('lead-size.zip', { size: data.length + 1, crc32: crc })).rejects.toThrow(/changed while the zip was written \(expected 300001 bytes, read 300000\)/);
+  });
+});
+
+describeWithTools(['unzip', 'bsdtar', '7z'], 'release zip with its pkg first, read by independent readers', () => {
+  it('unzip -t and 7z t pass, unzip lists in name order, bsdtar extracts identical bytes', async () => {
+    const data = readFileSync(big);
+    const file = path.join(dir, 'lead-tools.zip');
+    const out = createWriteStream(file);
+    await writeZipLeading(
+      { name: 'b.pkg', mode: 0o644, source: { open: async function* () { yield data; }, known: { size: data.length, crc32: zlib.crc32(data) >>> 0 } } },
+      async (h) => [{ name: 'a.txt', mode: 0o644, source: { bytes: Buffer.from(h) } }],
+      EPOCH,
+      out,
+    );
+    out.end();
+    await finished(out);
+    expect(run('unzip', ['-t', file])).toMatch(/No errors detected/);
+    expect(run('7z', ['t', file])).toMatch(/Everything is Ok/);
+    expect(run('unzip', ['-Z1', file]).trim().split('\n')).toEqual(['a.txt', 'b.pkg']);
+    const x = mkdtempSync(path.join(dir, 'xl-'));
+    run('bsdtar', ['-xf', file, '-C', x]);
+    expect(readFileSync(path.join(x, 'b.pkg')).equals(data)).toBe(true);
+    expect(readFileSync(path.join(x, 'a.txt'), 'utf8')).toBe(createHash('sha256').update(data).digest('hex'));
   });
 });
 
