@@ -114,7 +114,8 @@ export class DeflatePool {
 /**
  * zlib's output chunk for a segment deflated on the thread pool: 128 KiB instead of zlib's 16 KiB. Every chunk is a
  * trip to the pool answered on the main thread (processCallback, then Buffer.concat of the pieces): a 512 KiB segment
- * deflates to ~100–250 KiB, so 1–2 trips instead of ~13. Measured at 256 MiB (build, 3 runs each, this machine):
+ * deflated to ~100–250 KiB, so 1–2 trips instead of ~13 (1 MiB segments since, gzip.ts: 1–3). Measured at 256 MiB
+ * with 512 KiB segments (build, 3 runs each, this machine):
  * 16 KiB 5.35 s / 8.6 CPU-s, 64 KiB 4.93 / 8.3, 128 KiB 4.86 / 8.2, 256 KiB 4.97 / 8.5, one chunk holding the whole
  * segment 4.97 / 8.5 (a fresh 520 KiB buffer per segment costs more in allocation and GC than the trips it saves).
  */

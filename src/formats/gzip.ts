@@ -27,7 +27,7 @@ import { DeflatePool } from './deflate-pool.js';
 export interface GzipOptions {
   /** zlib level 0…9; default 6 (gzip's default). */
   level?: number;
-  /** Input bytes per deflate segment (≥ 32 KiB); part of the output's identity; default 512 KiB. */
+  /** Input bytes per deflate segment (≥ 32 KiB); part of the output's identity; default 1 MiB. */
   segmentSize?: number;
   /** Worker threads; default 0: zlib runs on libuv's thread pool in this thread (see header). Output is the same. */
   workers?: number;
@@ -35,7 +35,13 @@ export interface GzipOptions {
   maxInFlight?: number;
 }
 
-export const GZIP_DEFAULT_SEGMENT_SIZE = 512 * 1024;
+/**
+ * 1 MiB (512 KiB before, pigz uses 128 KiB): every segment is a zlib stream set up, given its dictionary and torn
+ * down on the main thread, and 1–3 trips to the thread pool. Measured on the 256 MiB build, 7 alternations: 4.88 →
+ * 4.78 s (CPU 8.30 → 8.28); 64 MiB 1.98 → 1.90 s (CPU 3.17 → 3.05); peak RSS the same; 2 MiB was slower again.
+ * The compressed size moves by < 0.01 %.
+ */
+export const GZIP_DEFAULT_SEGMENT_SIZE = 1024 * 1024;
 const WINDOW = 32 * 1024;
 const OS_UNIX = 3;
 /** libuv's thread pool size (UV_THREADPOOL_SIZE, default 4), which bounds how many zlib jobs run at once without workers. */
