@@ -7,7 +7,6 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { pipeline, Readable, type Writable } from 'node:stream';
 import { createDeflate, createInflate, constants as zc } from 'node:zlib';
@@ -29,26 +28,6 @@ export function fileRange(file: string, start = 0, length?: number): ByteSource 
   if (length === 0) return (async function* () {})();
   const end = length === undefined ? undefined : start + length - 1;
   return createReadStream(file, { start, end, highWaterMark: CHUNK_SIZE });
-}
-
-/**
- * All of `file`, read into one reused 1 MiB buffer: each chunk is a view of it, valid only until the consumer asks
- * for the next one — for consumers that are done with a chunk when they ask (hashing), never for a stream that
- * queues it. No garbage per chunk (a 90 MiB pass at 64 KiB made ~1,400 buffers for the collector).
- */
-export async function* fileChunksReused(file: string): ByteSource {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafeSlow(1 << 20);
-    for (let at = 0; ; ) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
 }
 
 function through(src: ByteSource, transform: NodeJS.ReadWriteStream): ByteSource {

@@ -224,10 +224,17 @@ async function fileSizes(entries: readonly ZipEntryInput[]): Promise<number[]> {
   );
 }
 
-/**
- * Write one entry at `offset`: its local header and data through `put` (which counts what it writes), the bytes
- * copied past `put` counted with `advance`. Returns where and what it placed, for the central directory.
- */
+/** The CRC-32 read while copying must be the one given up front (in the local header already). */
+function checkCrc(file: string, what: string, crc: number, expected: number): void {
+  if (crc !== expected) throw new InputFileError(file, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${expected.toString(16)})`);
+}
+
+/** Bytes a zip of these entries can take at most (headers twice, descriptors, stored or deflated data), plus `extra`. */
+function zipBound(entries: readonly ZipEntryInput[], sizes: readonly number[], extra: number): number {
+  return entries.reduce((n, e, i) => n + 76 + 2 * Buffer.byteLength(e.name) + 16 + (e.compress === false ? sizes[i]! : deflateBound(sizes[i]!)), extra);
+}
+
+/** Write one entry at `offset` through `put`: its local header and data. Returns what it placed, for the central directory. */
 async function putEntry(
   e: ZipEntryInput,
   size: number,
@@ -248,15 +255,13 @@ async function putEntry(
     const what = `zip entry ${e.name}`;
     Object.assign(p, { crc: s.known.crc32 >>> 0, compressedSize: p.size });
     await put(localHeader(p, when));
-    const crc = await copySource(e.name, s.open(), p.size, put, what);
-    if (crc !== p.crc) throw new InputFileError(e.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
+    checkCrc(e.name, what, await copySource(e.name, s.open(), p.size, put, what), p.crc);
   } else if (method === 0) {
     const what = `zip entry ${e.name}`;
     p.crc = s.known ? s.known.crc32 >>> 0 : await copyFile(s.file, p.size, undefined, what);
     p.compressedSize = p.size;
     await put(localHeader(p, when));
-    const crc = await copyFile(s.file, p.size, put, what);
-    if (crc !== p.crc) throw new InputFileError(s.file, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${p.crc.toString(16)})`);
+    checkCrc(s.file, what, await copyFile(s.file, p.size, put, what), p.crc);
   } else {
     p.flags |= FLAG_DESCRIPTOR;
     await put(localHeader(p, when));
@@ -271,8 +276,7 @@ async function putEntry(
 /** Write a deterministic zip of `entries` to `out`. Resolves when everything has been written. */
 export async function writeZip(entries: readonly ZipEntryInput[], epochSeconds: number, out: Writable): Promise<void> {
   const sizes = await fileSizes(entries);
-  const bound = entries.reduce((n, e, i) => n + 76 + 2 * Buffer.byteLength(e.name) + 16 + (e.compress === false ? sizes[i]! : deflateBound(sizes[i]!)), 22);
-  if (bound > ZIP32_LIMIT || entries.length >= MAX_ENTRIES_32) return writeZipWithYazl(entries, epochSeconds, out);
+  if (zipBound(entries, sizes, 22) > ZIP32_LIMIT || entries.length >= MAX_ENTRIES_32) return writeZipWithYazl(entries, epochSeconds, out);
   const when = dosTimeDate(epochSeconds);
   const placed: Placed[] = [];
   let cursor = 0;
@@ -310,18 +314,13 @@ export async function writeZipLeading(
     await writeChunk(out, b);
     cursor += b.length;
   };
-  const { known } = lead.source;
-  const first: Placed = { name: Buffer.from(lead.name, 'utf8'), mode: lead.mode, method: 0, flags: FLAG_UTF8, crc: known.crc32 >>> 0, compressedSize: known.size, size: known.size, offset: 0 };
-  await put(localHeader(first, when));
+  const { open, known } = lead.source;
   const sha = createHash('sha256');
-  const what = `zip entry ${lead.name}`;
-  const crc = await copySource(lead.name, hashed(lead.source.open(), sha), known.size, put, what);
-  if (crc !== first.crc) throw new InputFileError(lead.name, `${what}: changed while the zip was written (CRC-32 ${crc.toString(16)}, expected ${first.crc.toString(16)})`);
+  const first = await putEntry({ ...lead, source: { open: () => hashed(open(), sha), known }, compress: false }, known.size, 0, when, put);
   const others = await rest(sha.digest('hex'));
   if (others.length + 1 >= MAX_ENTRIES_32) throw new Error(`internal: ${others.length + 1} zip entries need zip64; use writeZip`);
   const sizes = await fileSizes(others);
-  const bound = cursor + others.reduce((n, e, i) => n + 76 + 2 * Buffer.byteLength(e.name) + 16 + (e.compress === false ? sizes[i]! : deflateBound(sizes[i]!)), 22 + 46 + first.name.length);
-  if (bound > ZIP32_LIMIT) throw new Error('internal: the zip needs zip64; use writeZip');
+  if (zipBound(others, sizes, cursor + 22 + 46 + first.name.length) > ZIP32_LIMIT) throw new Error('internal: the zip needs zip64; use writeZip');
   const placed: Placed[] = [first];
   for (const [i, e] of others.entries()) placed.push(await putEntry(e, sizes[i]!, cursor, when, put));
   const start = cursor;

@@ -27,7 +27,7 @@ import { sealToc, type SealedToc, type XarWriteResult } from './xar-seal.js';
 import type { XarSigner } from './xar-signature.js';
 import { ENCODING_STORE, ENCODING_ZLIB, buildToc, type TocNode } from './xar-toc.js';
 import { crc32Combine } from '../formats/crc32-combine.js';
-import { bytesSource, deflateSource, drain, fileChunksReused, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
+import { bytesSource, deflateSource, drain, fileRange, Meter, metered, writeChunk, type ByteSource } from '../formats/byte-stream.js';
 
 export { resignXar } from './xar-resign.js';
 export type { XarSigner } from './xar-signature.js';
@@ -184,18 +184,18 @@ function buildTree(inputs: XarInput[]): Tree {
   return { roots, members };
 }
 
-/** A member's bytes as given; `reuse`: a stored file read into one reused buffer (see fileChunksReused). */
-function rawSource(input: XarFileInput, reuse = false): ByteSource {
+/** A member's bytes as given. */
+function rawSource(input: XarFileInput): ByteSource {
   const s = input.source;
   if ('bytes' in s) return bytesSource(s.bytes);
-  if ('file' in s) return reuse && input.encoding !== 'zlib' ? fileChunksReused(s.file) : fileRange(s.file);
+  if ('file' in s) return fileRange(s.file);
   return s.open();
 }
 
 /** The bytes as stored: deflated for zlib members. */
-function storedSource(m: Member, reuse = false): ByteSource {
+function storedSource(m: Member): ByteSource {
   if (m.stored) return bytesSource(m.stored);
-  const raw = rawSource(m.input, reuse);
+  const raw = rawSource(m.input);
   return m.input.encoding === 'zlib' ? deflateSource(raw) : raw;
 }
 
@@ -251,11 +251,11 @@ async function measureAll(tree: Tree): Promise<void> {
  * Copying pass for one member: its stored bytes; with `verify`, re-hashed, and refused if they are not what was
  * measured (without, only the byte count is checked: for a caller that checks the copy otherwise, e.g. by CRC-32).
  */
-async function* memberBytes(m: Member, verify: boolean, reuse: boolean): ByteSource {
+async function* memberBytes(m: Member, verify: boolean): ByteSource {
   const meter = verify ? new Meter() : undefined;
   let bytes = 0;
   try {
-    for await (const chunk of storedSource(m, reuse)) {
+    for await (const chunk of storedSource(m)) {
       meter?.update(chunk);
       bytes += chunk.length;
       yield chunk;
@@ -277,11 +277,9 @@ async function* memberBytes(m: Member, verify: boolean, reuse: boolean): ByteSou
 export interface XarLayout {
   result: XarWriteResult;
   /**
-   * The whole archive. `verify` (default true): re-hash every member as it is read (see memberBytes). `reuse`
-   * (default false): stored file members come as views of one reused buffer, each valid only until the next chunk
-   * is asked for — for a consumer that hashes, not one that queues chunks in a stream.
+   * The whole archive. `verify` (default true): re-hash every member as it is read (see memberBytes).
    */
-  bytes(opts?: { verify?: boolean; reuse?: boolean }): ByteSource;
+  bytes(opts?: { verify?: boolean }): ByteSource;
   /**
    * zlib's CRC-32 of the whole archive, known without reading it when every member read from a file or stream came
    * with its `known.crc32` (combined with the CRC-32 of what is in memory, src/formats/crc32-combine.ts); else
@@ -334,9 +332,9 @@ export async function layoutXar(inputs: XarInput[], opts: XarWriteOptions = {}):
   return {
     result,
     crc32: layoutCrc32(head, tree.members),
-    async *bytes({ verify = true, reuse = false } = {}) {
+    async *bytes({ verify = true } = {}) {
       yield* head;
-      for (const m of tree.members) yield* memberBytes(m, verify, reuse);
+      for (const m of tree.members) yield* memberBytes(m, verify);
     },
   };
 }

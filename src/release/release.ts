@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import type { ReleaseArch } from '../config/release-input.js';
@@ -126,20 +126,15 @@ async function writeOurPackage(input: FlatPackageInput, pkgFile: string): Promis
 
 /**
  * The built-in builder, for a pkg that only goes into the zip: laid out, never written as a file of its own. Its
- * CRC-32 is known from its pieces (the Payload's was taken as it was written), so its bytes (the xar's TOC and small
- * members from memory, the Payload from its staging file) are read once: by the zip writer, which copies them first
- * in the zip, hashing SHA-256 for the documents written after them and re-hashing each member against the TOC's SHA-1
- * ({@link zipLeadStep}). Without a known CRC-32 they are read once more before, for SHA-256 and CRC-32.
+ * CRC-32 is known from its pieces (the Payload's was taken as it was written, the other members are in memory), so
+ * its bytes (the xar's TOC and small members from memory, the Payload from its staging file) are read once: by the
+ * zip writer, which copies them first in the zip, hashing SHA-256 for the documents written after them and
+ * re-hashing each member against the TOC's SHA-1 ({@link zipLeadStep}).
  */
-async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPackageResult; open: () => AsyncIterable<Uint8Array> } & ({ lead: ZipLeadEntry['source']['known'] } | { digest: PkgDigest })> {
+async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPackageResult; laidOut: ZipLeadEntry['source'] }> {
   const layout = await layoutFlatPackage(input);
-  if (layout.crc32 !== undefined) return { pkg: layout.result, lead: { size: layout.result.xar.size, crc32: layout.crc32 }, open: () => layout.bytes({ verify: true }) };
-  const h = new PkgHasher();
-  for await (const chunk of layout.bytes({ reuse: true })) {
-    checkAborted(input.signal);
-    h.update(chunk);
-  }
-  return { pkg: layout.result, digest: h.digest(), open: () => layout.bytes({ verify: false }) };
+  if (layout.crc32 === undefined) throw new Error("internal: the laid-out pkg's CRC-32 is unknown (a member came without its CRC-32)");
+  return { pkg: layout.result, laidOut: { open: () => layout.bytes({ verify: true }), known: { size: layout.result.xar.size, crc32: layout.crc32 } } };
 }
 
 const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
@@ -232,15 +227,14 @@ class ZipContents {
 }
 
 interface BuiltPkg {
-  /** The pkg as a file in the staging folder, or its bytes when it was only laid out (no notarize or staple step). */
+  /** The pkg as a file in the staging folder (unless it was only laid out). */
   file: string;
-  open?: () => AsyncIterable<Uint8Array>;
+  /** Only laid out (no notarize or staple step): its bytes, size and CRC-32, written first in the zip. */
+  laidOut?: ZipLeadEntry['source'];
   /** What the built-in builder wrote (absent with another packageBuilder). */
   pkg?: FlatPackageResult;
   /** Its hash as it was written (absent when another builder wrote it, or stapling changed it since). */
   digest?: PkgDigest;
-  /** Laid out with its size and CRC-32 known: written first in the zip, hashed on the way (with `open`). */
-  lead?: ZipLeadEntry['source']['known'];
 }
 
 /** Step "build pkg": the product archive in the staging folder, by our composer or the injected builder. */
@@ -329,36 +323,23 @@ function releaseContents(
   return { contents, manifest };
 }
 
-/** The pkg's source and digest for the zip: as it was written, or hashed now from its file. */
-async function pkgForZip(built: BuiltPkg): Promise<{ from: { file: string } | { open: () => AsyncIterable<Uint8Array> }; digest: PkgDigest }> {
-  if (built.open && built.digest) return { from: { open: built.open }, digest: built.digest };
-  return { from: { file: built.file }, digest: built.digest ?? (await hashFile(built.file)) };
+/** Step "write zip": the one write into the output folder, renamed into place when complete. */
+async function zipStep(plan: ReleasePlan, o: ReleaseIo, write: (out: Writable) => Promise<void>): Promise<string> {
+  const zipFile = path.join(o.outDir, plan.zipName);
+  await writeStreamAtomic(zipFile, async (s) => {
+    checkAborted(o.signal);
+    await write(s);
+    checkAborted(o.signal);
+  });
+  return zipFile;
 }
 
 /**
  * Step "write zip" for a laid-out pkg: its bytes first (read once, hashed on the way), then the documents that name
  * its SHA-256; the central directory in name order as always (src/formats/zip.ts writeZipLeading).
  */
-async function zipLeadStep(plan: ReleasePlan, o: ReleaseIo, lead: ZipLeadEntry, contentsFor: (pkgSha256: string) => ZipContents): Promise<string> {
-  const zipFile = path.join(o.outDir, plan.zipName);
-  await writeStreamAtomic(zipFile, async (s) => {
-    checkAborted(o.signal);
-    await writeZipLeading(lead, async (sha256) => contentsFor(sha256).ordered().filter((e) => e.name !== lead.name), plan.epoch, s);
-    checkAborted(o.signal);
-  });
-  return zipFile;
-}
-
-/** Step "write zip": the one write into the output folder, renamed into place when complete. */
-async function zipStep(plan: ReleasePlan, o: ReleaseIo, contents: ZipContents): Promise<string> {
-  const zipFile = path.join(o.outDir, plan.zipName);
-  const ordered = contents.ordered();
-  await writeStreamAtomic(zipFile, async (s) => {
-    checkAborted(o.signal);
-    await writeZip(ordered, plan.epoch, s);
-    checkAborted(o.signal);
-  });
-  return zipFile;
+function zipLeadStep(plan: ReleasePlan, o: ReleaseIo, lead: ZipLeadEntry, contentsFor: (pkgSha256: string) => ZipContents): Promise<string> {
+  return zipStep(plan, o, (s) => writeZipLeading(lead, async (sha256) => contentsFor(sha256).ordered().filter((e) => e.name !== lead.name), plan.epoch, s));
 }
 
 /**
@@ -384,20 +365,22 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<Rel
     step('write release documents');
     const documents = await signedDocuments(plan, o);
     const pkgTrust = { signed: plan.signPkg, ...trust };
-    if (built.lead && built.open) {
-      const { lead, open } = built;
+    if (built.laidOut) {
+      const source = built.laidOut;
       step('write zip');
       let manifest: ReleaseManifest | undefined;
-      const zip = await zipLeadStep(plan, o, { name: plan.pkgName, mode: 0o644, source: { open, known: lead } }, (sha256) => {
-        const r = releaseContents(plan, { from: { open }, digest: { sha256, ...lead } }, documents, identity!, pkgTrust);
+      const zip = await zipLeadStep(plan, o, { name: plan.pkgName, mode: 0o644, source }, (sha256) => {
+        const r = releaseContents(plan, { from: { open: source.open }, digest: { sha256, ...source.known } }, documents, identity!, pkgTrust);
         manifest = r.manifest;
         return r.contents;
       });
       return { zip, manifest: manifest!, pkg: built.pkg };
     }
-    const { contents, manifest } = releaseContents(plan, await pkgForZip(built), documents, identity, pkgTrust);
+    const digest = built.digest ?? (await hashFile(built.file));
+    const { contents, manifest } = releaseContents(plan, { from: { file: built.file }, digest }, documents, identity, pkgTrust);
     step('write zip');
-    return { zip: await zipStep(plan, o, contents), manifest, pkg: built.pkg };
+    const ordered = contents.ordered();
+    return { zip: await zipStep(plan, o, (s) => writeZip(ordered, plan.epoch, s)), manifest, pkg: built.pkg };
   });
   return staged.catch((e: unknown) => {
     throw stagingError(e, tmpdir());
