@@ -10,6 +10,12 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 
+/** The words of argv before `--` (after it every word is a value, for flags and commands alike). */
+export function optionWords(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? argv : argv.slice(0, end);
+}
+
 export interface OptionDef {
   /** Omitted only with `choices` (shown then without a `[string]` tag). */
   readonly type?: 'string' | 'boolean' | 'number' | 'array';

@@ -11,6 +11,7 @@ import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { AiwatchCommand } from './command.js';
 import { commandsFor } from './commands/index.js';
+import { optionWords } from './options.js';
 
 export type ParseOutcome =
   | { kind: 'help'; text: string }
@@ -29,8 +30,7 @@ const USAGE = '$0 <command> [options]\n\nBuild, sign, notarize and verify an MDM
 
 /** The value-carrying tokens of argv, up to `--`. */
 function flagTokens(argv: readonly string[]): string[] {
-  const end = argv.indexOf('--');
-  return (end < 0 ? argv : argv.slice(0, end)).filter((t) => t.startsWith('--'));
+  return optionWords(argv).filter((t) => t.startsWith('--'));
 }
 
 const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -61,8 +61,7 @@ function valueProblems(argv: readonly string[], args: Record<string, unknown>, o
   const out: string[] = [];
   const takesValue = (n: string): boolean => n in o.key && !o.boolean.includes(n) && !o.array.includes(n);
   const tokens = flagTokens(argv);
-  const end = argv.indexOf('--');
-  const head = end < 0 ? argv : argv.slice(0, end);
+  const head = optionWords(argv);
   for (const [i, t] of head.entries()) {
     if (!tokens.includes(t) || t.includes('=')) continue;
     const name = kebab(t.slice(2));
@@ -139,8 +138,7 @@ function positionalsOf(command: string): string[] {
 
 /** `--help` or `-h` before `--`: the help will be printed. */
 function asksForHelp(argv: readonly string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '-h' || /^--help(=|$)/.test(a));
+  return optionWords(argv).some((a) => a === '-h' || /^--help(=|$)/.test(a));
 }
 
 /** Parse `argv` completely; nothing of a command runs here. `columns` sets the help width. */

@@ -6,6 +6,7 @@
  * yargs' "did you mean" see every command. Keep the order of ./all.ts (test/cli/help.test.ts checks both).
  */
 import type { AiwatchCommand } from '../command.js';
+import { optionWords } from '../options.js';
 
 export const COMMAND_LOADERS: ReadonlyArray<readonly [name: string, load: () => Promise<AiwatchCommand>]> = [
   ['build', async () => (await import('./build.js')).buildCommand],
@@ -34,8 +35,7 @@ export const COMMAND_LOADERS: ReadonlyArray<readonly [name: string, load: () => 
  * loads that module too, and yargs still decides which command runs.
  */
 export async function commandsFor(argv: readonly string[]): Promise<AiwatchCommand[]> {
-  const end = argv.indexOf('--');
-  const words = new Set(end < 0 ? argv : argv.slice(0, end));
+  const words = new Set(optionWords(argv));
   const named = COMMAND_LOADERS.filter(([name]) => words.has(name));
   if (named.length === 0) return (await import('./all.js')).commands;
   return Promise.all(named.map(([, load]) => load()));
