@@ -329,7 +329,7 @@ export async function writeZipLeading(
 }
 
 /** Below this size a lead entry keeps the whole zip far from zip32's 4 GiB (the other entries are documents). */
-const ZIP_LEAD_LIMIT = 2 * 1024 * 1024 * 1024;
+export const ZIP_LEAD_LIMIT = 2 * 1024 * 1024 * 1024;
 
 /** Pass `source` through, feeding each chunk to `sha` first. */
 async function* hashed(source: AsyncIterable<Uint8Array>, sha: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {

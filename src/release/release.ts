@@ -21,7 +21,7 @@ import type { FlatPackageResult } from '../pkg/flat-package.js';
 import { buildFlatPackage, layoutFlatPackage, type FlatPackageInput } from './package.js';
 import { createUniversal } from '../macho/lipo.js';
 import type { XarSigner } from '../pkg/xar.js';
-import { writeZip, writeZipLeading, type ZipEntryInput, type ZipLeadEntry } from '../formats/zip.js';
+import { writeZip, writeZipLeading, ZIP_LEAD_LIMIT, type ZipEntryInput, type ZipLeadEntry } from '../formats/zip.js';
 import { planRelease, type ReleasePlan } from './plan.js';
 import { describeFile, renderManifest, renderReadme, renderSha256Sums, type FileRole, type ReleaseFile, type ReleaseManifest } from './release-docs.js';
 
@@ -135,6 +135,16 @@ async function layOutOurPackage(input: FlatPackageInput): Promise<{ pkg: FlatPac
   const layout = await layoutFlatPackage(input);
   if (layout.crc32 === undefined) throw new Error("internal: the laid-out pkg's CRC-32 is unknown (a member came without its CRC-32)");
   return { pkg: layout.result, laidOut: { open: () => layout.bytes({ verify: true }), known: { size: layout.result.xar.size, crc32: layout.crc32 } } };
+}
+
+/** SHA-256, CRC-32 and size of bytes read once (a laid-out pkg too large to lead its zip). */
+async function digestOf(bytes: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<PkgDigest> {
+  const h = new PkgHasher();
+  for await (const chunk of bytes) {
+    checkAborted(signal);
+    h.update(chunk);
+  }
+  return h.digest();
 }
 
 const STAGING_FULL: Record<string, string> = { ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EFBIG: 'file too large for the file system', EROFS: 'read-only file system' };
@@ -365,7 +375,7 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<Rel
     step('write release documents');
     const documents = await signedDocuments(plan, o);
     const pkgTrust = { signed: plan.signPkg, ...trust };
-    if (built.laidOut) {
+    if (built.laidOut && built.laidOut.known.size < ZIP_LEAD_LIMIT) {
       const source = built.laidOut;
       step('write zip');
       let manifest: ReleaseManifest | undefined;
@@ -376,8 +386,10 @@ export async function applyRelease(plan: ReleasePlan, o: ReleaseIo): Promise<Rel
       });
       return { zip, manifest: manifest!, pkg: built.pkg };
     }
-    const digest = built.digest ?? (await hashFile(built.file));
-    const { contents, manifest } = releaseContents(plan, { from: { file: built.file }, digest }, documents, identity, pkgTrust);
+    // A pkg as a file, or one laid out too large to lead a zip32 (2 GiB: written by writeZip, zip64 with yazl): hashed first.
+    const from = built.laidOut ? { open: built.laidOut.open } : { file: built.file };
+    const digest = built.digest ?? (built.laidOut ? await digestOf(built.laidOut.open(), o.signal) : await hashFile(built.file));
+    const { contents, manifest } = releaseContents(plan, { from, digest }, documents, identity, pkgTrust);
     step('write zip');
     const ordered = contents.ordered();
     return { zip: await zipStep(plan, o, (s) => writeZip(ordered, plan.epoch, s)), manifest, pkg: built.pkg };
